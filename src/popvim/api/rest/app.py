@@ -1,0 +1,45 @@
+"""The REST face: FastAPI over the VIM, OpenAPI at /openapi.json, Swagger UI at /docs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from popvim import __version__
+from popvim.api.rest import errors
+from popvim.api.rest.routes import compat, containers, images, networks, system
+from popvim.vim.service import Vim
+
+log = logging.getLogger("popvim.rest")
+
+
+def create_app(vim: Vim) -> FastAPI:
+    app = FastAPI(
+        title="popvim",
+        version=__version__,
+        description="A Virtualised Infrastructure Manager that runs VNFs as containers. "
+        "Log in with POST /v1/auth/login, then send `Authorization: Bearer <token>`.",
+    )
+    app.state.vim = vim
+    errors.install(app)
+    for router in (system.public, system.router, images.router, containers.router, networks.router, compat.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "%s %s %d %.1fms user=%s",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            getattr(request.state, "user", "-"),
+        )
+        return response
+
+    return app

@@ -1,0 +1,68 @@
+"""One error shape for every failure: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from popvim.vim import errors as e
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[e.VimError], int] = {
+    e.InvalidArgument: 400,
+    e.BadCredentials: 401,
+    e.Unauthenticated: 401,
+    e.PermissionDenied: 401,
+    e.NotFound: 404,
+    e.AlreadyExists: 409,
+    e.InvalidState: 409,
+    e.Exhausted: 409,
+    e.EngineFailure: 502,
+    e.Unavailable: 503,
+}
+
+
+def status_of(exc: e.VimError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p != "body") or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.VimError)
+    async def vim_error(_request: Request, exc: e.VimError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"path": _location(tuple(p.get("loc", ()))), "reason": p.get("msg", "")} for p in exc.errors()]
+        message = "; ".join(f"{p['path']}: {p['reason']}" for p in problems)
+        return JSONResponse(error_body("invalid_request", message, problems=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error: %s", exc)
+        return JSONResponse(error_body("internal_error", "internal error; see the daemon's log"), status_code=500)

@@ -1,0 +1,156 @@
+"""popvimd's configuration: TOML file, then flags, then embedded defaults.
+
+Users come from the file's ``[users]`` table (bcrypt hashes only), else from
+``POPD_AUTH=user:pass[,user2:pass2]`` (hashed at start, never stored), else
+an ``admin`` user whose generated password is printed once and whose hash is
+kept in the state directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from popvim.vim.auth import hash_password
+from popvim.vim.settings import VimSettings
+
+
+def default_state_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/popvim")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "popvim"
+
+
+def split_hostport(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{what} {value!r} is not HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass
+class Config:
+    name: str = "popvim"
+    state_dir: Path = field(default_factory=default_state_dir)
+    db: str = ""
+    listen: str = "127.0.0.1:8080"
+    pop_listen: str = "127.0.0.1:60000"
+    docker_host: str = ""
+    engine_prefix: str = ""
+    token_ttl: int = 24 * 3600
+    stop_timeout: float = 5.0
+    default_network: str = "private"
+    default_network_internal: bool = False
+    subnet_pool: str = "172.16.0.0/12"
+    users: dict[str, str] = field(default_factory=dict)  # name -> bcrypt hash
+    verbose: bool = False
+
+    @property
+    def db_url(self) -> str:
+        return self.db or f"sqlite:///{self.state_dir / 'popvim.db'}"
+
+    def settings(self) -> VimSettings:
+        return VimSettings(
+            pop_name=self.name,
+            engine_prefix=self.engine_prefix,
+            token_ttl_seconds=self.token_ttl,
+            stop_timeout_seconds=self.stop_timeout,
+            default_network=self.default_network,
+            default_network_internal=self.default_network_internal,
+            subnet_pool=self.subnet_pool,
+        )
+
+
+_POP_KEYS = {
+    "name", "state_dir", "db", "listen", "pop_listen", "docker_host", "engine_prefix", "token_ttl", "stop_timeout",
+}
+_NETWORK_KEYS = {"default": "default_network", "internal": "default_network_internal", "pool": "subnet_pool"}
+
+
+def load(path: Path | None) -> Config:
+    config = Config()
+    if path is None:
+        return config
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"cannot read config {path}: {exc}") from exc
+    for key, value in (data.get("pop") or {}).items():
+        if key not in _POP_KEYS:
+            raise ValueError(f"{path}: unknown key [pop].{key}")
+        setattr(config, key, Path(value) if key == "state_dir" else value)
+    for key, value in (data.get("network") or {}).items():
+        if key not in _NETWORK_KEYS:
+            raise ValueError(f"{path}: unknown key [network].{key}")
+        setattr(config, _NETWORK_KEYS[key], value)
+    users = data.get("users") or {}
+    for name, hashed in users.items():
+        if not str(hashed).startswith("$2"):
+            raise ValueError(f"{path}: user {name!r} must have a bcrypt hash (run 'popvimd init')")
+    config.users = dict(users)
+    return config
+
+
+def users_from_env(value: str) -> dict[str, str]:
+    users = {}
+    for pair in value.split(","):
+        name, sep, password = pair.strip().partition(":")
+        if not sep or not name or not password:
+            raise ValueError("POPD_AUTH must be user:pass[,user2:pass2]")
+        users[name] = hash_password(password)
+    return users
+
+
+def ensure_users(config: Config) -> None:
+    """Fill ``config.users`` from POPD_AUTH, or a generated admin kept in the state dir."""
+    if config.users:
+        return
+    env = os.environ.get("POPD_AUTH")
+    if env:
+        config.users = users_from_env(env)
+        return
+    stored = config.state_dir / "users.toml"
+    if stored.exists():
+        config.users = dict(tomllib.loads(stored.read_text()).get("users") or {})
+        if config.users:
+            return
+    password = secrets.token_urlsafe(12)
+    config.users = {"admin": hash_password(password)}
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(tomli_w.dumps({"users": config.users}))
+    stored.chmod(0o600)
+    # Printed once, to the terminal only (not the log): the hash is all that is kept.
+    print(f"popvimd: created user 'admin' with password: {password}", file=sys.stderr)
+
+
+def write(path: Path, config: Config) -> None:
+    data: dict[str, Any] = {
+        "pop": {
+            "name": config.name,
+            "state_dir": str(config.state_dir),
+            "listen": config.listen,
+            "pop_listen": config.pop_listen,
+            "token_ttl": config.token_ttl,
+        },
+        "network": {
+            "default": config.default_network,
+            "internal": config.default_network_internal,
+            "pool": config.subnet_pool,
+        },
+        "users": config.users,
+    }
+    if config.db:
+        data["pop"]["db"] = config.db
+    if config.docker_host:
+        data["pop"]["docker_host"] = config.docker_host
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(data))
+    path.chmod(0o600)

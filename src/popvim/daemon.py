@@ -1,0 +1,115 @@
+"""popvimd: wires the store, the engine driver, the VIM and its faces, and runs them.
+
+Named ``popvimd`` rather than the seed's ``popd``, a bash builtin.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from popvim import config as cfg
+from popvim.api.rest.app import create_app
+from popvim.engine.docker_driver import DockerDriver
+from popvim.store.db import Store
+from popvim.vim.errors import VimError
+from popvim.vim.service import Vim
+
+app = typer.Typer(add_completion=False, help="popvim daemon: one per Point of Presence.")
+log = logging.getLogger("popvim")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("urllib3", "docker", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.callback(invoke_without_command=True)
+def serve(
+    ctx: typer.Context,
+    config_file: Annotated[Path | None, typer.Option("--config", help="TOML file (see 'popvimd init')")] = None,
+    state_dir: Annotated[Path | None, typer.Option(help="where the SQLite file and other state live")] = None,
+    db: Annotated[str | None, typer.Option(help="database URL, e.g. postgresql+psycopg://u:p@host/db")] = None,
+    listen: Annotated[str | None, typer.Option(help="REST HOST:PORT [127.0.0.1:8080]")] = None,
+    pop_listen: Annotated[str | None, typer.Option(help="Pop gRPC HOST:PORT [127.0.0.1:60000]")] = None,
+    docker_host: Annotated[str | None, typer.Option(help="engine URL, e.g. unix:///var/run/docker.sock")] = None,
+    name: Annotated[str | None, typer.Option(help="this PoP's name")] = None,
+    engine_prefix: Annotated[
+        str | None, typer.Option(help="prefix of engine-side names, so PoPs can share an engine")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve the REST API and the Pop protocol over one Docker engine."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _setup_logging(verbose)
+    try:
+        config = cfg.load(config_file)
+        for key, value in {
+            "state_dir": state_dir, "db": db, "listen": listen, "pop_listen": pop_listen,
+            "docker_host": docker_host, "name": name, "engine_prefix": engine_prefix,
+        }.items():
+            if value is not None:
+                setattr(config, key, value)
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        cfg.ensure_users(config)
+        host, port = cfg.split_hostport(config.listen, "--listen")
+    except ValueError as exc:
+        typer.echo(f"popvimd: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        engine = DockerDriver(config.docker_host or None)
+        vim = Vim(Store(config.db_url), engine, config.settings(), config.users)
+        vim.open()
+    except VimError as exc:
+        typer.echo(f"popvimd: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. an unreachable engine or database
+        typer.echo(f"popvimd: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    log.info("serving pop=%s rest=%s:%d db=%s", config.name, host, port, config.db_url.split("@")[-1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(vim), host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    )
+    try:
+        server.run()
+    finally:
+        vim.close()
+        log.info("stopped")
+
+
+@app.command()
+def init(
+    config_file: Annotated[Path, typer.Option("--config", help="where to write")] = Path("popvimd.toml"),
+    user: Annotated[str, typer.Option(prompt=True)] = "admin",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    state_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Write a configuration file with one user (stored as a bcrypt hash)."""
+    if not password:
+        typer.echo("popvimd: a password is required", err=True)
+        raise typer.Exit(2)
+    config = cfg.Config()
+    if state_dir:
+        config.state_dir = state_dir
+    config.users = {user: cfg.hash_password(password)}
+    cfg.write(config_file, config)
+    typer.echo(f"wrote {config_file}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

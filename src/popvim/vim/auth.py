@@ -1,0 +1,101 @@
+"""Users (bcrypt hashes only) and session tokens.
+
+Tokens are random, handed out once, and stored as SHA-256 digests with their
+expiry, so they survive a daemon restart (an orchestrator keeps its session)
+while a copy of the database reveals none. Verification is cached in memory
+because every request pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+
+import bcrypt
+from sqlalchemy import delete, select
+
+from popvim.store.db import Store
+from popvim.store.models import TokenRow
+from popvim.vim.errors import BadCredentials, PermissionDenied, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+# A real hash to compare against when the user is unknown, so that a wrong user
+# name costs as much time as a wrong password and reveals nothing.
+_DUMMY_HASH = bcrypt.hashpw(b"popvim-dummy", bcrypt.gensalt(rounds=12))
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    """UTC without tzinfo: what every supported database stores the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AuthService:
+    def __init__(self, store: Store, users: dict[str, str], ttl_seconds: int) -> None:
+        if not users:
+            raise ValueError("at least one user is needed")
+        self._store = store
+        self._users = dict(users)
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._cache: dict[str, tuple[str, datetime]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def usernames(self) -> list[str]:
+        return sorted(self._users)
+
+    def login(self, username: str, password: str) -> tuple[str, datetime]:
+        if not username or not password:
+            raise BadCredentials("username and password are required")
+        stored = self._users.get(username)
+        matches = bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
+        if not (stored and matches):
+            log.info("login refused user=%s", username)
+            raise BadCredentials("invalid username or password")
+        token = secrets.token_urlsafe(32)
+        expires = now() + self._ttl
+        with self._store.session() as session:
+            session.execute(delete(TokenRow).where(TokenRow.expires_at < now()))
+            session.add(TokenRow(digest=_digest(token), username=username, expires_at=expires))
+        log.info("login user=%s expires_at=%s", username, expires.isoformat())
+        return token, expires
+
+    def verify(self, token: str | None) -> str:
+        """The user the token belongs to; raises when it is missing, unknown or expired."""
+        if not token:
+            raise Unauthenticated("a token is required")
+        digest = _digest(token)
+        with self._lock:
+            cached = self._cache.get(digest)
+        if cached is None:
+            with self._store.session() as session:
+                row = session.get(TokenRow, digest)
+                cached = (row.username, row.expires_at) if row else None
+            if cached is None or cached[0] not in self._users:
+                raise PermissionDenied("unknown token")
+            with self._lock:
+                self._cache[digest] = cached
+        username, expires = cached
+        if expires <= now():
+            self.logout([token])
+            raise PermissionDenied("token expired")
+        return username
+
+    def logout(self, tokens: list[str]) -> None:
+        digests = [_digest(t) for t in tokens if t]
+        with self._lock:
+            for d in digests:
+                self._cache.pop(d, None)
+        with self._store.session() as session:
+            session.execute(delete(TokenRow).where(TokenRow.digest.in_(digests)))

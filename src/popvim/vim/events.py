@@ -1,0 +1,62 @@
+"""State changes as events: logged, and handed to whoever subscribed.
+
+Faces subscribe to stream them (an operator's event feed); the domain only
+publishes and never waits for a subscriber.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger("popvim.events")
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str  # container.state, network.created, ...
+    subject: str  # the id of the container or network
+    data: dict[str, Any] = field(default_factory=dict)
+    time: datetime = field(default_factory=datetime.now)
+
+
+class EventBus:
+    def __init__(self, backlog: int = 1000) -> None:
+        self._subscribers: list[queue.Queue[Event]] = []
+        self._lock = threading.Lock()
+        self._backlog = backlog
+
+    def publish(self, kind: str, subject: str, **data: Any) -> None:
+        event = Event(kind, subject, data)
+        log.info("%s subject=%s %s", kind, subject, " ".join(f"{k}={v}" for k, v in data.items()))
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            try:
+                q.put_nowait(event)
+            except queue.Full:  # a slow reader loses events rather than slowing the domain
+                pass
+
+    def subscribe(self) -> queue.Queue[Event]:
+        q: queue.Queue[Event] = queue.Queue(self._backlog)
+        with self._lock:
+            self._subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[Event]) -> None:
+        with self._lock:
+            if q in self._subscribers:
+                self._subscribers.remove(q)
+
+    def iterate(self, q: queue.Queue[Event], timeout: float) -> Iterator[Event | None]:
+        """Events from ``q``; ``None`` after ``timeout`` seconds of silence (a keep-alive chance)."""
+        while True:
+            try:
+                yield q.get(timeout=timeout)
+            except queue.Empty:
+                yield None

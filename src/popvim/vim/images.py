@@ -1,0 +1,101 @@
+"""Images on the engine: listed, pulled with progress, removed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from popvim.engine.driver import EngineConflict, EngineDriver, EngineError, EngineImage, EngineNotFound
+from popvim.vim.errors import AlreadyExists, EngineFailure, InvalidArgument, NotFound
+from popvim.vim.events import EventBus
+from popvim.vim.models import Image
+
+# Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest]
+_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+
+
+def split_reference(ref: str) -> tuple[str, str | None]:
+    """``repo[:tag]`` into repository and tag, minding a registry's ``host:port``."""
+    if not ref or not _REFERENCE.match(ref):
+        raise InvalidArgument(f"{ref!r} is not an image reference such as 'busybox:latest'")
+    if "@" in ref:
+        repo, digest = ref.split("@", 1)
+        return repo, digest
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, None
+
+
+def image_view(image: EngineImage) -> Image:
+    return Image(
+        id=image.id,
+        tags=image.tags,
+        created=image.created,
+        size=image.size,
+        labels=image.labels,
+        architecture=image.architecture,
+        os=image.os,
+    )
+
+
+class ImageService:
+    def __init__(self, engine: EngineDriver, bus: EventBus) -> None:
+        self._engine = engine
+        self._bus = bus
+
+    def list(self) -> list[Image]:
+        try:
+            return [image_view(i) for i in self._engine.images()]
+        except EngineError as exc:
+            raise EngineFailure(exc.message) from exc
+
+    def resolve(self, ref: str) -> EngineImage:
+        if not ref or len(ref) > 512 or any(c.isspace() for c in ref):
+            raise InvalidArgument(f"{ref!r} is not an image reference")
+        try:
+            return self._engine.image(ref)
+        except EngineNotFound as exc:
+            raise NotFound(f"image {ref!r} not found on this PoP; pull it first") from exc
+        except EngineError as exc:
+            raise EngineFailure(exc.message) from exc
+
+    def get(self, ref: str) -> Image:
+        return image_view(self.resolve(ref))
+
+    def pull(self, ref: str) -> Iterator[dict[str, Any]]:
+        """The engine's progress messages, then ``{"status": "pulled", "image": {...}}``.
+
+        Fails before the first message on a bad reference; a failure of the
+        engine mid-pull raises ``EngineFailure`` from the iterator.
+        """
+        repository, tag = split_reference(ref)
+        return self._pull(ref, repository, tag or "latest")
+
+    def _pull(self, ref: str, repository: str, tag: str) -> Iterator[dict[str, Any]]:
+        try:
+            for message in self._engine.pull(repository, tag):
+                if "error" in message:
+                    detail = message.get("errorDetail") or {}
+                    raise EngineFailure(f"pull of {ref!r} failed: {detail.get('message') or message['error']}")
+                yield message
+            image = self._engine.image(f"{repository}:{tag}" if not tag.startswith("sha256:") else f"{repository}@{tag}")
+        except EngineError as exc:
+            raise EngineFailure(f"pull of {ref!r} failed: {exc.message}") from exc
+        self._bus.publish("image.pulled", image.id, ref=ref)
+        yield {"status": "pulled", "image": image_view(image).model_dump()}
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        image = self.resolve(ref)
+        try:
+            self._engine.remove_image(ref if ref in image.tags else image.id, force=force)
+        except EngineConflict as exc:
+            raise AlreadyExists(f"image {ref!r} is in use: {exc.message}") from exc
+        except EngineError as exc:
+            raise EngineFailure(exc.message) from exc
+        self._bus.publish("image.removed", image.id, ref=ref)

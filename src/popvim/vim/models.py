@@ -1,0 +1,259 @@
+"""What the domain takes and gives: validated requests and read-only views.
+
+Requests validate everything a user can get wrong, so that bad input fails
+here with a clear message instead of deep inside the engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits, '_', '.', '-'; 1-63 chars")]
+MAC_PATTERN = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
+_ENV_KEY = re.compile(r"^[^=\x00]+$")
+_PORT_KEY = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
+_RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)$")
+_MEMORY = re.compile(r"^(\d+)([bkmg]?)$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+class ContainerState(StrEnum):
+    """Seed 001, Fig. 4.3: each state is traversed at most once."""
+
+    UNAVAILABLE = "UNAVAILABLE"
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    EXITED = "EXITED"
+    FAILED = "FAILED"
+    STOPPING = "STOPPING"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (ContainerState.EXITED, ContainerState.FAILED)
+
+
+def check_env(env: dict[str, str], what: str) -> dict[str, str]:
+    for key in env:
+        if not _ENV_KEY.match(key):
+            raise ValueError(f"{what} key {key!r} is not a valid environment variable name")
+    for key, value in env.items():
+        if "\x00" in value:
+            raise ValueError(f"{what} value of {key!r} contains a NUL byte")
+    return env
+
+
+def parse_memory(value: int | str | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    match = _MEMORY.match(value.strip())
+    if not match:
+        raise ValueError(f"memory {value!r} is not a size such as 134217728, '512m' or '1g'")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+class ContainerConfig(BaseModel):
+    """A request to create a container (state CREATED; nothing exists on the engine yet)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = Field(None, description="unique in this PoP; generated when omitted")
+    image: str = Field(..., min_length=1, max_length=512, description="image reference or id")
+    command: list[str] | str | None = Field(None, description="argv list, or a string split like a shell")
+    env: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=dict, description="becomes environment at start")
+    labels: dict[str, str] = Field(default_factory=dict)
+    ports: dict[str, int | None] = Field(
+        default_factory=dict, description='container port ("80" or "53/udp") to host port (null: any free one)'
+    )
+    volumes: list[str] = Field(default_factory=list, description='"host_path_or_volume:container_path[:ro]"')
+    flavour: str = Field("docker.container", description="sets CPU and memory limits")
+    cpus: float | None = Field(None, gt=0, le=1024, description="overrides the flavour's CPU limit")
+    memory: int | str | None = Field(None, description="bytes, or '512m', '1g'; overrides the flavour's")
+    mac_address: str | None = Field(None, pattern=MAC_PATTERN)
+    privileged: bool = False
+    cap_add: list[Annotated[str, Field(pattern=r"^[A-Z_]{2,32}$")]] = Field(default_factory=list)
+    restart_policy: str | None = Field(None, description="no, always, unless-stopped, on-failure[:N]")
+    endpoints: dict[str, str | None] = Field(
+        default_factory=dict, description="network name to fixed IPv4 (null: assigned); empty: the default network"
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: list[str] | str | None) -> list[str] | None:
+        if isinstance(value, str):
+            try:
+                value = shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"command cannot be split: {exc}") from exc
+        if value is not None and (not value or any("\x00" in a for a in value)):
+            raise ValueError("command must be a non-empty list of arguments without NUL bytes")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_env(value, "env")
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_env({k: v for k, v in value.items() if v != ""}, "metadata")
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        normalised: dict[str, int | None] = {}
+        for key, host in value.items():
+            if not _PORT_KEY.match(key) or not 0 < int(key.split("/")[0]) < 65536:
+                raise ValueError(f"port {key!r} is not 1-65535 optionally followed by /tcp, /udp or /sctp")
+            if host is not None and not 0 < host < 65536:
+                raise ValueError(f"host port {host} for {key!r} is not 1-65535")
+            normalised[key if "/" in key else f"{key}/tcp"] = host
+        return normalised
+
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, value: list[str]) -> list[str]:
+        for volume in value:
+            parts = volume.split(":")
+            if len(parts) not in (2, 3) or not all(parts[:2]) or not parts[1].startswith("/"):
+                raise ValueError(f"volume {volume!r} is not 'source:/container/path[:ro|rw]'")
+            if len(parts) == 3 and parts[2] not in ("ro", "rw"):
+                raise ValueError(f"volume {volume!r}: mode must be ro or rw")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: int | str | None) -> int | None:
+        parsed = parse_memory(value)
+        if parsed is not None and not 4 * 1024**2 <= parsed <= 1024**4:
+            raise ValueError("memory must be between 4 MiB and 1 TiB")
+        return parsed
+
+    @field_validator("restart_policy")
+    @classmethod
+    def _restart(cls, value: str | None) -> str | None:
+        if value is not None and not _RESTART.match(value):
+            raise ValueError("restart_policy must be no, always, unless-stopped or on-failure[:N]")
+        return value
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for network, ip in value.items():
+            if ip:
+                try:
+                    ipaddress.IPv4Address(ip)
+                except ValueError as exc:
+                    raise ValueError(f"endpoint {network!r}: {ip!r} is not an IPv4 address") from exc
+        return value
+
+
+class Endpoint(BaseModel):
+    network_id: str
+    network: str
+    address: str
+    prefix_length: int
+    gateway: str
+    mac: str | None = None
+    active: bool = Field(description="false once the container is terminated and the address released")
+
+
+class Container(BaseModel):
+    id: str
+    name: str
+    image: str
+    image_id: str
+    flavour: str
+    command: list[str] | None
+    env: dict[str, str]
+    metadata: dict[str, str]
+    labels: dict[str, str]
+    ports: dict[str, int | None]
+    volumes: list[str]
+    cpus: float | None
+    memory: int | None
+    mac_address: str | None
+    privileged: bool
+    cap_add: list[str]
+    restart_policy: str | None
+    state: ContainerState
+    extended_status: str
+    exit_code: int | None
+    engine_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    endpoints: dict[str, Endpoint]
+
+
+class NetworkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    driver: str = Field("bridge", pattern=r"^(bridge|macvlan|ipvlan|overlay)$")
+    subnet: str | None = Field(None, description="CIDR; a free private one is chosen when omitted")
+    ip_range: str | None = Field(None, description="CIDR inside the subnet from which addresses are assigned")
+    gateway: str | None = None
+    internal: bool = False
+    bridge_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")
+    parent: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,15}$", description="macvlan/ipvlan parent")
+    options: dict[str, str] = Field(default_factory=dict, description="driver options passed to the engine")
+
+
+class Network(BaseModel):
+    id: str
+    name: str
+    driver: str
+    subnet: str
+    ip_range: str | None
+    gateway: str
+    internal: bool
+    bridge_name: str | None
+    parent: str | None
+    options: dict[str, Any]
+    is_default: bool
+    engine_id: str | None
+    created_at: datetime
+    addresses_in_use: int
+
+
+class Image(BaseModel):
+    id: str
+    tags: list[str]
+    created: str
+    size: int
+    labels: dict[str, str] = Field(default_factory=dict)
+    architecture: str = ""
+    os: str = ""
+
+
+class Flavour(BaseModel):
+    id: str
+    name: str
+    cpus: float | None = Field(None, description="CPU limit in cores; null is unlimited")
+    memory: int | None = Field(None, description="memory limit in bytes; null is unlimited")
+
+
+class ExecOutput(BaseModel):
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Stats(BaseModel):
+    cpu_percent: float
+    memory_usage: int
+    memory_limit: int
+    pids: int
+    rx_bytes: int
+    tx_bytes: int
+    read: str | None = None

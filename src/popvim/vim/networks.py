@@ -1,0 +1,355 @@
+"""Networks and their address management (IPAM).
+
+popvim assigns every address itself, before anything exists on the engine
+(seed 001 4.4.5): an orchestrator must know a VNFC's address to configure its
+dependants before the VNFC starts. The database is the authority on which
+address is taken; the engine is told the address at start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from popvim.engine.driver import EngineDriver, EngineError, EngineNotFound, NetworkSpec
+from popvim.store.db import Store
+from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
+from popvim.vim.auth import now
+from popvim.vim.errors import AlreadyExists, EngineFailure, Exhausted, InvalidArgument, InvalidState, NotFound
+from popvim.vim.events import EventBus
+from popvim.vim.labels import LABEL_NETWORK, LABEL_POP
+from popvim.vim.models import Network, NetworkConfig
+from popvim.vim.settings import VimSettings
+
+log = logging.getLogger(__name__)
+
+
+def _subnet(value: str, what: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise InvalidArgument(f"{what} {value!r} is not a CIDR such as 10.10.0.0/24") from exc
+    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 30:
+        raise InvalidArgument(f"{what} {value!r} must be an IPv4 network of at least 4 addresses (/30)")
+    return net
+
+
+class NetworkService:
+    def __init__(self, store: Store, engine: EngineDriver, settings: VimSettings, bus: EventBus) -> None:
+        self._store = store
+        self._engine = engine
+        self._settings = settings
+        self._bus = bus
+        # Held from choosing an address until its row is committed: with the
+        # unique index this makes a double assignment impossible.
+        self.ipam_lock = threading.Lock()
+        self._subnet_lock = threading.Lock()
+        # Addresses held on our networks by engine containers that are not ours.
+        self._foreign: dict[str, set[str]] = {}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_POP: self._settings.pop_name}
+
+    def engine_name(self, name: str) -> str:
+        return f"{self._settings.engine_prefix}{name}"
+
+    # --- queries --------------------------------------------------------------
+    def list(self) -> list[Network]:
+        with self._store.session() as session:
+            rows = session.scalars(select(NetworkRow).order_by(NetworkRow.created_at)).all()
+            return [self._view(r, c) for r, c in zip(rows, self._usage(session, [r.id for r in rows]), strict=True)]
+
+    def get(self, ref: str) -> Network:
+        with self._store.session() as session:
+            row = self.row(session, ref)
+            return self._view(row, self._usage(session, [row.id])[0])
+
+    def row(self, session: Session, ref: str) -> NetworkRow:
+        """The network with this id, name or engine id."""
+        row = session.get(NetworkRow, ref) or session.scalar(select(NetworkRow).where(NetworkRow.name == ref))
+        if row is None and len(ref) >= 12:
+            row = session.scalar(select(NetworkRow).where(NetworkRow.engine_id.startswith(ref)))
+        if row is None:
+            raise NotFound(f"network {ref!r} not found")
+        return row
+
+    def default_row(self, session: Session) -> NetworkRow:
+        row = session.scalar(select(NetworkRow).where(NetworkRow.is_default.is_(True)))
+        if row is None:
+            raise NotFound("the default network does not exist")
+        return row
+
+    @staticmethod
+    def _usage(session: Session, ids: list[str]) -> list[int]:
+        counts = dict(
+            session.execute(
+                select(EndpointRow.network_id, func.count())
+                .where(EndpointRow.network_id.in_(ids), EndpointRow.active.is_(True))
+                .group_by(EndpointRow.network_id)
+            ).all()
+        )
+        return [counts.get(i, 0) for i in ids]
+
+    @staticmethod
+    def _view(row: NetworkRow, used: int) -> Network:
+        return Network(
+            id=row.id,
+            name=row.name,
+            driver=row.driver,
+            subnet=row.subnet,
+            ip_range=row.ip_range,
+            gateway=row.gateway,
+            internal=row.internal,
+            bridge_name=row.bridge_name,
+            parent=row.parent,
+            options=row.options or {},
+            is_default=row.is_default,
+            engine_id=row.engine_id,
+            created_at=row.created_at,
+            addresses_in_use=used,
+        )
+
+    # --- create / delete ------------------------------------------------------
+    def create(self, config: NetworkConfig, *, default: bool = False) -> Network:
+        with self._subnet_lock:
+            with self._store.session() as session:
+                if session.scalar(select(NetworkRow).where(NetworkRow.name == config.name)):
+                    raise AlreadyExists(f"network {config.name!r} exists already")
+                row = self._new_row(session, config, default)
+                session.add(row)
+        try:
+            engine_id = self._engine.create_network(self._spec(row))
+        except EngineError as exc:
+            with self._store.session() as session:
+                session.delete(session.get(NetworkRow, row.id))
+            raise EngineFailure(f"engine refused network {config.name!r}: {exc.message}") from exc
+        with self._store.session() as session:
+            session.get(NetworkRow, row.id).engine_id = engine_id  # type: ignore[union-attr]
+        row.engine_id = engine_id
+        self._bus.publish("network.created", row.id, name=row.name, subnet=row.subnet)
+        return self._view(row, 0)
+
+    def _new_row(self, session: Session, config: NetworkConfig, default: bool) -> NetworkRow:
+        taken = [
+            _subnet(s, "subnet") for s in session.scalars(select(NetworkRow.subnet)).all()
+        ]
+        if config.subnet:
+            subnet = _subnet(config.subnet, "subnet")
+            clash = next((t for t in taken if t.overlaps(subnet)), None)
+            if clash:
+                raise AlreadyExists(f"subnet {subnet} overlaps {clash}, used by another network")
+        else:
+            if config.gateway or config.ip_range:
+                raise InvalidArgument("gateway and ip_range need an explicit subnet")
+            prefix = self._settings.default_network_prefix if default else self._settings.auto_subnet_prefix
+            subnet = self._free_subnet(taken, prefix)
+        gateway = self._gateway(subnet, config.gateway)
+        ip_range = None
+        if config.ip_range:
+            ip_range_net = _subnet(config.ip_range, "ip_range")
+            if not ip_range_net.subnet_of(subnet):
+                raise InvalidArgument(f"ip_range {ip_range_net} is not inside subnet {subnet}")
+            ip_range = str(ip_range_net)
+        options = dict(config.options)
+        if config.bridge_name:
+            if config.driver != "bridge":
+                raise InvalidArgument("bridge_name applies to the bridge driver only")
+            options["com.docker.network.bridge.name"] = config.bridge_name
+        if config.parent:
+            if config.driver not in ("macvlan", "ipvlan"):
+                raise InvalidArgument("parent applies to the macvlan and ipvlan drivers only")
+            options["parent"] = config.parent
+        return NetworkRow(
+            id=str(uuid.uuid4()),
+            name=config.name,
+            driver=config.driver,
+            subnet=str(subnet),
+            ip_range=ip_range,
+            gateway=gateway,
+            internal=config.internal,
+            bridge_name=config.bridge_name,
+            parent=config.parent,
+            options=options,
+            is_default=default,
+            created_at=now(),
+        )
+
+    @staticmethod
+    def _gateway(subnet: ipaddress.IPv4Network, requested: str | None) -> str:
+        if not requested:
+            return str(next(subnet.hosts()))
+        try:
+            gateway = ipaddress.IPv4Address(requested)
+        except ValueError as exc:
+            raise InvalidArgument(f"gateway {requested!r} is not an IPv4 address") from exc
+        if gateway not in subnet or gateway in (subnet.network_address, subnet.broadcast_address):
+            raise InvalidArgument(f"gateway {gateway} is not a host address of {subnet}")
+        return str(gateway)
+
+    def _free_subnet(self, taken: list[ipaddress.IPv4Network], prefix: int) -> ipaddress.IPv4Network:
+        used = list(taken)
+        try:
+            for engine_net in self._engine.networks():
+                used.extend(
+                    n for n in (ipaddress.ip_network(s, strict=False) for s in engine_net.subnets) if n.version == 4
+                )
+        except EngineError as exc:
+            raise EngineFailure(f"cannot list the engine's networks: {exc.message}") from exc
+        pool = ipaddress.IPv4Network(self._settings.subnet_pool)
+        for candidate in pool.subnets(new_prefix=max(prefix, pool.prefixlen)):
+            if not any(candidate.overlaps(u) for u in used):
+                return candidate
+        raise Exhausted(f"no free /{prefix} subnet left in {pool}")
+
+    def _spec(self, row: NetworkRow) -> NetworkSpec:
+        return NetworkSpec(
+            name=self.engine_name(row.name),
+            driver=row.driver,
+            subnet=row.subnet,
+            ip_range=row.ip_range,
+            gateway=row.gateway,
+            internal=row.internal,
+            options=dict(row.options or {}),
+            labels={**self.labels, LABEL_NETWORK: row.id},
+        )
+
+    def delete(self, ref: str) -> None:
+        with self._store.session() as session:
+            row = self.row(session, ref)
+            if row.is_default:
+                raise InvalidState(f"network {row.name!r} is the default network and cannot be deleted")
+            users = session.scalars(
+                select(ContainerRow.name)
+                .join(EndpointRow)
+                .where(EndpointRow.network_id == row.id, ContainerRow.state.in_(("CREATED", "RUNNING", "STOPPING")))
+            ).all()
+            if users:
+                raise InvalidState(f"network {row.name!r} is used by containers: {', '.join(sorted(users))}")
+            engine_id, net_id, name = row.engine_id, row.id, row.name
+        if engine_id:
+            try:
+                self._engine.remove_network(engine_id)
+            except EngineNotFound:
+                pass
+            except EngineError as exc:
+                raise EngineFailure(f"engine cannot remove network {name!r}: {exc.message}") from exc
+        with self._store.session() as session:
+            for endpoint in session.scalars(select(EndpointRow).where(EndpointRow.network_id == net_id)).all():
+                session.delete(endpoint)
+            session.flush()
+            row = session.get(NetworkRow, net_id)
+            if row is not None:
+                session.delete(row)
+        self._foreign.pop(net_id, None)
+        self._bus.publish("network.deleted", net_id, name=name)
+
+    # --- addresses ------------------------------------------------------------
+    def allocate(self, session: Session, row: NetworkRow, requested: str | None, pending: Iterable[str] = ()) -> str:
+        """An address on ``row`` for a new endpoint; call with ``ipam_lock`` held until commit."""
+        subnet = ipaddress.IPv4Network(row.subnet)
+        taken = set(
+            session.scalars(
+                select(EndpointRow.address).where(EndpointRow.network_id == row.id, EndpointRow.active.is_(True))
+            ).all()
+        )
+        taken.update(pending)
+        reserved = {str(subnet.network_address), str(subnet.broadcast_address), row.gateway}
+        foreign = self._foreign.get(row.id, set())
+        if requested:
+            address = ipaddress.IPv4Address(requested)
+            if address not in subnet:
+                raise InvalidArgument(f"address {address} is outside network {row.name!r} ({subnet})")
+            if requested in reserved:
+                raise InvalidArgument(f"address {address} is the network, broadcast or gateway address of {row.name!r}")
+            if requested in taken or requested in foreign:
+                raise AlreadyExists(f"address {address} on network {row.name!r} is taken")
+            return requested
+        pool = ipaddress.IPv4Network(row.ip_range) if row.ip_range else subnet
+        for host in pool.hosts():
+            candidate = str(host)
+            if candidate not in taken and candidate not in reserved and candidate not in foreign:
+                return candidate
+        raise Exhausted(f"no free address left on network {row.name!r} ({pool})")
+
+    # --- start-up and reconciliation ------------------------------------------
+    def ensure_default(self) -> Network:
+        """The default network, adopting an engine network of that name as seed 001 does."""
+        with self._store.session() as session:
+            existing = session.scalar(select(NetworkRow).where(NetworkRow.is_default.is_(True)))
+            if existing is not None:
+                return self._view(existing, self._usage(session, [existing.id])[0])
+        name = self._settings.default_network
+        engine_name = self.engine_name(name)
+        try:
+            adoptable = [n for n in self._engine.networks() if n.name == engine_name and n.subnets]
+        except EngineError as exc:
+            raise EngineFailure(f"cannot list the engine's networks: {exc.message}") from exc
+        if not adoptable:
+            return self.create(
+                NetworkConfig(name=name, internal=self._settings.default_network_internal), default=True
+            )
+        found = adoptable[0]
+        subnet = _subnet(found.subnets[0], "subnet")
+        row = NetworkRow(
+            id=str(uuid.uuid4()),
+            name=name,
+            driver=found.driver,
+            subnet=str(subnet),
+            gateway=found.gateways[0] if found.gateways else str(next(subnet.hosts())),
+            internal=found.internal,
+            options=dict(found.options),
+            is_default=True,
+            engine_id=found.id,
+            created_at=now(),
+        )
+        with self._store.session() as session:
+            session.add(row)
+        self._foreign[row.id] = set(found.containers.values())
+        log.info("adopted engine network %s as default network %s (%s)", found.id[:12], name, subnet)
+        return self._view(row, 0)
+
+    def reconcile(self) -> None:
+        """Make the engine hold exactly our networks, and learn foreign addresses on them."""
+        try:
+            engine_nets = self._engine.networks()
+        except EngineError as exc:
+            log.warning("network reconciliation skipped: engine unavailable: %s", exc.message)
+            return
+        by_id = {n.id: n for n in engine_nets}
+        by_name = {n.name: n for n in engine_nets}
+        with self._store.session() as session:
+            rows = session.scalars(select(NetworkRow)).all()
+            ours_active = {
+                (e.network_id, e.address)
+                for e in session.scalars(select(EndpointRow).where(EndpointRow.active.is_(True))).all()
+            }
+            known: set[str] = set()
+            for row in rows:
+                found = by_id.get(row.engine_id or "") or by_name.get(self.engine_name(row.name))
+                if found is None:
+                    try:
+                        row.engine_id = self._engine.create_network(self._spec(row))
+                        log.warning("recreated missing engine network for %s", row.name)
+                    except EngineError as exc:
+                        log.error("cannot recreate engine network for %s: %s", row.name, exc.message)
+                        continue
+                else:
+                    row.engine_id = found.id
+                    self._foreign[row.id] = {
+                        a for a in found.containers.values() if a and (row.id, a) not in ours_active
+                    }
+                known.add(row.engine_id)
+        for net in engine_nets:
+            if net.labels.get(LABEL_POP) == self._settings.pop_name and net.id not in known:
+                try:
+                    self._engine.remove_network(net.id)
+                    log.warning("removed orphan engine network %s (%s)", net.name, net.id[:12])
+                except EngineError as exc:
+                    log.warning("orphan engine network %s left in place: %s", net.name, exc.message)

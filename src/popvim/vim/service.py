@@ -1,0 +1,75 @@
+"""The VIM: one object that every face calls, wired from its parts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from popvim import __version__
+from popvim.engine.driver import EngineDriver, EngineError
+from popvim.store.db import Store
+from popvim.vim.auth import AuthService
+from popvim.vim.containers import ContainerService
+from popvim.vim.errors import EngineFailure
+from popvim.vim.events import EventBus
+from popvim.vim.flavours import FlavourCatalogue
+from popvim.vim.images import ImageService
+from popvim.vim.mesh import Mesh
+from popvim.vim.networks import NetworkService
+from popvim.vim.settings import VimSettings
+from popvim.vim.watcher import EngineWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Vim:
+    def __init__(self, store: Store, engine: EngineDriver, settings: VimSettings, users: dict[str, str]) -> None:
+        self.settings = settings
+        self.store = store
+        self._engine = engine
+        self.bus = EventBus()
+        self.auth = AuthService(store, users, settings.token_ttl_seconds)
+        self.flavours = FlavourCatalogue(settings.flavours)
+        self.images = ImageService(engine, self.bus)
+        self.networks = NetworkService(store, engine, settings, self.bus)
+        self.containers = ContainerService(
+            store, engine, settings, self.bus, self.networks, self.images, self.flavours
+        )
+        self.mesh = Mesh()
+        self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
+
+    def open(self, event_timeout: float = 10.0) -> None:
+        """Ready to serve: events followed, default network present, state reconciled.
+
+        The event stream is connected before reconciling, so no container
+        death can fall between the two.
+        """
+        try:
+            self._engine.info()
+        except EngineError as exc:
+            raise EngineFailure(f"cannot reach the container engine: {exc.message}") from exc
+        self._watcher.start()
+        if not self._watcher.connected.wait(event_timeout):
+            log.warning("engine event stream not connected after %.0fs; relying on reconciliation", event_timeout)
+        self.networks.ensure_default()
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        self.networks.reconcile()
+        self.containers.reconcile()
+
+    def info(self) -> dict[str, Any]:
+        try:
+            engine = self._engine.info()
+        except EngineError as exc:
+            raise EngineFailure(exc.message) from exc
+        return {"type": "docker", "name": self.settings.pop_name, "version": __version__, "engine": engine}
+
+    def engine_alive(self) -> bool:
+        return self._engine.ping()
+
+    def close(self) -> None:
+        self._watcher.stop()
+        self.containers.close()
+        self._engine.close()
+        self.store.close()

@@ -1,0 +1,52 @@
+"""Integration fixtures: a real Docker engine and real popvimd processes.
+
+There is no skipping here: if the engine or the test images are missing the
+suite fails, because scripts/test.sh is meant to have provided them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from support.daemon import BUSYBOX, Daemon
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[docker.DockerClient]:
+    client = docker.from_env()
+    try:
+        client.ping()
+        client.images.get(BUSYBOX)
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"a Docker engine with {BUSYBOX} is needed; run scripts/test.sh ({exc})")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One popvimd shared by a test module."""
+    d = Daemon(tmp_path_factory.mktemp("popvimd")).start()
+    yield d
+    d.stop()
+    d.purge()
+
+
+@pytest.fixture
+def fresh_daemon(engine: docker.DockerClient, tmp_path: Path) -> Iterator[Daemon]:
+    """A popvimd of the test's own, for tests that stop, kill or reconfigure it."""
+    d = Daemon(tmp_path / "state")
+    yield d
+    d.kill()
+    d.purge()
+
+
+@pytest.fixture
+def api(daemon: Daemon) -> Iterator[httpx.Client]:
+    with daemon.client() as client:
+        yield client

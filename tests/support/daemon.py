@@ -1,0 +1,133 @@
+"""A real popvimd in a subprocess, on free loopback ports, for one test or module.
+
+Each daemon gets its own PoP name and engine-name prefix, so tests running on
+one engine never see each other's containers, and ``purge`` removes exactly
+what this daemon made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+
+USER, PASSWORD = "tester", "s3cret-pass"
+BUSYBOX = "popvim-test/busybox:latest"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll until ``predicate`` returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; last={last!r}")
+
+
+class Daemon:
+    def __init__(self, state_dir: Path, *, name: str | None = None, extra_args: list[str] | None = None,
+                 config_text: str | None = None) -> None:
+        self.name = name or f"t{uuid.uuid4().hex[:8]}"
+        self.prefix = f"{self.name}-"
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.pop_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_args = extra_args or []
+        self.config_text = config_text
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = state_dir / "popvimd.log"
+        self._token: str | None = None
+
+    # --- process ----------------------------------------------------------------
+    def start(self, timeout: float = 30.0) -> Daemon:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            sys.executable, "-m", "popvim.daemon",
+            "--state-dir", str(self.state_dir),
+            "--listen", f"127.0.0.1:{self.port}",
+            "--pop-listen", f"127.0.0.1:{self.pop_port}",
+            "--name", self.name,
+            "--engine-prefix", self.prefix,
+            *self.extra_args,
+        ]
+        if self.config_text is not None:
+            config = self.state_dir / "popvimd.toml"
+            config.write_text(self.config_text)
+            args += ["--config", str(config)]
+        env = {**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}"}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        wait_for(self._healthy, timeout, 0.1, f"popvimd {self.name} to answer /health")
+        self._token = None
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"popvimd exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator would; returns the exit code."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # --- HTTP ---------------------------------------------------------------------
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            r = httpx.post(f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD})
+            r.raise_for_status()
+            self._token = r.json()["token"]
+        return self._token
+
+    def client(self, timeout: float = 60.0) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout)
+
+    # --- engine-side clean-up -----------------------------------------------------
+    def purge(self) -> None:
+        """Remove every engine container and network this daemon's PoP made."""
+        engine = docker.from_env()
+        label = f"io.popvim.pop={self.name}"
+        for c in engine.containers.list(all=True, filters={"label": label}):
+            c.remove(force=True)
+        for n in engine.networks.list(filters={"label": label}):
+            n.remove()
+        engine.close()
