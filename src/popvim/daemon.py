@@ -14,6 +14,7 @@ import typer
 import uvicorn
 
 from popvim import config as cfg
+from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
 from popvim.engine.docker_driver import DockerDriver
 from popvim.store.db import Store
@@ -64,6 +65,7 @@ def serve(
         config.state_dir.mkdir(parents=True, exist_ok=True)
         cfg.ensure_users(config)
         host, port = cfg.split_hostport(config.listen, "--listen")
+        cfg.split_hostport(config.pop_listen, "--pop-listen")
     except ValueError as exc:
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -77,13 +79,22 @@ def serve(
     except Exception as exc:  # noqa: BLE001 - e.g. an unreachable engine or database
         typer.echo(f"popvimd: cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
-    log.info("serving pop=%s rest=%s:%d db=%s", config.name, host, port, config.db_url.split("@")[-1])
+    pop_server = PopServer(vim)
+    try:
+        pop_server.start(config.pop_listen)
+    except RuntimeError as exc:
+        vim.close()
+        typer.echo(f"popvimd: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    log.info("serving pop=%s rest=%s:%d grpc=%s db=%s", config.name, host, port, config.pop_listen,
+             config.db_url.split("@")[-1])
     server = uvicorn.Server(
         uvicorn.Config(create_app(vim), host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
     try:
         server.run()
     finally:
+        pop_server.stop()
         vim.close()
         log.info("stopped")
 

@@ -7,7 +7,9 @@ what this daemon made.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,6 +25,50 @@ import httpx
 
 USER, PASSWORD = "tester", "s3cret-pass"
 BUSYBOX = "popvim-test/busybox:latest"
+REGISTRY = "127.0.0.1:5055"  # scripts/local-registry.sh: the only registry tests may pull from
+SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+
+_handed_out: set[ipaddress.IPv4Network] = set()
+
+
+def unique(prefix: str = "c") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def free_subnet(engine: docker.DockerClient, prefix: int = 24, within: str = "10.128.0.0/9") -> str:
+    """A subnet that no engine network uses and no earlier call handed out.
+
+    Other test runs share the engine, so the scan starts at a random place in
+    ``within`` (outside popvim's default pool) to make collisions unlikely.
+    """
+    used = [
+        ipaddress.ip_network(c["Subnet"])
+        for n in engine.api.networks()
+        for c in (n.get("IPAM") or {}).get("Config") or []
+        if c.get("Subnet")
+    ]
+    used = [u for u in used if u.version == 4] + list(_handed_out)
+    pool = ipaddress.IPv4Network(within)
+    count = 2 ** (prefix - pool.prefixlen)
+    start = random.randrange(count)
+    size = 2 ** (32 - prefix)
+    for i in range(count):
+        candidate = ipaddress.IPv4Network((int(pool.network_address) + ((start + i) % count) * size, prefix))
+        if not any(candidate.overlaps(u) for u in used):
+            _handed_out.add(candidate)
+            return str(candidate)
+    raise AssertionError(f"no free /{prefix} left in {within}")
+
+
+def expect_error(response: httpx.Response, *statuses: int, code: str | None = None) -> dict[str, Any]:
+    """The ``{"error": {code, message}}`` body of a refused request, checked."""
+    assert response.status_code in statuses, f"{response.status_code} not in {statuses}: {response.text}"
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    error = response.json()["error"]
+    assert error["code"] and error["message"], error
+    if code is not None:
+        assert error["code"] == code, error
+    return error
 
 
 def free_port() -> int:

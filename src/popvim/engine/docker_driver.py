@@ -23,6 +23,7 @@ from popvim.engine.driver import (
     EngineError,
     EngineEvent,
     EngineImage,
+    EngineInvalid,
     EngineNetwork,
     EngineNotFound,
     ExecResult,
@@ -42,7 +43,7 @@ def _translated() -> Iterator[None]:
         raise EngineNotFound(_explain(exc), 404) from exc
     except docker.errors.APIError as exc:
         status = exc.status_code
-        cls = EngineConflict if status == 409 else EngineError
+        cls = {409: EngineConflict, 400: EngineInvalid}.get(status or 0, EngineError)
         raise cls(_explain(exc), status) from exc
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise EngineError(f"container engine unreachable: {exc}") from exc

@@ -26,6 +26,10 @@ class EngineNotFound(EngineError):
     """The referenced object (image, container, network) does not exist."""
 
 
+class EngineInvalid(EngineError):
+    """The engine rejected the request's values (HTTP 400 from Docker)."""
+
+
 class EngineConflict(EngineError):
     """The object exists already or is in a state that forbids the request."""
 

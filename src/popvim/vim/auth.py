@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 _DUMMY_HASH = bcrypt.hashpw(b"popvim-dummy", bcrypt.gensalt(rounds=12))
 
 
+# bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
+MAX_PASSWORD_BYTES = 72
+
+
 def hash_password(password: str, rounds: int = 12) -> str:
+    if not password or len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"a password must be 1 to {MAX_PASSWORD_BYTES} bytes long")
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
 
 
@@ -58,6 +64,8 @@ class AuthService:
     def login(self, username: str, password: str) -> tuple[str, datetime]:
         if not username or not password:
             raise BadCredentials("username and password are required")
+        if len(password.encode(errors="replace")) > MAX_PASSWORD_BYTES:
+            raise BadCredentials("invalid username or password")
         stored = self._users.get(username)
         matches = bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
         if not (stored and matches):

@@ -52,6 +52,7 @@ from popvim.vim.models import (
     ExecOutput,
     Stats,
     check_env,
+    is_text,
 )
 from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
@@ -66,6 +67,13 @@ class AlreadyStopped(InvalidState):
     """Stop of a container that is stopping or terminated (seed 001: UNAVAILABLE)."""
 
     code = "already_stopped"
+
+
+def _checked_env(env: dict[str, str], what: str) -> None:
+    try:
+        check_env(env, what)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from exc
 
 
 def _generated_name(image: str) -> str:
@@ -361,10 +369,9 @@ class ContainerService:
 
     def update_metadata(self, ref: str, entries: dict[str, str]) -> dict[str, str]:
         """Merge ``entries``; an empty value deletes its key. Only before start."""
-        check_env({k: v for k, v in entries.items() if v != ""}, "metadata")
-        for key in entries:
-            if not key:
-                raise InvalidArgument("metadata keys must not be empty")
+        _checked_env({k: v for k, v in entries.items() if v != ""}, "metadata")
+        if any(not key or not is_text(key) for key in entries):
+            raise InvalidArgument("metadata keys must be non-empty text")
         with self._locked_row(ref) as (_session, row):
             if row.state != S.CREATED.value:
                 raise InvalidState(f"metadata of {row.name!r} cannot change after start (state {row.state})")
@@ -476,10 +483,9 @@ class ContainerService:
     def exec(
         self, ref: str, command: list[str], env: dict[str, str] | None = None, workdir: str | None = None
     ) -> ExecOutput:
-        if not command or any("\x00" in a for a in command):
-            raise InvalidArgument("command must be a non-empty list of arguments")
-        if env:
-            check_env(env, "env")
+        if not command or not all(is_text(a) for a in command):
+            raise InvalidArgument("command must be a non-empty list of text arguments")
+        _checked_env(env or {}, "env")
         engine_id = self._running_engine_id(ref)
         result = self._engine_call(lambda: self._engine.exec(engine_id, command, env, workdir))
         return ExecOutput(exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr)

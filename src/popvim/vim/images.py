@@ -6,7 +6,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from popvim.engine.driver import EngineConflict, EngineDriver, EngineError, EngineImage, EngineNotFound
+from popvim.engine.driver import (
+    EngineConflict,
+    EngineDriver,
+    EngineError,
+    EngineImage,
+    EngineInvalid,
+    EngineNotFound,
+)
 from popvim.vim.errors import AlreadyExists, EngineFailure, InvalidArgument, NotFound
 from popvim.vim.events import EventBus
 from popvim.vim.models import Image
@@ -16,6 +23,8 @@ _REFERENCE = re.compile(
     r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
+
+_IMAGE_ID = re.compile(r"^(sha256:)?[0-9a-f]{6,64}$")
 
 
 def split_reference(ref: str) -> tuple[str, str | None]:
@@ -56,12 +65,15 @@ class ImageService:
             raise EngineFailure(exc.message) from exc
 
     def resolve(self, ref: str) -> EngineImage:
-        if not ref or len(ref) > 512 or any(c.isspace() for c in ref):
-            raise InvalidArgument(f"{ref!r} is not an image reference")
+        """The local image a reference or (short) id names."""
+        if not (_IMAGE_ID.match(ref) or _REFERENCE.match(ref)):
+            raise InvalidArgument(f"{ref!r} is neither an image reference such as 'busybox:latest' nor an image id")
         try:
             return self._engine.image(ref)
         except EngineNotFound as exc:
             raise NotFound(f"image {ref!r} not found on this PoP; pull it first") from exc
+        except EngineInvalid as exc:
+            raise InvalidArgument(f"{ref!r} is not a valid image reference: {exc.message}") from exc
         except EngineError as exc:
             raise EngineFailure(exc.message) from exc
 

@@ -40,13 +40,21 @@ class ContainerState(StrEnum):
         return self in (ContainerState.EXITED, ContainerState.FAILED)
 
 
+def is_text(value: str) -> bool:
+    """False for strings the engine and the database cannot store (lone surrogates, NUL)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def check_env(env: dict[str, str], what: str) -> dict[str, str]:
-    for key in env:
-        if not _ENV_KEY.match(key):
-            raise ValueError(f"{what} key {key!r} is not a valid environment variable name")
     for key, value in env.items():
-        if "\x00" in value:
-            raise ValueError(f"{what} value of {key!r} contains a NUL byte")
+        if not _ENV_KEY.match(key) or not is_text(key):
+            raise ValueError(f"{what} key {key!r} is not a valid environment variable name")
+        if not is_text(value):
+            raise ValueError(f"{what} value of {key!r} is not valid text")
     return env
 
 

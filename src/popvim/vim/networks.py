@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from popvim.engine.driver import EngineDriver, EngineError, EngineNotFound, NetworkSpec
+from popvim.engine.driver import EngineDriver, EngineError, EngineNetwork, EngineNotFound, NetworkSpec
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
 from popvim.vim.auth import now
@@ -28,6 +28,15 @@ from popvim.vim.models import Network, NetworkConfig
 from popvim.vim.settings import VimSettings
 
 log = logging.getLogger(__name__)
+
+BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
+_CREATE_ATTEMPTS = 5
+# How the engine words a clash with a network it has (Docker answers 403 to both).
+_ENGINE_CONFLICTS = ("overlaps with other one", "same bridge name")
+
+
+def _engine_conflict(exc: EngineError) -> bool:
+    return exc.status == 409 or any(phrase in exc.message for phrase in _ENGINE_CONFLICTS)
 
 
 def _subnet(value: str, what: str) -> ipaddress.IPv4Network:
@@ -118,38 +127,87 @@ class NetworkService:
 
     # --- create / delete ------------------------------------------------------
     def create(self, config: NetworkConfig, *, default: bool = False) -> Network:
-        with self._subnet_lock:
-            with self._store.session() as session:
-                if session.scalar(select(NetworkRow).where(NetworkRow.name == config.name)):
-                    raise AlreadyExists(f"network {config.name!r} exists already")
-                row = self._new_row(session, config, default)
-                session.add(row)
-        try:
-            engine_id = self._engine.create_network(self._spec(row))
-        except EngineError as exc:
-            with self._store.session() as session:
-                session.delete(session.get(NetworkRow, row.id))
-            raise EngineFailure(f"engine refused network {config.name!r}: {exc.message}") from exc
+        """Records the network, then makes it on the engine.
+
+        Another user of the engine (a second PoP) may take a subnet between our
+        check and the engine call; a chosen subnet is then simply chosen again,
+        a requested one is refused as taken.
+        """
+        avoid: list[ipaddress.IPv4Network] = []
+        for attempt in range(_CREATE_ATTEMPTS):
+            row = self._record(config, default, avoid)
+            try:
+                engine_id = self._engine.create_network(self._spec(row))
+                break
+            except EngineError as exc:
+                with self._store.session() as session:
+                    session.delete(session.get(NetworkRow, row.id))
+                if not _engine_conflict(exc):
+                    raise EngineFailure(f"engine refused network {config.name!r}: {exc.message}") from exc
+                if config.subnet or attempt + 1 == _CREATE_ATTEMPTS:
+                    raise AlreadyExists(f"network {config.name!r} conflicts on the engine: {exc.message}") from exc
+                avoid.append(ipaddress.IPv4Network(row.subnet))
         with self._store.session() as session:
             session.get(NetworkRow, row.id).engine_id = engine_id  # type: ignore[union-attr]
         row.engine_id = engine_id
         self._bus.publish("network.created", row.id, name=row.name, subnet=row.subnet)
         return self._view(row, 0)
 
-    def _new_row(self, session: Session, config: NetworkConfig, default: bool) -> NetworkRow:
-        taken = [
-            _subnet(s, "subnet") for s in session.scalars(select(NetworkRow.subnet)).all()
-        ]
+    def _record(self, config: NetworkConfig, default: bool, avoid: list[ipaddress.IPv4Network]) -> NetworkRow:
+        """The committed row of a new network; refuses a name, subnet or bridge already in use."""
+        with self._subnet_lock, self._store.session() as session:
+            if session.scalar(select(NetworkRow).where(NetworkRow.name == config.name)):
+                raise AlreadyExists(f"network {config.name!r} exists already")
+            engine_nets = self._engine_networks()
+            if config.bridge_name:
+                self._check_bridge_name(session, config.bridge_name, engine_nets)
+            row = self._new_row(session, config, default, self._taken(session, engine_nets, avoid))
+            session.add(row)
+            return row
+
+    def _engine_networks(self) -> list[EngineNetwork]:
+        try:
+            return self._engine.networks()
+        except EngineError as exc:
+            raise EngineFailure(f"cannot list the engine's networks: {exc.message}") from exc
+
+    @staticmethod
+    def _taken(
+        session: Session, engine_nets: list[EngineNetwork], avoid: list[ipaddress.IPv4Network]
+    ) -> list[tuple[ipaddress.IPv4Network, str]]:
+        """Every IPv4 subnet in use with who uses it: our records and every engine network,
+        popvim's or not, since the engine refuses any overlap on one host."""
+        taken = [(_subnet(s, "subnet"), f"network {n!r}") for n, s in session.execute(
+            select(NetworkRow.name, NetworkRow.subnet)
+        ).all()]
+        for net in engine_nets:
+            for value in net.subnets:
+                subnet = ipaddress.ip_network(value, strict=False)
+                if isinstance(subnet, ipaddress.IPv4Network):
+                    taken.append((subnet, f"engine network {net.name!r}"))
+        return taken + [(a, "a network made meanwhile") for a in avoid]
+
+    @staticmethod
+    def _check_bridge_name(session: Session, bridge: str, engine_nets: list[EngineNetwork]) -> None:
+        """One Linux bridge cannot serve two networks; the engine would refuse it obscurely."""
+        user = session.scalar(select(NetworkRow.name).where(NetworkRow.bridge_name == bridge))
+        user = user or next((n.name for n in engine_nets if n.options.get(BRIDGE_NAME_OPTION) == bridge), None)
+        if user:
+            raise AlreadyExists(f"bridge name {bridge!r} is used by network {user!r}")
+
+    def _new_row(
+        self, session: Session, config: NetworkConfig, default: bool, taken: list[tuple[ipaddress.IPv4Network, str]]
+    ) -> NetworkRow:
         if config.subnet:
             subnet = _subnet(config.subnet, "subnet")
-            clash = next((t for t in taken if t.overlaps(subnet)), None)
+            clash = next(((t, who) for t, who in taken if t.overlaps(subnet)), None)
             if clash:
-                raise AlreadyExists(f"subnet {subnet} overlaps {clash}, used by another network")
+                raise AlreadyExists(f"subnet {subnet} overlaps {clash[0]}, used by {clash[1]}")
         else:
             if config.gateway or config.ip_range:
                 raise InvalidArgument("gateway and ip_range need an explicit subnet")
             prefix = self._settings.default_network_prefix if default else self._settings.auto_subnet_prefix
-            subnet = self._free_subnet(taken, prefix)
+            subnet = self._free_subnet([t for t, _ in taken], prefix)
         gateway = self._gateway(subnet, config.gateway)
         ip_range = None
         if config.ip_range:
@@ -161,7 +219,7 @@ class NetworkService:
         if config.bridge_name:
             if config.driver != "bridge":
                 raise InvalidArgument("bridge_name applies to the bridge driver only")
-            options["com.docker.network.bridge.name"] = config.bridge_name
+            options[BRIDGE_NAME_OPTION] = config.bridge_name
         if config.parent:
             if config.driver not in ("macvlan", "ipvlan"):
                 raise InvalidArgument("parent applies to the macvlan and ipvlan drivers only")
@@ -194,17 +252,9 @@ class NetworkService:
         return str(gateway)
 
     def _free_subnet(self, taken: list[ipaddress.IPv4Network], prefix: int) -> ipaddress.IPv4Network:
-        used = list(taken)
-        try:
-            for engine_net in self._engine.networks():
-                used.extend(
-                    n for n in (ipaddress.ip_network(s, strict=False) for s in engine_net.subnets) if n.version == 4
-                )
-        except EngineError as exc:
-            raise EngineFailure(f"cannot list the engine's networks: {exc.message}") from exc
         pool = ipaddress.IPv4Network(self._settings.subnet_pool)
         for candidate in pool.subnets(new_prefix=max(prefix, pool.prefixlen)):
-            if not any(candidate.overlaps(u) for u in used):
+            if not any(candidate.overlaps(u) for u in taken):
                 return candidate
         raise Exhausted(f"no free /{prefix} subnet left in {pool}")
 

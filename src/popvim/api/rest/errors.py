@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from popvim.vim import errors as e
@@ -50,10 +51,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    @app.exception_handler(ValidationError)  # a model built inside a route (seed 000 routes)
+    async def invalid(_request: Request, exc: RequestValidationError | ValidationError) -> JSONResponse:
         problems = [{"path": _location(tuple(p.get("loc", ()))), "reason": p.get("msg", "")} for p in exc.errors()]
         message = "; ".join(f"{p['path']}: {p['reason']}" for p in problems)
         return JSONResponse(error_body("invalid_request", message, problems=problems), status_code=422)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_unicode(_request: Request, _exc: UnicodeEncodeError) -> JSONResponse:
+        # JSON can carry lone surrogates (\ud800) that no database or engine accepts.
+        return JSONResponse(error_body("invalid_argument", "text must be valid Unicode"), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,130 @@
+"""Domain errors to gRPC status codes, in one place.
+
+The domain raises ``VimError`` subclasses and knows nothing of gRPC; this
+module decides what a Pop client sees. The codes follow seed 001 and its
+reference server (docker-pop-server): a client written for that server must
+be able to branch on the same codes. Anything unexpected becomes INTERNAL
+with a pointer to the daemon's log, never UNKNOWN and never a traceback on
+the wire.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+from pydantic import ValidationError
+
+from popvim.vim import errors as e
+from popvim.vim.containers import AlreadyStopped
+
+log = logging.getLogger(__name__)
+
+Code = grpc.StatusCode
+
+# Most specific first is not needed: lookup walks each exception's MRO.
+STATUS: dict[type[e.VimError], grpc.StatusCode] = {
+    e.InvalidArgument: Code.INVALID_ARGUMENT,
+    e.BadCredentials: Code.INVALID_ARGUMENT,  # seed 001 reference: AuthErr
+    e.Unauthenticated: Code.UNAUTHENTICATED,
+    e.PermissionDenied: Code.PERMISSION_DENIED,
+    e.NotFound: Code.NOT_FOUND,
+    e.AlreadyExists: Code.ALREADY_EXISTS,
+    e.AlreadyRunning: Code.ALREADY_EXISTS,  # Start of a started container
+    AlreadyStopped: Code.UNAVAILABLE,  # reference: ErrAlreadyStopped
+    e.InvalidState: Code.FAILED_PRECONDITION,
+    e.Exhausted: Code.RESOURCE_EXHAUSTED,
+    e.Unavailable: Code.UNAVAILABLE,
+    e.EngineFailure: Code.INTERNAL,
+}
+
+# Domain field names differ from the protocol's in a few places; errors speak the protocol's.
+_PROTO_FIELD = {"image": "image_id", "flavour": "flavour_id", "metadata": "md", "mac_address": "endpoints.mac"}
+
+
+class PopStatus(Exception):
+    """A status decided by the face itself (a missing filter, a per-RPC refinement)."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> PopStatus:
+    return PopStatus(Code.INVALID_ARGUMENT, message)
+
+
+def code_of(exc: e.VimError) -> grpc.StatusCode:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return Code.INTERNAL
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for problem in exc.errors():
+        loc = [str(p) for p in problem.get("loc", ())]
+        if loc:
+            loc[0] = _PROTO_FIELD.get(loc[0], loc[0])
+        parts.append(f"{'.'.join(loc) or 'request'}: {problem.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The code and message a client gets for ``exc``."""
+    if isinstance(exc, PopStatus):
+        return exc.code, exc.message
+    if isinstance(exc, e.VimError):
+        return code_of(exc), exc.message
+    if isinstance(exc, ValidationError):
+        return Code.INVALID_ARGUMENT, _validation_message(exc)
+    log.exception("unexpected error in a Pop RPC: %s", exc)
+    return Code.INTERNAL, "internal error; see the daemon's log"
+
+
+def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> NoReturn:
+    code, message = status_for(exc)
+    log.debug("pop rpc=%s code=%s message=%s", method, code.name, message)
+    context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unary(method: F) -> F:
+    """Turn any exception of a unary RPC into its status (``context.abort``).
+
+    ``context.abort`` raises a bare ``Exception``, so it is called outside the
+    ``try``: catching it again would turn every status into INTERNAL.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except Exception as exc:  # noqa: BLE001 - mapped, and logged when unexpected
+            failure = exc
+        _abort(context, failure, method.__name__)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def streaming(method: F) -> F:
+    """``unary`` for server-streaming RPCs: errors before or between messages end the stream with a status."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from method(self, request, context)
+            return
+        except Exception as exc:  # noqa: BLE001 - mapped, and logged when unexpected
+            failure = exc
+        _abort(context, failure, method.__name__)
+
+    return wrapper  # type: ignore[return-value]

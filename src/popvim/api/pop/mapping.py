@@ -1,0 +1,208 @@
+"""Conversions between the domain's models and the Pop protocol's messages.
+
+Kept apart from the servicer so that the wire format of each entity is
+decided in exactly one place (the future client library reads the same
+fields back), and so that the servicer reads as the protocol's semantics.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from datetime import UTC, datetime
+from typing import Any
+
+from popvim.api.pop.errors import invalid
+from popvim.proto import vim_pop_pb2 as pb
+from popvim.vim.models import (
+    Container,
+    ContainerConfig,
+    Endpoint,
+    Flavour,
+    Image,
+    Network,
+    NetworkConfig,
+    check_env,
+)
+
+_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+
+
+# --- time ---------------------------------------------------------------------
+def unix(moment: datetime | None) -> int:
+    """Unix seconds; the domain stores naive UTC datetimes. 0 means "never" (proto3's default)."""
+    if moment is None:
+        return 0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def unix_of_engine_time(value: str) -> int:
+    """Unix seconds of an engine timestamp: an integer string (image lists) or RFC 3339 with nanoseconds (inspect)."""
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    match = _ISO.match(value)
+    if not match:
+        return 0
+    base, fraction, zone = match.groups()
+    text = base + (f".{fraction[:6]}" if fraction else "") + ("+00:00" if zone in (None, "Z") else zone)
+    try:
+        return int(datetime.fromisoformat(text).timestamp())
+    except ValueError:
+        return 0
+
+
+# --- filters ------------------------------------------------------------------
+def filter_of(message: pb.Filter) -> tuple[str, str] | None:
+    """``("id" | "name", value)``, or None for an empty filter (queries: everything).
+
+    A filter naming an empty id or name is refused rather than taken as "all":
+    the caller meant one entity and would otherwise get or act on all of them.
+    """
+    kind = message.WhichOneof("options")
+    if kind is None:
+        return None
+    value: str = getattr(message, kind)
+    if not value:
+        raise invalid(f"the Filter's {kind} is empty")
+    return kind, value
+
+
+def required_filter(message: pb.Filter) -> tuple[str, str]:
+    """``filter_of`` for the RPCs that act on one entity: an empty filter is INVALID_ARGUMENT."""
+    selected = filter_of(message)
+    if selected is None:
+        raise invalid("a Filter with an id or a name is required")
+    return selected
+
+
+# --- domain -> protocol ---------------------------------------------------------
+def endpoint(e: Endpoint) -> pb.Endpoint:
+    network = ipaddress.ip_interface(f"{e.address}/{e.prefix_length}").network
+    return pb.Endpoint(
+        net_id=e.network_id,
+        net_name=e.network,
+        ipv4=pb.Ip(address=e.address, subnet=pb.Subnet(cidr=str(network), gateway=e.gateway)),
+        mac=e.mac or "",
+    )
+
+
+def container(c: Container) -> pb.Container:
+    message = pb.Container(
+        id=c.id,
+        names=[c.name],
+        image_id=c.image_id,
+        flavour_id=c.flavour,
+        command=shlex.join(c.command) if c.command else "",
+        created=unix(c.created_at),
+        started=unix(c.started_at),
+        status=pb.Container.Status.Value(c.state.value),
+        extended_status=c.extended_status,
+        endpoints={name: endpoint(e) for name, e in c.endpoints.items()},
+        md=pb.Metadata(entries=c.metadata),
+    )
+    if c.exit_code is not None:
+        message.exit_code = c.exit_code
+    return message
+
+
+def image(i: Image) -> pb.Image:
+    return pb.Image(id=i.id, names=i.tags, created=unix_of_engine_time(i.created))
+
+
+def network(n: Network) -> pb.Network:
+    return pb.Network(
+        id=n.id,
+        name=n.name,
+        external=not n.internal,
+        subnets=[pb.Subnet(cidr=n.subnet, gateway=n.gateway)],
+        driver=n.driver,
+    )
+
+
+def flavour(f: Flavour) -> pb.Flavour:
+    return pb.Flavour(id=f.id, name=f.name)
+
+
+def pull_progress(message: dict[str, Any]) -> pb.PullProgress:
+    """One engine progress message (or popvim's final ``pulled`` one) as a PullProgress."""
+    if message.get("status") == "pulled" and isinstance(message.get("image"), dict):
+        return pb.PullProgress(status="pulled", image=image(Image(**message["image"])))
+    detail = message.get("progressDetail") or {}
+    return pb.PullProgress(
+        status=str(message.get("status", "")),
+        layer=str(message.get("id", "")),
+        progress=str(message.get("progress", "")),
+        current=int(detail.get("current") or 0),
+        total=int(detail.get("total") or 0),
+    )
+
+
+# --- protocol -> domain ---------------------------------------------------------
+def container_config(request: pb.ContainerConfig) -> ContainerConfig:
+    """The domain's request; raises INVALID_ARGUMENT (or pydantic's ValidationError) on bad input.
+
+    Endpoints are keyed by network name (or id); an endpoint's ipv4.address
+    asks for that fixed address, an empty one for any free address. An empty
+    map means the default network, as in the seed.
+    """
+    endpoints: dict[str, str | None] = {}
+    macs = []
+    for net, ep in request.endpoints.items():
+        if not net:
+            raise invalid("endpoints: the network name (map key) is empty")
+        if ep.HasField("ipv6") and ep.ipv6.address:
+            raise invalid(f"endpoints[{net}]: IPv6 addresses are not supported")
+        endpoints[net] = (ep.ipv4.address or None) if ep.HasField("ipv4") else None
+        if ep.mac:
+            macs.append(ep.mac)
+    if macs and len(request.endpoints) > 1:
+        raise invalid("endpoints: a MAC address can only be given when the container has a single endpoint")
+    fields: dict[str, Any] = {
+        "image": request.image_id,
+        "endpoints": endpoints,
+        "env": dict(request.env),
+        "ports": {port: host or None for port, host in request.ports.items()},
+    }
+    if request.name:
+        fields["name"] = request.name
+    if request.flavour_id:
+        fields["flavour"] = request.flavour_id
+    if request.command:
+        fields["command"] = list(request.command)
+    if request.HasField("md"):
+        fields["metadata"] = dict(request.md.entries)
+    if macs:
+        fields["mac_address"] = macs[0]
+    return ContainerConfig(**fields)
+
+
+def network_config(request: pb.NetworkConfig) -> NetworkConfig:
+    fields: dict[str, Any] = {"name": request.name, "internal": request.internal}
+    for key in ("driver", "subnet", "ip_range", "gateway"):
+        value = getattr(request, key)
+        if value:
+            fields[key] = value
+    return NetworkConfig(**fields)
+
+
+def metadata_entries(request: pb.NewMetadata) -> dict[str, str]:
+    """The entries of a Metadata call, checked before any look-up (an empty value deletes its key)."""
+    if not request.HasField("md") or not request.md.entries:
+        raise invalid("md.entries is empty: nothing to set or delete")
+    entries = dict(request.md.entries)
+    if "" in entries:
+        raise invalid("md: metadata keys must not be empty")
+    env_checked(entries, "md")
+    return entries
+
+
+def env_checked(env: dict[str, str], what: str) -> dict[str, str]:
+    """``check_env`` (which raises ValueError) as INVALID_ARGUMENT; empty values are deletions, not checked."""
+    try:
+        return check_env({k: v for k, v in env.items() if v != ""}, what)
+    except ValueError as exc:
+        raise invalid(str(exc)) from exc

@@ -1,0 +1,206 @@
+"""The Pop service (seed 001 4.2, Appendix B) over the ``Vim`` facade.
+
+Each RPC translates its request, calls the domain, and translates the answer:
+the lifecycle rules (Fig. 4.3), address reservation and metadata live in the
+domain, shared with the REST face. What is decided here is only what the
+protocol itself defines: how a Filter selects, and which status code a client
+sees where seed 001's reference server is more specific than the domain
+(Start and Stop, see ``Start`` and ``Stop``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import grpc
+from google.protobuf import empty_pb2
+
+from popvim.api.pop import mapping
+from popvim.api.pop.auth import tokens_of
+from popvim.api.pop.errors import PopStatus, invalid, streaming, unary
+from popvim.proto import vim_pop_pb2 as pb
+from popvim.proto import vim_pop_pb2_grpc as pb_grpc
+from popvim.vim import errors as e
+from popvim.vim.containers import AlreadyStopped
+from popvim.vim.models import Container, ContainerState, Network
+from popvim.vim.service import Vim
+
+POP_TYPE = "docker"
+_EMPTY = empty_pb2.Empty()
+
+
+class PopServicer(pb_grpc.PopServicer):
+    def __init__(self, vim: Vim) -> None:
+        self._vim = vim
+
+    # --- look-ups shared by several RPCs -------------------------------------------
+    def _container(self, message: pb.Filter) -> Container:
+        """The one container a Filter names, matched exactly on its id or its name."""
+        kind, value = mapping.required_filter(message)
+        found = self._vim.containers.get(value)
+        if (found.id if kind == "id" else found.name) != value:
+            raise e.NotFound(f"no container with {kind} {value!r}")
+        return found
+
+    def _networks_matching(self, message: pb.Filter) -> list[Network]:
+        selected = mapping.filter_of(message)
+        if selected is None:
+            return self._vim.networks.list()
+        kind, value = selected
+        try:
+            found = self._vim.networks.get(value)
+        except e.NotFound:
+            return []
+        if kind == "id":
+            matches = found.id == value or bool(found.engine_id and found.engine_id.startswith(value))
+        else:
+            matches = found.name == value
+        return [found] if matches else []
+
+    def _state(self, container_id: str) -> ContainerState | None:
+        try:
+            return self._vim.containers.get(container_id).state
+        except e.NotFound:
+            return None
+
+    # --- queries: an empty Filter lists everything, id or name the match (or nothing) ---
+    @unary
+    def Containers(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.ContainerList:
+        selected = mapping.filter_of(request)
+        if selected is None:
+            found = self._vim.containers.list()
+        elif selected[0] == "name":
+            found = self._vim.containers.list(name=selected[1])
+        else:
+            try:
+                one = self._vim.containers.get(selected[1])
+                found = [one] if one.id == selected[1] else []
+            except e.NotFound:
+                found = []
+        return pb.ContainerList(list=[mapping.container(c) for c in found])
+
+    @unary
+    def Flavours(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.FlavourList:
+        selected = mapping.filter_of(request)
+        flavours = self._vim.flavours.list()
+        if selected is not None:
+            kind, value = selected
+            flavours = [f for f in flavours if getattr(f, kind) == value]
+        return pb.FlavourList(list=[mapping.flavour(f) for f in flavours])
+
+    @unary
+    def Images(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.ImageList:
+        selected = mapping.filter_of(request)
+        if selected is None:
+            images = self._vim.images.list()
+        else:
+            # Like the reference (Docker's inspect): an id, a short id or a name:tag all resolve.
+            try:
+                images = [self._vim.images.get(selected[1])]
+            except (e.NotFound, e.InvalidArgument):
+                images = []
+        return pb.ImageList(list=[mapping.image(i) for i in images])
+
+    @unary
+    def Networks(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.NetworkList:
+        return pb.NetworkList(list=[mapping.network(n) for n in self._networks_matching(request)])
+
+    # --- containers ------------------------------------------------------------------
+    @unary
+    def Create(self, request: pb.ContainerConfig, context: grpc.ServicerContext) -> pb.Container:
+        return mapping.container(self._vim.containers.create(mapping.container_config(request)))
+
+    @unary
+    def Delete(self, request: pb.Filter, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self._vim.containers.delete(self._container(request).id)
+        return _EMPTY
+
+    @unary
+    def Metadata(self, request: pb.NewMetadata, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        target = self._container(request.filter)  # an unset filter reads as empty: INVALID_ARGUMENT
+        self._vim.containers.update_metadata(target.id, mapping.metadata_entries(request))
+        return _EMPTY
+
+    @unary
+    def Start(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.Container:
+        """RUNNING or EXITED: ALREADY_EXISTS; FAILED or STOPPING: FAILED_PRECONDITION (as the reference)."""
+        target = self._container(request)
+        try:
+            return mapping.container(self._vim.containers.start(target.id))
+        except e.AlreadyRunning as exc:
+            if self._state(target.id) in (ContainerState.FAILED, ContainerState.STOPPING):
+                raise PopStatus(grpc.StatusCode.FAILED_PRECONDITION, exc.message) from exc
+            raise
+
+    @unary
+    def Stop(self, request: pb.Filter, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        """Returns once STOPPING; EXITED or FAILED follows in the background.
+
+        As the reference: CREATED (never started) and EXITED/FAILED answer
+        UNAVAILABLE, STOPPING answers FAILED_PRECONDITION.
+        """
+        target = self._container(request)
+        try:
+            self._vim.containers.stop(target.id)
+        except e.NotRunning as exc:
+            raise PopStatus(grpc.StatusCode.UNAVAILABLE, exc.message) from exc
+        except AlreadyStopped as exc:
+            if self._state(target.id) is ContainerState.STOPPING:
+                raise PopStatus(grpc.StatusCode.FAILED_PRECONDITION, exc.message) from exc
+            raise
+        return _EMPTY
+
+    # --- sessions --------------------------------------------------------------------
+    @unary
+    def Login(self, request: pb.Credentials, context: grpc.ServicerContext) -> pb.Token:
+        token, _expires = self._vim.auth.login(request.username, request.password)
+        return pb.Token(value=token)
+
+    @unary
+    def Logout(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        """Invalidates every token the call carries (the interceptor made sure one is valid)."""
+        self._vim.auth.logout(tokens_of(context))
+        return _EMPTY
+
+    @unary
+    def Info(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> pb.Infos:
+        """Cheap on purpose (no engine call): clients use it to check their session."""
+        return pb.Infos(type=POP_TYPE, name=self._vim.settings.pop_name, timestamp=int(time.time()))
+
+    # --- popvim additions ------------------------------------------------------------
+    @unary
+    def CreateNetwork(self, request: pb.NetworkConfig, context: grpc.ServicerContext) -> pb.Network:
+        return mapping.network(self._vim.networks.create(mapping.network_config(request)))
+
+    @unary
+    def DeleteNetwork(self, request: pb.Filter, context: grpc.ServicerContext) -> empty_pb2.Empty:
+        kind, value = mapping.required_filter(request)
+        found = self._networks_matching(request)
+        if not found:
+            raise e.NotFound(f"no network with {kind} {value!r}")
+        self._vim.networks.delete(found[0].id)
+        return _EMPTY
+
+    @streaming
+    def Pull(self, request: pb.PullRequest, context: grpc.ServicerContext) -> Iterator[pb.PullProgress]:
+        if not request.ref:
+            raise invalid("ref is empty: name the image to pull, e.g. busybox:latest")
+        for message in self._vim.images.pull(request.ref):
+            yield mapping.pull_progress(message)
+
+    @unary
+    def Logs(self, request: pb.LogsRequest, context: grpc.ServicerContext) -> pb.LogsReply:
+        target = self._container(request.filter)
+        return pb.LogsReply(logs=self._vim.containers.logs(target.id, request.tail or None, request.timestamps))
+
+    @unary
+    def Exec(self, request: pb.ExecRequest, context: grpc.ServicerContext) -> pb.ExecReply:
+        if not request.command:
+            raise invalid("command is empty: give the argv to run, e.g. ['ip', 'addr']")
+        env = dict(request.env) or None
+        if env:
+            mapping.env_checked(env, "env")
+        target = self._container(request.filter)
+        out = self._vim.containers.exec(target.id, list(request.command), env, request.workdir or None)
+        return pb.ExecReply(exit_code=out.exit_code, stdout=out.stdout, stderr=out.stderr)
