@@ -14,13 +14,14 @@ from popvim.engine.driver import (
     EngineInvalid,
     EngineNotFound,
 )
-from popvim.vim.errors import AlreadyExists, EngineFailure, InvalidArgument, NotFound
+from popvim.vim.errors import EngineFailure, InvalidArgument, InvalidState, NotFound
 from popvim.vim.events import EventBus
 from popvim.vim.models import Image
 
 # Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest]
 _REFERENCE = re.compile(
-    r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"^(?:(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+|localhost)(?::\d+)?/|[a-zA-Z0-9-]+:\d+/)?"  # a registry has a dot or port
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 
@@ -103,11 +104,16 @@ class ImageService:
         yield {"status": "pulled", "image": image_view(image).model_dump()}
 
     def remove(self, ref: str, force: bool = False) -> None:
+        """Removes what ``ref`` names: a tag (``repo`` meaning ``repo:latest``) is untagged,
+        an id deletes the image. The engine is handed ``ref`` itself, since turning a
+        name into the image id would try to delete every other tag of that image too."""
         image = self.resolve(ref)
         try:
-            self._engine.remove_image(ref if ref in image.tags else image.id, force=force)
+            self._engine.remove_image(ref, force=force)
+        except EngineNotFound as exc:
+            raise NotFound(f"image {ref!r} not found on this PoP") from exc
         except EngineConflict as exc:
-            raise AlreadyExists(f"image {ref!r} is in use: {exc.message}") from exc
+            raise InvalidState(f"image {ref!r} is in use or shared, remove it with force: {exc.message}") from exc
         except EngineError as exc:
             raise EngineFailure(exc.message) from exc
         self._bus.publish("image.removed", image.id, ref=ref)
