@@ -6,6 +6,7 @@ Named ``popvimd`` rather than the seed's ``popd``, a bash builtin.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -91,6 +92,9 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(create_app(vim), host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with the
+    # default handler that kills us before the clean-up below, so keep ours.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: setattr(server, "should_exit", True))
     try:
         server.run()
     finally:
