@@ -8,6 +8,7 @@ kept in the state directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -50,6 +51,7 @@ class Config:
     default_network: str = "private"
     default_network_internal: bool = False
     subnet_pool: str = "172.16.0.0/12"
+    controller_interval: float = 1.0  # seconds between healing/autoscaling passes
     users: dict[str, str] = field(default_factory=dict)  # name -> bcrypt hash
     verbose: bool = False
 
@@ -69,10 +71,38 @@ class Config:
         )
 
 
-_POP_KEYS = {
-    "name", "state_dir", "db", "listen", "pop_listen", "docker_host", "engine_prefix", "token_ttl", "stop_timeout",
+# Each key with the TOML types it may have: a wrong type is a clear error at
+# start, not a TypeError deep inside the VIM (``true`` is not a number here).
+_POP_KEYS: dict[str, tuple[type, ...]] = {
+    "name": (str,), "state_dir": (str,), "db": (str,), "listen": (str,), "pop_listen": (str,),
+    "docker_host": (str,), "engine_prefix": (str,), "token_ttl": (int,), "stop_timeout": (int, float),
+    "controller_interval": (int, float),
 }
-_NETWORK_KEYS = {"default": "default_network", "internal": "default_network_internal", "pool": "subnet_pool"}
+_NETWORK_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
+    "default": ("default_network", (str,)),
+    "internal": ("default_network_internal", (bool,)),
+    "pool": ("subnet_pool", (str,)),
+}
+
+
+def _typed(path: Path, where: str, value: Any, types: tuple[type, ...]) -> Any:
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        names = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true or false"}[t]
+                            for t in types)
+        raise ValueError(f"{path}: {where} must be {names}, not {value!r}")
+    return value
+
+
+def _check(path: Path, config: Config) -> None:
+    """Values that have the right type but cannot work."""
+    if config.token_ttl < 1:
+        raise ValueError(f"{path}: [pop].token_ttl must be at least 1 (seconds), not {config.token_ttl}")
+    if config.stop_timeout < 0:
+        raise ValueError(f"{path}: [pop].stop_timeout must not be negative, not {config.stop_timeout}")
+    try:
+        ipaddress.IPv4Network(config.subnet_pool)
+    except ValueError as exc:
+        raise ValueError(f"{path}: [network].pool {config.subnet_pool!r} is not an IPv4 CIDR: {exc}") from exc
 
 
 def load(path: Path | None) -> Config:
@@ -86,11 +116,14 @@ def load(path: Path | None) -> Config:
     for key, value in (data.get("pop") or {}).items():
         if key not in _POP_KEYS:
             raise ValueError(f"{path}: unknown key [pop].{key}")
+        _typed(path, f"[pop].{key}", value, _POP_KEYS[key])
         setattr(config, key, Path(value) if key == "state_dir" else value)
     for key, value in (data.get("network") or {}).items():
         if key not in _NETWORK_KEYS:
             raise ValueError(f"{path}: unknown key [network].{key}")
-        setattr(config, _NETWORK_KEYS[key], value)
+        attribute, types = _NETWORK_KEYS[key]
+        setattr(config, attribute, _typed(path, f"[network].{key}", value, types))
+    _check(path, config)
     users = data.get("users") or {}
     for name, hashed in users.items():
         if not str(hashed).startswith("$2"):

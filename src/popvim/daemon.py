@@ -6,6 +6,7 @@ Named ``popvimd`` rather than the seed's ``popd``, a bash builtin.
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,10 @@ import uvicorn
 from popvim import config as cfg
 from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
+from popvim.nfv.controllers import Controllers
+from popvim.nfv.orchestrator import Orchestrator
+from popvim.nfv.pops import LocalPop, PopRegistry
+from popvim.vim.auth import hash_password
 from popvim.engine.docker_driver import DockerDriver
 from popvim.store.db import Store
 from popvim.vim.errors import VimError
@@ -24,6 +29,7 @@ from popvim.vim.service import Vim
 
 app = typer.Typer(add_completion=False, help="popvim daemon: one per Point of Presence.")
 log = logging.getLogger("popvim")
+ORCHESTRATOR_USER = "popvim-orchestrator"
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -87,10 +93,11 @@ def serve(
         vim.close()
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(1) from exc
+    nfv, controllers = _orchestrator(vim, config)
     log.info("serving pop=%s rest=%s:%d grpc=%s db=%s", config.name, host, port, config.pop_listen,
              config.db_url.split("@")[-1])
     server = uvicorn.Server(
-        uvicorn.Config(create_app(vim), host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(create_app(vim, nfv), host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the
     # default handler that kills us before the clean-up below, so keep ours.
@@ -98,9 +105,26 @@ def serve(
     try:
         server.run()
     finally:
+        controllers.stop()
+        nfv.close()
         pop_server.stop()
         vim.close()
         log.info("stopped")
+
+
+def _orchestrator(vim: Vim, config: cfg.Config) -> tuple[Orchestrator, Controllers]:
+    """The orchestrator reaches this PoP like any other, through the Pop protocol, as a
+    user that exists only for this process (a random password, never stored)."""
+    password = secrets.token_urlsafe(32)
+    vim.auth.add_user(ORCHESTRATOR_USER, hash_password(password, rounds=4))  # random: rounds add nothing
+    pop_host, pop_port = cfg.split_hostport(config.pop_listen, "--pop-listen")
+    if pop_host in ("0.0.0.0", "::", ""):
+        pop_host = "127.0.0.1"
+    local = LocalPop(config.name, f"{pop_host}:{pop_port}", ORCHESTRATOR_USER, password)
+    nfv = Orchestrator(vim.store, PopRegistry(vim.store, local))
+    controllers = Controllers(vim.store, nfv, interval=config.controller_interval)
+    controllers.start()
+    return nfv, controllers
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ def server_image(engine: docker.DockerClient, daemon: Daemon) -> Iterator[str]:
     """An image whose default command keeps running, like the seed's nginx."""
     ref = f"popvim-test/server-{uuid.uuid4().hex[:8]}:latest"
     base = engine.containers.create(BUSYBOX, ["true"], name=unique("imgmaker"))
-    base.commit(repository=ref.split(":")[0], tag="latest", changes=[f"CMD {SLEEPER!r}".replace("'", '"')])
+    base.commit(repository=ref.split(":")[0], tag="latest", changes=[f"CMD {json.dumps(SLEEPER)}"])
     base.remove(force=True)
     yield ref
     daemon.purge()  # its containers first, or the engine keeps the image
@@ -171,8 +172,9 @@ def test_exec_one_shot_runs_a_container_of_the_image(api: httpx.Client, engine: 
     record = ok(call(api, "POST", "/inspectCont", {"containerID": name}))
     assert engine.containers.get(record["engine_id"]).status == "exited"
     expect_error(call(api, "POST", "/containerexec", {"containername": unique(), "command": "true"}), 404)
-    expect_error(call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": name,
-                                                      "command": "true"}), 404, 409)
+    error = expect_error(call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": name,
+                                                              "command": "true"}), 409, code="not_running")
+    assert "EXITED" in error["message"]
     expect_error(call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": "bad name!",
                                                       "command": "true"}), 400, 422)
 

@@ -1,0 +1,23 @@
+"""The Pop client library: talks the Pop protocol to any popvimd; imports no domain code."""
+
+from popvim.client.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PopError,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unreachable,
+)
+from popvim.client.models import Container, ExecResult, Flavour, Image, Info, Network, PullProgress
+from popvim.client.pop import DEFAULT_ADDRESS, PopClient, filter_for
+from popvim.client.session import SESSIONS, Credentials
+
+__all__ = [
+    "DEFAULT_ADDRESS", "SESSIONS", "AlreadyExists", "Container", "Credentials", "ExecResult", "FailedPrecondition",
+    "Flavour", "Image", "Info", "InvalidArgument", "Network", "NotFound", "PermissionDenied", "PopClient",
+    "PopError", "PullProgress", "ResourceExhausted", "Unauthenticated", "Unavailable", "Unreachable", "filter_for",
+]

@@ -57,6 +57,9 @@ class AuthService:
         self._cache: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
 
+    def add_user(self, username: str, password_hash: str) -> None:
+        self._users[username] = password_hash
+
     @property
     def usernames(self) -> list[str]:
         return sorted(self._users)

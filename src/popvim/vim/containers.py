@@ -12,6 +12,7 @@ point leaves something reconciliation can finish (see ``reconcile``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import queue
@@ -81,13 +82,17 @@ def _generated_name(image: str) -> str:
     return f"{base[:40]}-{uuid.uuid4().hex[:8]}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _prefix_length(subnet: str) -> int:
+    return ipaddress.IPv4Network(subnet).prefixlen
+
+
 def _endpoint_view(e: EndpointRow) -> Endpoint:
-    net = ipaddress.IPv4Network(e.network.subnet)
     return Endpoint(
         network_id=e.network_id,
         network=e.network.name,
         address=e.address,
-        prefix_length=net.prefixlen,
+        prefix_length=_prefix_length(e.network.subnet),
         gateway=e.network.gateway,
         mac=e.mac,
         active=e.active,
@@ -264,14 +269,9 @@ class ContainerService:
     def create(self, config: ContainerConfig) -> Container:
         flavour = self._flavours.get(config.flavour)
         image = self._images.resolve(config.image)
+        # A foreign engine container holding the same name is found at start (FAILED,
+        # with the engine's message); checking here would cost every create an engine call.
         name = config.name or _generated_name(config.image)
-        try:
-            self._engine.container(self.engine_name(name))
-            raise AlreadyExists(f"the engine already has a container named {self.engine_name(name)!r}")
-        except EngineNotFound:
-            pass
-        except EngineError as exc:
-            raise EngineFailure(exc.message) from exc
         requested = config.endpoints or {None: None}
         with self._networks.ipam_lock, self._store.session() as session:
             if session.scalar(select(ContainerRow.id).where(ContainerRow.name == name)):

@@ -24,6 +24,7 @@ from popvim.vim import errors as e
 from popvim.vim.auth import AuthService
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("popvim.pop")
 
 TOKEN_KEY = "token"
 LOGIN_METHOD = "/vim_pop.Pop/Login"
@@ -53,12 +54,14 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or is_public(handler_call_details.method):
             return handler
-        return _guarded(handler, self._check)
+        method = handler_call_details.method
+        return _guarded(handler, lambda context: self._check(context, method))
 
-    def _check(self, context: grpc.ServicerContext) -> None:
+    def _check(self, context: grpc.ServicerContext, method: str) -> None:
         """Returns when one of the presented tokens is valid; aborts the call otherwise."""
         tokens = tokens_of(context)
         if not tokens:
+            access.info("rpc=%s code=UNAUTHENTICATED", method.rsplit("/", 1)[-1])
             context.abort(
                 grpc.StatusCode.UNAUTHENTICATED, "a token is required: call Login and send it in metadata 'token'"
             )
@@ -73,6 +76,7 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         except Exception as exc:  # noqa: BLE001 - e.g. the database is gone; never UNKNOWN
             log.exception("token verification failed: %s", exc)
             context.abort(grpc.StatusCode.INTERNAL, "cannot verify the token; see the daemon's log")
+        access.info("rpc=%s code=PERMISSION_DENIED message=%r", method.rsplit("/", 1)[-1], denial)
         context.abort(grpc.StatusCode.PERMISSION_DENIED, denial)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -22,6 +23,7 @@ from popvim.vim import errors as e
 from popvim.vim.containers import AlreadyStopped
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("popvim.pop")  # one line per call, like the REST face's popvim.rest
 
 Code = grpc.StatusCode
 
@@ -87,9 +89,17 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     return Code.INTERNAL, "internal error; see the daemon's log"
 
 
-def _abort(context: grpc.ServicerContext, exc: BaseException, method: str) -> NoReturn:
+def _log_call(method: str, started: float, code: grpc.StatusCode, message: str = "") -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    if message:
+        access.info("rpc=%s code=%s %.1fms message=%r", method, code.name, elapsed, message)
+    else:
+        access.info("rpc=%s code=%s %.1fms", method, code.name, elapsed)
+
+
+def _abort(context: grpc.ServicerContext, exc: BaseException, method: str, started: float) -> NoReturn:
     code, message = status_for(exc)
-    log.debug("pop rpc=%s code=%s message=%s", method, code.name, message)
+    _log_call(method, started, code, message)
     context.abort(code, message)
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
@@ -106,11 +116,15 @@ def unary(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        started = time.perf_counter()
         try:
-            return method(self, request, context)
+            result = method(self, request, context)
         except Exception as exc:  # noqa: BLE001 - mapped, and logged when unexpected
             failure = exc
-        _abort(context, failure, method.__name__)
+        else:
+            _log_call(method.__name__, started, Code.OK)
+            return result
+        _abort(context, failure, method.__name__, started)
 
     return wrapper  # type: ignore[return-value]
 
@@ -120,11 +134,14 @@ def streaming(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        started = time.perf_counter()
         try:
             yield from method(self, request, context)
-            return
         except Exception as exc:  # noqa: BLE001 - mapped, and logged when unexpected
             failure = exc
-        _abort(context, failure, method.__name__)
+        else:
+            _log_call(method.__name__, started, Code.OK)
+            return
+        _abort(context, failure, method.__name__, started)
 
     return wrapper  # type: ignore[return-value]

@@ -11,12 +11,14 @@ from fastapi import FastAPI, Request, Response
 from popvim import __version__
 from popvim.api.rest import errors
 from popvim.api.rest.routes import compat, containers, images, networks, system
+from popvim.api.rest.routes import nfv as nfv_routes
+from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.service import Vim
 
 log = logging.getLogger("popvim.rest")
 
 
-def create_app(vim: Vim) -> FastAPI:
+def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app = FastAPI(
         title="popvim",
         version=__version__,
@@ -24,8 +26,12 @@ def create_app(vim: Vim) -> FastAPI:
         "Log in with POST /v1/auth/login, then send `Authorization: Bearer <token>`.",
     )
     app.state.vim = vim
+    app.state.nfv = nfv
     errors.install(app)
-    for router in (system.public, system.router, images.router, containers.router, networks.router, compat.router):
+    for router in (
+        system.public, system.router, images.router, containers.router, networks.router, nfv_routes.router,
+        compat.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")

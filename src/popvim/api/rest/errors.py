@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from popvim.nfv.descriptors.model import DescriptorError
+from popvim.nfv.errors import Conflict, Invalid, NfvError
+from popvim.nfv.errors import NotFound as NfvNotFound
 from popvim.vim import errors as e
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,16 @@ def install(app: FastAPI) -> None:
     async def vim_error(_request: Request, exc: e.VimError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
         return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(NfvError)
+    async def nfv_error(_request: Request, exc: NfvError) -> JSONResponse:
+        status = {NfvNotFound: 404, Conflict: 409, Invalid: 422}.get(type(exc), 400)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status)
+
+    @app.exception_handler(DescriptorError)
+    async def bad_descriptor(_request: Request, exc: DescriptorError) -> JSONResponse:
+        problems = [{"path": p.path, "reason": p.reason} for p in exc.problems]
+        return JSONResponse(error_body("invalid_descriptor", str(exc), problems=problems), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     @app.exception_handler(ValidationError)  # a model built inside a route (seed 000 routes)

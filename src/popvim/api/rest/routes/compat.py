@@ -7,14 +7,16 @@ token like every other route.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, current_user
-from popvim.vim.errors import NotFound
+from popvim.vim.errors import InvalidArgument, NotFound, NotRunning
 from popvim.vim.models import Container, ContainerConfig, ContainerState, Image, Network, NetworkConfig
+from popvim.vim.service import Vim
 
 router = APIRouter(tags=["seed 000 compatibility"], dependencies=[Depends(current_user)])
 
@@ -104,14 +106,15 @@ def inspect(body: InspectBody, vim: VimDep) -> Container:
 
 @router.post("/networkcreate", status_code=201)
 def network_create(body: NetworkBody, vim: VimDep) -> Network:
+    """The seed sent every key, an empty string for one it did not mean to set."""
     return vim.networks.create(
         NetworkConfig(
             name=body.networkname,
             driver=body.driver,
-            subnet=body.subnet,
-            ip_range=body.iprange,
-            gateway=body.gateway,
-            bridge_name=body.bridgename,
+            subnet=body.subnet or None,
+            ip_range=body.iprange or None,
+            gateway=body.gateway or None,
+            bridge_name=body.bridgename or None,
         )
     )
 
@@ -121,9 +124,7 @@ def container_exec(body: ExecBody, vim: VimDep) -> dict[str, Any]:
     """Runs ``command`` in the running container ``containername``; when there is
     none and ``imagename`` is given, runs a one-shot container of that image with
     the command, as the seed did, and answers its output."""
-    command = body.command if isinstance(body.command, list) else None
-    config = ContainerConfig(image=body.imagename or "-", command=body.command)
-    argv = command or config.command or []
+    argv = _argv(body.command)
     try:
         current = vim.containers.get(body.containername)
     except NotFound:
@@ -131,9 +132,27 @@ def container_exec(body: ExecBody, vim: VimDep) -> dict[str, Any]:
     if current is not None and current.state is ContainerState.RUNNING:
         result = vim.containers.exec(current.id, argv)
         return {"container": current.name, "exit_code": result.exit_code, "output": result.stdout + result.stderr}
-    if current is not None or not body.imagename:
+    if current is not None:
+        raise NotRunning(f"container {current.name!r} is {current.state.value}, not running")
+    if not body.imagename:
         raise NotFound(f"no running container {body.containername!r} (give imagename to run one)")
-    created = vim.containers.create(config.model_copy(update={"name": body.containername}))
+    # Built here, not copied, so the name is validated like any other container's.
+    return _one_shot(vim, ContainerConfig(image=body.imagename, name=body.containername, command=argv))
+
+
+def _argv(command: str | list[str]) -> list[str]:
+    """The seed's command string split like a shell, or an argv list as given."""
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+    except ValueError as exc:
+        raise InvalidArgument(f"command cannot be split: {exc}") from exc
+    if not argv or any("\x00" in a for a in argv):
+        raise InvalidArgument("command must be a non-empty list of arguments without NUL bytes")
+    return argv
+
+
+def _one_shot(vim: Vim, config: ContainerConfig) -> dict[str, Any]:
+    created = vim.containers.create(config)
     vim.containers.start(created.id)
     finished = vim.containers.wait(created.id, ONE_SHOT_TIMEOUT)
     return {

@@ -1,0 +1,133 @@
+"""Controllers that keep instantiated services as their descriptors say.
+
+Like Kubernetes controllers, each loop compares desired with observed state
+and starts an ordinary lifecycle operation (marked automatic) to close the
+gap, so what they do is visible in the op occurrences like anything a user
+does.
+
+- The healer respawns VNFCs that died (unless their VNF opted out).
+- The autoscaler scales VNFs on the average CPU of their instances, as their
+  scaling policies say, each condition held for the policy's period and with
+  its cooldown after an action.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from popvim.client import PopError
+from popvim.nfv.errors import Conflict, NfvError
+from popvim.nfv.orchestrator import INSTANTIATED, Orchestrator
+from popvim.store.db import Store
+from popvim.store.nfv_models import NsInstanceRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Sample:
+    at: float
+    cpu: float
+
+
+class Controllers:
+    def __init__(self, store: Store, orchestrator: Orchestrator, interval: float = 1.0) -> None:
+        self._store = store
+        self._orchestrator = orchestrator
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="popvim-nfv-controllers", daemon=True)
+        self._samples: dict[tuple[str, str], deque[_Sample]] = defaultdict(lambda: deque(maxlen=1000))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            for ns_id in self._instantiated():
+                if self._orchestrator.busy(ns_id):
+                    continue
+                try:
+                    if not self._heal(ns_id):
+                        self._autoscale(ns_id)
+                except (NfvError, PopError) as exc:
+                    log.warning("controller pass over %s: %s", ns_id, exc)
+                except Exception:  # noqa: BLE001 - a controller must survive any one bad pass
+                    log.exception("controller pass over %s failed", ns_id)
+
+    def _instantiated(self) -> list[str]:
+        with self._store.session() as session:
+            return list(session.scalars(select(NsInstanceRow.id).where(NsInstanceRow.state == INSTANTIATED)).all())
+
+    # --- healing --------------------------------------------------------------
+    def _heal(self, ns_id: str) -> bool:
+        states = self._orchestrator.refresh(ns_id)
+        nsd, record = self._orchestrator.descriptor_of(ns_id), self._orchestrator.instance(ns_id)
+        dead = [
+            c.id
+            for vnf in record.vnf_instances
+            if nsd.vnf(vnf.vnf_name).respawn
+            for c in vnf.vnfcs
+            if states.get(c.id) in ("EXITED", "FAILED", "MISSING")
+        ]
+        if not dead:
+            return False
+        log.warning("healing %d VNFC(s) of %s", len(dead), record.ns_instance_name)
+        try:
+            self._orchestrator.heal(ns_id, dead, automatic=True)
+        except Conflict:
+            return False
+        return True
+
+    # --- autoscaling ----------------------------------------------------------
+    def _autoscale(self, ns_id: str) -> None:
+        nsd, record = self._orchestrator.descriptor_of(ns_id), self._orchestrator.instance(ns_id)
+        now = time.monotonic()
+        for vnf_record in record.vnf_instances:
+            vnf = nsd.vnf(vnf_record.vnf_name)
+            if not vnf.scaling:
+                continue
+            cpu = self._orchestrator.average_cpu(ns_id, vnf.name)
+            if cpu is None:
+                continue
+            samples = self._samples[(ns_id, vnf.name)]
+            samples.append(_Sample(now, cpu))
+            for policy in vnf.scaling:
+                if self._cooling(ns_id, vnf.name, policy.cooldown_seconds):
+                    continue
+                window = [s for s in samples if s.at >= now - policy.period_seconds]
+                if not window or samples[0].at > now - policy.period_seconds:
+                    continue  # not observed for a whole period yet
+                instances = vnf_record.instances
+                if policy.scale_out_above is not None and all(s.cpu >= policy.scale_out_above for s in window):
+                    steps = min(policy.step, vnf.max_instances - instances)
+                    direction = "out"
+                elif policy.scale_in_below is not None and all(s.cpu <= policy.scale_in_below for s in window):
+                    steps = min(policy.step, instances - vnf.min_instances)
+                    direction = "in"
+                else:
+                    continue
+                if steps < 1:
+                    continue
+                log.info("autoscale %s of %s %s by %d (avg cpu %.1f%%)", vnf.name, record.ns_instance_name,
+                         direction, steps, cpu)
+                try:
+                    self._orchestrator.scale(ns_id, vnf.name, direction, steps, automatic=True)
+                except Conflict:
+                    return
+                samples.clear()
+                return
+
+    def _cooling(self, ns_id: str, vnf_name: str, cooldown: float) -> bool:
+        last = self._orchestrator.last_scaled(ns_id, vnf_name)
+        return last is not None and last > time.time() - cooldown

@@ -1,0 +1,581 @@
+"""The orchestrator (NFVO + VNFM): network services from descriptors, across PoPs.
+
+Every operation is recorded as an op occurrence before it runs and runs in the
+background; the API answers at once with where to watch it. One operation at a
+time per instance: a second one is refused (409) rather than interleaved.
+
+Records are written as each step succeeds, so a crash leaves an instance whose
+records name exactly what exists, and terminate can always clean it up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from popvim.client import NotFound as PopNotFound
+from popvim.client import PopClient, PopError
+from popvim.client import models as pop_models
+from popvim.nfv.descriptors import read_descriptor
+from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem, VnfDescriptor
+from popvim.nfv.errors import Conflict, Invalid, NotFound
+from popvim.nfv.pops import PopRegistry
+from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc, instance_view, nsd_view, op_view
+from popvim.store.db import Store
+from popvim.store.nfv_models import NsdRow, NsInstanceRow, NsNetworkRow, OpOccRow, VnfcRecordRow, VnfRecordRow
+
+log = logging.getLogger(__name__)
+
+NOT_INSTANTIATED, INSTANTIATED = "NOT_INSTANTIATED", "INSTANTIATED"
+PROCESSING, COMPLETED, FAILED = "PROCESSING", "COMPLETED", "FAILED"
+INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", value).strip("-.")[:20] or "x"
+
+
+def dependency_key(source: VnfDescriptor, parameter: str) -> str:
+    """Seed 001: source of type ``server``, parameter ``private`` -> ``SERVER_PRIVATE``."""
+    return re.sub(r"[^A-Za-z0-9]", "_", f"{source.type or source.name}_{parameter}").upper()
+
+
+def start_order(nsd: NetworkServiceDescriptor) -> list[list[VnfDescriptor]]:
+    """VNFs in levels: every source of a dependency is in an earlier level than its target."""
+    remaining = {v.name: v for v in nsd.vnfs}
+    sources = {v.name: {d.source for d in nsd.dependencies if d.target == v.name} for v in nsd.vnfs}
+    done: set[str] = set()
+    levels = []
+    while remaining:
+        level = [v for n, v in remaining.items() if sources[n] <= done]
+        if not level:
+            raise Invalid(f"dependency cycle among {', '.join(sorted(remaining))}")
+        levels.append(level)
+        for vnf in level:
+            done.add(vnf.name)
+            remaining.pop(vnf.name)
+    return levels
+
+
+class Orchestrator:
+    def __init__(self, store: Store, pops: PopRegistry, *, workers: int = 8) -> None:
+        self._store = store
+        self.pops = pops
+        self._ops = ThreadPoolExecutor(max_workers=4, thread_name_prefix="popvim-nslcm")
+        self._work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="popvim-vnfc")
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+        self._fail_interrupted()
+
+    def close(self) -> None:
+        self._ops.shutdown(wait=True)
+        self._work.shutdown(wait=True)
+
+    def _fail_interrupted(self) -> None:
+        """Operations that were running when the daemon died are over: say so."""
+        with self._store.session() as session:
+            for op in session.scalars(select(OpOccRow).where(OpOccRow.state == PROCESSING)).all():
+                op.state, op.error, op.finished_at = FAILED, "interrupted by a restart of popvimd", _now()
+
+    # --- descriptors ----------------------------------------------------------
+    def onboard(self, body: bytes | str | dict[str, Any], content_type: str | None = None) -> NsDescriptor:
+        nsd = read_descriptor(body, content_type)
+        self._check_pops(nsd)
+        source = json.dumps(body) if isinstance(body, dict) else body.decode() if isinstance(body, bytes) else body
+        row = NsdRow(
+            id=str(uuid.uuid4()), name=nsd.name, vendor=nsd.vendor, version=nsd.version, format=nsd.format,
+            source=source, created_at=_now(),
+        )
+        with self._store.session() as session:
+            session.add(row)
+        return nsd_view(row, nsd)
+
+    def _check_pops(self, nsd: NetworkServiceDescriptor) -> None:
+        known = {p.name for p in self.pops.list()}
+        problems = [
+            Problem(f"vnfd[{i}].pop", f"PoP {v.pop!r} is not registered")
+            for i, v in enumerate(nsd.vnfs)
+            if v.pop and v.pop not in known
+        ]
+        if problems:
+            raise DescriptorError(problems)
+
+    def descriptors(self) -> list[NsDescriptor]:
+        with self._store.session() as session:
+            rows = session.scalars(select(NsdRow).order_by(NsdRow.created_at)).all()
+            return [nsd_view(r, self._parsed(r)) for r in rows]
+
+    def descriptor(self, nsd_id: str) -> NsDescriptor:
+        with self._store.session() as session:
+            row = self._nsd_row(session, nsd_id)
+            return nsd_view(row, self._parsed(row))
+
+    def delete_descriptor(self, nsd_id: str) -> None:
+        with self._store.session() as session:
+            row = self._nsd_row(session, nsd_id)
+            if session.scalar(select(NsInstanceRow.id).where(NsInstanceRow.nsd_id == row.id)):
+                raise Conflict(f"descriptor {nsd_id} is used by network service instances")
+            session.delete(row)
+
+    @staticmethod
+    def _nsd_row(session: Any, nsd_id: str) -> NsdRow:
+        row = session.get(NsdRow, nsd_id)
+        if row is None:
+            raise NotFound(f"NS descriptor {nsd_id!r} not found")
+        return row
+
+    @staticmethod
+    def _parsed(row: NsdRow) -> NetworkServiceDescriptor:
+        return read_descriptor(row.source)
+
+    # --- instances ------------------------------------------------------------
+    def create_instance(self, nsd_id: str, name: str | None = None) -> NsInstance:
+        with self._store.session() as session:
+            nsd_row = self._nsd_row(session, nsd_id)
+            name = name or f"{_slug(nsd_row.name)[:15]}-{uuid.uuid4().hex[:6]}"
+            if not INSTANCE_NAME.match(name):
+                raise Invalid("nsName must be 1-24 letters, digits, '_', '.' or '-', starting with a letter or digit")
+            if session.scalar(select(NsInstanceRow.id).where(NsInstanceRow.name == name)):
+                raise Conflict(f"an instance named {name!r} exists already")
+            row = NsInstanceRow(id=str(uuid.uuid4()), name=name, nsd_id=nsd_id, state=NOT_INSTANTIATED,
+                                created_at=_now())
+            session.add(row)
+            session.flush()
+            return instance_view(row, self._parsed(nsd_row))
+
+    def instances(self) -> list[NsInstance]:
+        with self._store.session() as session:
+            rows = session.scalars(select(NsInstanceRow).order_by(NsInstanceRow.created_at)).all()
+            return [instance_view(r, self._nsd_of(session, r)) for r in rows]
+
+    def instance(self, ns_id: str) -> NsInstance:
+        with self._store.session() as session:
+            row = self._ns_row(session, ns_id)
+            return instance_view(row, self._nsd_of(session, row))
+
+    def delete_instance(self, ns_id: str) -> None:
+        with self._store.session() as session:
+            row = self._ns_row(session, ns_id)
+            if row.state != NOT_INSTANTIATED or row.vnfs or row.networks:
+                raise Conflict(f"instance {row.name!r} must be terminated before it is deleted")
+            if row.id in self._busy:
+                raise Conflict(f"an operation on {row.name!r} is in progress")
+            session.delete(row)
+
+    @staticmethod
+    def _ns_row(session: Any, ns_id: str) -> NsInstanceRow:
+        row = session.get(NsInstanceRow, ns_id) or session.scalar(
+            select(NsInstanceRow).where(NsInstanceRow.name == ns_id)
+        )
+        if row is None:
+            raise NotFound(f"NS instance {ns_id!r} not found")
+        return row
+
+    def _nsd_of(self, session: Any, row: NsInstanceRow) -> NetworkServiceDescriptor:
+        return self._parsed(self._nsd_row(session, row.nsd_id))
+
+    # --- operations -----------------------------------------------------------
+    def ops(self, ns_id: str | None = None) -> list[OpOcc]:
+        with self._store.session() as session:
+            query = select(OpOccRow).order_by(OpOccRow.started_at)
+            if ns_id:
+                query = query.where(OpOccRow.ns_id == ns_id)
+            return [op_view(r) for r in session.scalars(query).all()]
+
+    def op(self, op_id: str) -> OpOcc:
+        with self._store.session() as session:
+            row = session.get(OpOccRow, op_id)
+            if row is None:
+                raise NotFound(f"operation occurrence {op_id!r} not found")
+            return op_view(row)
+
+    def wait(self, op_id: str, timeout: float) -> OpOcc:
+        deadline = time.monotonic() + timeout
+        while True:
+            op = self.op(op_id)
+            if op.operation_state != PROCESSING or time.monotonic() >= deadline:
+                return op
+            time.sleep(0.05)
+
+    def busy(self, ns_id: str) -> bool:
+        with self._busy_lock:
+            return ns_id in self._busy
+
+    def _launch(
+        self, ns_id: str, operation: str, params: dict[str, Any], run: Callable[[str], None],
+        automatic: bool = False, check: Callable[[NsInstanceRow], None] | None = None,
+    ) -> OpOcc:
+        with self._busy_lock:
+            if ns_id in self._busy:
+                raise Conflict("another operation on this instance is in progress")
+            with self._store.session() as session:
+                ns = self._ns_row(session, ns_id)
+                if check:
+                    check(ns)
+                ns_id = ns.id
+                row = OpOccRow(id=str(uuid.uuid4()), ns_id=ns_id, operation=operation, state=PROCESSING,
+                               params=params, automatic=automatic, started_at=_now())
+                session.add(row)
+            self._busy.add(ns_id)
+        log.info("ns_lcm_op_occ %s %s ns=%s params=%s", row.id, operation, ns_id, params)
+        self._ops.submit(self._run, row.id, ns_id, run)
+        return op_view(row)
+
+    def _run(self, op_id: str, ns_id: str, run: Callable[[str], None]) -> None:
+        state, error = COMPLETED, None
+        try:
+            run(ns_id)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported on the op occurrence
+            state, error = FAILED, _describe(exc)
+            log.warning("ns_lcm_op_occ %s failed: %s", op_id, error)
+        finally:
+            with self._store.session() as session:
+                row = session.get(OpOccRow, op_id)
+                if row is not None:
+                    row.state, row.error, row.finished_at = state, error, _now()
+            with self._busy_lock:
+                self._busy.discard(ns_id)
+        log.info("ns_lcm_op_occ %s %s", op_id, state)
+
+    # --- instantiate ----------------------------------------------------------
+    def instantiate(self, ns_id: str) -> OpOcc:
+        def check(ns: NsInstanceRow) -> None:
+            if ns.state != NOT_INSTANTIATED:
+                raise Conflict(f"instance {ns.name!r} is {ns.state}")
+
+        return self._launch(ns_id, "INSTANTIATE", {}, self._instantiate, check=check)
+
+    def _instantiate(self, ns_id: str) -> None:
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            nsd, name = self._nsd_of(session, ns), ns.name
+        try:
+            levels = start_order(nsd)
+            self._make_networks(ns_id, name, nsd)
+            records = {v.name: self._add_vnf_record(ns_id, v, i) for i, v in enumerate(nsd.vnfs)}
+            for level in levels:  # sources are created first: their addresses configure the targets
+                jobs = [(vnf, records[vnf.name], index) for vnf in level for index in range(vnf.initial_instances)]
+                self._parallel(jobs, lambda job: self._create_vnfc(ns_id, nsd, *job))
+                self._parallel(
+                    [c for vnf in level for c in self._vnfc_ids(records[vnf.name])],
+                    lambda vnfc_id: self._start_vnfc(vnfc_id),
+                )
+            with self._store.session() as session:
+                self._ns_row(session, ns_id).state = INSTANTIATED
+        except Exception as exc:
+            log.warning("instantiate of %s failed (%s); rolling back", name, _describe(exc))
+            self._teardown(ns_id)
+            raise RuntimeError(f"{_describe(exc)}; everything made was rolled back") from exc
+
+    def _make_networks(self, ns_id: str, ns_name: str, nsd: NetworkServiceDescriptor) -> None:
+        needed: dict[tuple[str, str], None] = {}
+        for vnf in nsd.vnfs:
+            for cp in vnf.connection_points:
+                needed[(cp.virtual_link, vnf.pop or self.pops.local_name)] = None
+        links = {vl.name: vl for vl in nsd.virtual_links}
+        for vl_name, pop_name in needed:
+            vl = links[vl_name]
+            network_name = f"{_slug(ns_name)}-{_slug(vl.network_name or vl.name)}"[:63]
+            self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "")
+            with self._store.session() as session:
+                session.add(NsNetworkRow(ns_id=ns_id, virtual_link=vl_name, pop_name=pop_name,
+                                         network_name=network_name))
+
+    def _add_vnf_record(self, ns_id: str, vnf: VnfDescriptor, position: int) -> str:
+        with self._store.session() as session:
+            row = VnfRecordRow(id=str(uuid.uuid4()), ns_id=ns_id, vnf_name=vnf.name, position=position,
+                               pop_name=vnf.pop or self.pops.local_name, desired_instances=vnf.initial_instances)
+            session.add(row)
+            return row.id
+
+    def _vnfc_ids(self, vnf_record_id: str) -> list[str]:
+        with self._store.session() as session:
+            return [c.id for c in session.get(VnfRecordRow, vnf_record_id).vnfcs]  # type: ignore[union-attr]
+
+    def _parallel(self, jobs: Iterable[Any], fn: Callable[[Any], Any]) -> list[Any]:
+        """Run ``fn`` on every job at once; the first failure is raised after all have ended,
+        so a rollback never races a job still running."""
+        futures = [self._work.submit(fn, job) for job in jobs]
+        results, errors = [], []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return results
+
+    def _create_vnfc(self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, vnf_record_id: str,
+                     index: int, fixed: dict[str, str] | None = None) -> str:
+        """A CREATED container for one VNFC, configured and with its dependencies resolved."""
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            networks = {(n.virtual_link, n.pop_name): n.network_name for n in ns.networks}
+            ns_name = ns.name
+        pop_name = vnf.pop or self.pops.local_name
+        client = self.pops.client(pop_name)
+        endpoints = {
+            networks[(cp.virtual_link, pop_name)]: (fixed or {}).get(cp.virtual_link) or cp.ip_address
+            for cp in vnf.connection_points
+        }
+        metadata = {**vnf.configuration, **self._dependency_values(ns_id, nsd, vnf)}
+        name = f"{_slug(ns_name)}-{_slug(vnf.name)}-{index}"[:63]
+        container = client.create(
+            name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
+            endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
+            ports={k.split("/")[0]: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
+        )
+        by_network = {net: vl for (vl, _pop), net in networks.items()}
+        with self._store.session() as session:
+            row = VnfcRecordRow(
+                id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index, pop_name=pop_name,
+                container_name=container.name, container_id=container.id,
+                addresses={by_network.get(net, net): e.address for net, e in container.endpoints.items()},
+                md=container.metadata, state=container.status,
+            )
+            session.add(row)
+            return row.id
+
+    def _dependency_values(self, ns_id: str, nsd: NetworkServiceDescriptor, target: VnfDescriptor) -> dict[str, str]:
+        """What ``target`` is told about its sources: for a source with several instances,
+        ``KEY`` is the first (lowest index) instance's value and ``KEY_ALL`` all of them,
+        comma-separated in index order."""
+        values: dict[str, str] = {}
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            by_vnf = {v.vnf_name: v for v in ns.vnfs}
+            for dep in (d for d in nsd.dependencies if d.target == target.name):
+                source = nsd.vnf(dep.source)
+                record = by_vnf.get(dep.source)
+                vnfcs = list(record.vnfcs) if record else []
+                for parameter in dep.parameters:
+                    key = dependency_key(source, parameter)
+                    if parameter in source.configuration:
+                        values[key] = source.configuration[parameter]
+                        continue
+                    found = [c.addresses[parameter] for c in vnfcs if parameter in (c.addresses or {})]
+                    if not found:
+                        raise Invalid(f"dependency {dep.source}->{dep.target}: {dep.source} has no value "
+                                      f"for {parameter!r} (neither a virtual link of it nor a configuration key)")
+                    values[key] = found[0]
+                    values[f"{key}_ALL"] = ",".join(found)
+        return values
+
+    def _start_vnfc(self, vnfc_id: str) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is None or row.state != "CREATED":
+                return
+            pop_name, container_id = row.pop_name, row.container_id
+        started = self.pops.client(pop_name).start(f"id:{container_id}")
+        self._observe(vnfc_id, started)
+
+    def _observe(self, vnfc_id: str, container: pop_models.Container) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                row.state = container.status
+                row.engine_id = container.engine_id or row.engine_id
+
+    # --- terminate ------------------------------------------------------------
+    def terminate(self, ns_id: str) -> OpOcc:
+        return self._launch(ns_id, "TERMINATE", {}, self._terminate)
+
+    def _terminate(self, ns_id: str) -> None:
+        self._teardown(ns_id)
+
+    def _teardown(self, ns_id: str) -> None:
+        """Delete every container and network the instance's records name, on every PoP."""
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            vnfcs = [(c.id, c.pop_name, c.container_id) for v in ns.vnfs for c in v.vnfcs]
+            networks = [(n.id, n.pop_name, n.network_name) for n in ns.networks]
+        self._parallel(vnfcs, lambda v: self._delete_vnfc(*v))
+        for row_id, pop_name, network_name in networks:
+            try:
+                self.pops.client(pop_name).delete_network(network_name)
+            except PopNotFound:
+                pass
+            with self._store.session() as session:
+                row = session.get(NsNetworkRow, row_id)
+                if row is not None:
+                    session.delete(row)
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            for vnf in list(ns.vnfs):
+                session.delete(vnf)
+            ns.state = NOT_INSTANTIATED
+
+    def _delete_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None) -> None:
+        if container_id:
+            try:
+                self.pops.client(pop_name).delete(f"id:{container_id}")
+            except PopNotFound:
+                pass
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                session.delete(row)
+
+    # --- scale ----------------------------------------------------------------
+    def scale(self, ns_id: str, vnf_name: str, direction: str, steps: int = 1, automatic: bool = False) -> OpOcc:
+        if direction not in ("out", "in") or steps < 1:
+            raise Invalid("direction must be 'out' or 'in' and steps at least 1")
+
+        def check(ns: NsInstanceRow) -> None:
+            if ns.state != INSTANTIATED:
+                raise Conflict(f"instance {ns.name!r} is {ns.state}")
+            with self._store.session() as session:
+                nsd = self._nsd_of(session, ns)
+            record = next((v for v in ns.vnfs if v.vnf_name == vnf_name), None)
+            if record is None:
+                raise NotFound(f"instance {ns.name!r} has no VNF {vnf_name!r}")
+            vnf = nsd.vnf(vnf_name)
+            target = len(record.vnfcs) + (steps if direction == "out" else -steps)
+            if not vnf.min_instances <= target <= vnf.max_instances:
+                raise Conflict(f"scaling {vnf_name} {direction} by {steps} would give {target} instances, "
+                               f"outside {vnf.min_instances}..{vnf.max_instances}")
+
+        params = {"vnfName": vnf_name, "direction": direction, "steps": steps}
+        return self._launch(
+            ns_id, "SCALE", params, lambda ns: self._scale(ns, vnf_name, direction, steps), automatic, check
+        )
+
+    def _scale(self, ns_id: str, vnf_name: str, direction: str, steps: int) -> None:
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            nsd = self._nsd_of(session, ns)
+            record = next(v for v in ns.vnfs if v.vnf_name == vnf_name)
+            indexes = [c.index for c in record.vnfcs]
+            newest = sorted(((c.index, c.id, c.pop_name, c.container_id) for c in record.vnfcs), reverse=True)
+            record_id = record.id
+            record.desired_instances = len(indexes) + (steps if direction == "out" else -steps)
+            record.last_scaled_at = _now()
+        vnf = nsd.vnf(vnf_name)
+        if direction == "in":
+            self._parallel(newest[:steps], lambda v: self._delete_vnfc(*v[1:]))
+            return
+        first = max(indexes, default=-1) + 1
+        made = []
+        try:
+            for index in range(first, first + steps):
+                made.append(self._create_vnfc(ns_id, nsd, vnf, record_id, index))
+            self._parallel(made, self._start_vnfc)
+        except Exception:
+            for vnfc_id in made:  # roll back this operation's instances only
+                self._delete_vnfc(vnfc_id, *self._where(vnfc_id))
+            raise
+
+    def _where(self, vnfc_id: str) -> tuple[str, str | None]:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            return (row.pop_name, row.container_id) if row else ("", None)
+
+    # --- heal -----------------------------------------------------------------
+    def heal(self, ns_id: str, vnfc_ids: list[str] | None = None, automatic: bool = False) -> OpOcc:
+        """Respawn the VNFCs named (default: every one that is not RUNNING) with their
+        configuration and addresses."""
+
+        def check(ns: NsInstanceRow) -> None:
+            if ns.state != INSTANTIATED:
+                raise Conflict(f"instance {ns.name!r} is {ns.state}")
+
+        params = {"vnfcInstanceIds": vnfc_ids or []}
+        return self._launch(ns_id, "HEAL", params, lambda ns: self._heal(ns, vnfc_ids), automatic, check)
+
+    def _heal(self, ns_id: str, vnfc_ids: list[str] | None) -> None:
+        self.refresh(ns_id)
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            nsd = self._nsd_of(session, ns)
+            chosen = [
+                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id, c.heals)
+                for v in ns.vnfs for c in v.vnfcs
+                if (c.id in vnfc_ids if vnfc_ids else c.state != "RUNNING")
+            ]
+        if vnfc_ids and len(chosen) != len(set(vnfc_ids)):
+            raise NotFound("some of the VNFC instances named are not part of this instance")
+        for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id, heals in chosen:
+            self._delete_vnfc(vnfc_id, pop_name, container_id)
+            new_id = self._create_vnfc(ns_id, nsd, nsd.vnf(vnf_name), record_id, index, fixed=addresses)
+            with self._store.session() as session:
+                session.get(VnfcRecordRow, new_id).heals = heals + 1  # type: ignore[union-attr]
+            self._start_vnfc(new_id)
+
+    # --- observation ----------------------------------------------------------
+    def descriptor_of(self, ns_id: str) -> NetworkServiceDescriptor:
+        with self._store.session() as session:
+            return self._nsd_of(session, self._ns_row(session, ns_id))
+
+    def last_scaled(self, ns_id: str, vnf_name: str) -> float | None:
+        """When the VNF was last scaled, as a Unix time."""
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            record = next((v for v in ns.vnfs if v.vnf_name == vnf_name), None)
+            if record is None or record.last_scaled_at is None:
+                return None
+            return record.last_scaled_at.replace(tzinfo=UTC).timestamp()
+
+    def average_cpu(self, ns_id: str, vnf_name: str) -> float | None:
+        """Mean CPU (percent of one core) over the VNF's running instances; None if none runs."""
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            record = next((v for v in ns.vnfs if v.vnf_name == vnf_name), None)
+            running = [(c.pop_name, c.container_id) for c in (record.vnfcs if record else []) if c.state == "RUNNING"]
+        readings = []
+        for pop_name, container_id in running:
+            try:
+                readings.append(self.pops.client(pop_name).stats(f"id:{container_id}").cpu_percent)
+            except PopError:
+                continue  # it stopped meanwhile: the healer sees to it
+        return sum(readings) / len(readings) if readings else None
+
+    def refresh(self, ns_id: str) -> dict[str, str]:
+        """Re-read the state of every VNFC from its PoP; returns vnfc id -> state."""
+        with self._store.session() as session:
+            ns = self._ns_row(session, ns_id)
+            vnfcs = [(c.id, c.pop_name, c.container_id) for v in ns.vnfs for c in v.vnfcs]
+        by_pop: dict[str, dict[str, pop_models.Container]] = {}
+        states = {}
+        for vnfc_id, pop_name, container_id in vnfcs:
+            if pop_name not in by_pop:
+                try:
+                    by_pop[pop_name] = {c.id: c for c in self.pops.client(pop_name).containers()}
+                except PopError as exc:
+                    log.warning("cannot list containers of PoP %s: %s", pop_name, exc)
+                    continue
+            found = by_pop[pop_name].get(container_id or "")
+            state = found.status if found else "MISSING"
+            states[vnfc_id] = state
+            with self._store.session() as session:
+                row = session.get(VnfcRecordRow, vnfc_id)
+                if row is not None:
+                    row.state = state
+                    if found is not None and found.engine_id:
+                        row.engine_id = found.engine_id
+        return states
+
+
+def _flavours(client: PopClient) -> set[str]:
+    return {f.id for f in client.flavours()}
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, PopError):
+        return f"{exc.code.name}: {exc.message}"
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__

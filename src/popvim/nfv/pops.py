@@ -1,0 +1,127 @@
+"""The PoPs an orchestrator deploys on (the VIM instances of seed 002 Annexes E/F).
+
+Every PoP, the local one included, is reached through the Pop client library,
+so a remote PoP is no special case. The local PoP's credentials are made at
+each start and live only in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from popvim.client import PopClient
+from popvim.nfv.errors import Conflict, NotFound
+from popvim.store.db import Store
+from popvim.store.nfv_models import PopRow, VnfRecordRow
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+
+class PopConfig(BaseModel):
+    name: str = Field(..., pattern=NAME)
+    address: str = Field(..., pattern=r"^[^\s/]+:\d{1,5}$", description="host:port of the PoP's Pop protocol")
+    username: str = Field(..., min_length=1)
+    password: str = Field(..., min_length=1, max_length=72)
+    site: str = ""
+    tls: bool = False
+    ca_certificate: str | None = Field(None, description="PEM of the CA that signed the PoP's certificate")
+
+
+class Pop(BaseModel):
+    name: str
+    address: str
+    username: str
+    site: str
+    tls: bool
+    local: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LocalPop:
+    name: str
+    address: str
+    username: str
+    password: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _view(row: PopRow) -> Pop:
+    return Pop(
+        name=row.name, address=row.address, username=row.username, site=row.site, tls=row.tls,
+        local=row.is_local, created_at=row.created_at,
+    )
+
+
+class PopRegistry:
+    def __init__(self, store: Store, local: LocalPop) -> None:
+        self._store = store
+        self._local = local
+        self._lock = threading.Lock()
+        with store.session() as session:
+            for row in session.scalars(select(PopRow).where(PopRow.is_local.is_(True))).all():
+                if row.name != local.name:
+                    session.delete(row)  # the daemon was renamed
+            row = session.get(PopRow, local.name)
+            if row is None:
+                row = PopRow(name=local.name, created_at=_now(), site="local")
+                session.add(row)
+            row.address, row.username, row.password, row.is_local = local.address, local.username, "", True
+
+    @property
+    def local_name(self) -> str:
+        return self._local.name
+
+    def list(self) -> list[Pop]:
+        with self._store.session() as session:
+            return [_view(r) for r in session.scalars(select(PopRow).order_by(PopRow.created_at)).all()]
+
+    def get(self, name: str) -> Pop:
+        with self._store.session() as session:
+            row = session.get(PopRow, name)
+            if row is None:
+                raise NotFound(f"PoP {name!r} is not registered")
+            return _view(row)
+
+    def register(self, config: PopConfig) -> Pop:
+        with self._lock, self._store.session() as session:
+            if session.get(PopRow, config.name) is not None:
+                raise Conflict(f"PoP {config.name!r} is registered already")
+            row = PopRow(
+                name=config.name, address=config.address, username=config.username, password=config.password,
+                site=config.site, tls=config.tls, ca_certificate=config.ca_certificate, is_local=False,
+                created_at=_now(),
+            )
+            session.add(row)
+            return _view(row)
+
+    def unregister(self, name: str) -> None:
+        with self._lock, self._store.session() as session:
+            row = session.get(PopRow, name)
+            if row is None:
+                raise NotFound(f"PoP {name!r} is not registered")
+            if row.is_local:
+                raise Conflict("the local PoP cannot be unregistered")
+            if session.scalar(select(VnfRecordRow.id).where(VnfRecordRow.pop_name == name)):
+                raise Conflict(f"PoP {name!r} hosts VNFs of a network service instance")
+            session.delete(row)
+
+    def client(self, name: str | None) -> PopClient:
+        """A client for the PoP (``None``: the local one); cheap, sessions are shared."""
+        if name is None or name == self._local.name:
+            local = self._local
+            return PopClient(local.address, local.username, local.password)
+        with self._store.session() as session:
+            row = session.get(PopRow, name)
+            if row is None:
+                raise NotFound(f"PoP {name!r} is not registered")
+            ca = row.ca_certificate.encode() if row.ca_certificate else None
+            return PopClient(row.address, row.username, row.password, tls=row.tls, ca_certificate=ca)
