@@ -208,8 +208,8 @@ async def place_calls(cfg: Config, shared: Endpoint, stats: Counter[str], stop: 
         now = loop.time()
         if now >= next_increase:
             rate = min(rate + cfg.rate_increase, cfg.rate_max or math.inf)
-            next_increase = now + cfg.rate_increase
-            log(f"rate now {rate:g} calls per {cfg.period_ms:g} ms")
+            next_increase = math.inf if rate == cfg.rate_max else now + cfg.rate_increase
+            log(f"rate now {rate:g} calls per {cfg.period_ms:g} ms{' (SIPP_RATE_MAX)' if rate == cfg.rate_max else ''}")
         wake = min(next_increase, next_call if rate > 0 else math.inf)
         if wake > now:
             await pause(stop, None if wake == math.inf else wake - now)

@@ -85,15 +85,16 @@ class Server:
         if not call:
             self.send(peer, response(req, "481 Call/Transaction Does Not Exist", secrets.token_hex(6)))
             return "481, unknown call"
+        if not call.completed:  # logged before answering, so the log is written once the client knows
+            call.completed = True
+            self.completed += 1
+            ms = round((time.monotonic() - call.started) * 1000)
+            log(f"call {req.get('call-id')} from {peer[0]}:{peer[1]} completed in {ms} ms"
+                f"{'' if call.acked else ' (its ACK was never seen)'}")
+            self.send(peer, response(req, "200 OK", call.to_tag))
+            return "200 OK"
         self.send(peer, response(req, "200 OK", call.to_tag))
-        if call.completed:
-            return "200 OK (retransmission)"
-        call.completed = True
-        self.completed += 1
-        ms = round((time.monotonic() - call.started) * 1000)
-        log(f"call {req.get('call-id')} from {peer[0]}:{peer[1]} completed in {ms} ms"
-            f"{'' if call.acked else ' (its ACK was never seen)'}")
-        return "200 OK"
+        return "200 OK (retransmission)"
 
     def handle(self, req: Message, peer: tuple[str, int]) -> str:
         """Answer one request; return what was done, for the request's log line."""

@@ -34,6 +34,7 @@ class Container:
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None
+    engine_id: str = ""
 
     @property
     def terminated(self) -> bool:
@@ -47,7 +48,7 @@ class Container:
             "id": self.id, "name": self.name, "image_id": self.image_id, "flavour_id": self.flavour_id,
             "command": self.command, "created": self.created, "started": self.started, "status": self.status,
             "extended_status": self.extended_status, "exit_code": self.exit_code, "metadata": self.metadata,
-            "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
+            "engine_id": self.engine_id, "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
         }
 
 
@@ -97,6 +98,16 @@ class PullProgress:
 
 
 @dataclass(frozen=True)
+class Stats:
+    cpu_percent: float
+    memory_usage: int
+    memory_limit: int
+    pids: int
+    rx_bytes: int
+    tx_bytes: int
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     stdout: str
@@ -127,6 +138,7 @@ def container(m: pb.Container) -> Container:
         },
         metadata=dict(m.md.entries),
         exit_code=m.exit_code if m.HasField("exit_code") else None,
+        engine_id=m.engine_id,
     )
 
 

@@ -138,6 +138,8 @@ class PopClient:
         env: dict[str, str] | None = None,
         ports: dict[str, int] | None = None,
         metadata: dict[str, str] | None = None,
+        cpus: float | None = None,
+        memory: int | None = None,
     ) -> models.Container:
         """A CREATED container with an address reserved on each endpoint network
         (``{network: fixed_ip_or_None}``; none given: the PoP's default network)."""
@@ -151,6 +153,8 @@ class PopClient:
             command=command or [],
             env=env or {},
             ports=ports or {},
+            cpus=cpus or 0,
+            memory=memory or 0,
         )
         if metadata:
             request.md.entries.update(metadata)
@@ -181,6 +185,11 @@ class PopClient:
     def exec(self, ref: str, command: list[str], env: dict[str, str] | None = None) -> models.ExecResult:
         reply = self._unary("Exec", pb.ExecRequest(filter=filter_for(ref), command=command, env=env or {}))
         return models.ExecResult(reply.exit_code, reply.stdout, reply.stderr)
+
+    def stats(self, ref: str) -> models.Stats:
+        reply = self._unary("Stats", filter_for(ref))
+        return models.Stats(reply.cpu_percent, reply.memory_usage, reply.memory_limit, reply.pids,
+                            reply.rx_bytes, reply.tx_bytes)
 
     # --- networks and images --------------------------------------------------
     def create_network(

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Container(_message.Message):
-    __slots__ = ("id", "names", "image_id", "flavour_id", "command", "created", "started", "status", "extended_status", "endpoints", "md", "exit_code")
+    __slots__ = ("id", "names", "image_id", "flavour_id", "command", "created", "started", "status", "extended_status", "endpoints", "md", "exit_code", "engine_id")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         UNAVAILABLE: _ClassVar[Container.Status]
@@ -43,6 +43,7 @@ class Container(_message.Message):
     ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     MD_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     names: _containers.RepeatedScalarFieldContainer[str]
     image_id: str
@@ -55,10 +56,11 @@ class Container(_message.Message):
     endpoints: _containers.MessageMap[str, Endpoint]
     md: Metadata
     exit_code: int
-    def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ...) -> None: ...
+    engine_id: str
+    def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ..., engine_id: _Optional[str] = ...) -> None: ...
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md")
+    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory")
     class EndpointsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,8 @@ class ContainerConfig(_message.Message):
     ENV_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
     MD_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
     name: str
     image_id: str
     flavour_id: str
@@ -96,7 +100,9 @@ class ContainerConfig(_message.Message):
     env: _containers.ScalarMap[str, str]
     ports: _containers.ScalarMap[str, int]
     md: Metadata
-    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ...) -> None: ...
+    cpus: float
+    memory: int
+    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., cpus: _Optional[float] = ..., memory: _Optional[int] = ...) -> None: ...
 
 class ContainerList(_message.Message):
     __slots__ = ("list",)
@@ -321,3 +327,19 @@ class ExecReply(_message.Message):
     stdout: str
     stderr: str
     def __init__(self, exit_code: _Optional[int] = ..., stdout: _Optional[str] = ..., stderr: _Optional[str] = ...) -> None: ...
+
+class StatsReply(_message.Message):
+    __slots__ = ("cpu_percent", "memory_usage", "memory_limit", "pids", "rx_bytes", "tx_bytes")
+    CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USAGE_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PIDS_FIELD_NUMBER: _ClassVar[int]
+    RX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    cpu_percent: float
+    memory_usage: int
+    memory_limit: int
+    pids: int
+    rx_bytes: int
+    tx_bytes: int
+    def __init__(self, cpu_percent: _Optional[float] = ..., memory_usage: _Optional[int] = ..., memory_limit: _Optional[int] = ..., pids: _Optional[int] = ..., rx_bytes: _Optional[int] = ..., tx_bytes: _Optional[int] = ...) -> None: ...

@@ -122,6 +122,11 @@ class PopStub:
                 request_serializer=vim__pop__pb2.ExecRequest.SerializeToString,
                 response_deserializer=vim__pop__pb2.ExecReply.FromString,
                 _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/vim_pop.Pop/Stats',
+                request_serializer=vim__pop__pb2.Filter.SerializeToString,
+                response_deserializer=vim__pop__pb2.StatsReply.FromString,
+                _registered_method=True)
 
 
 class PopServicer:
@@ -267,6 +272,13 @@ class PopServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stats(self, request, context):
+        """Stats samples a running container's resource usage (for autoscaling).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PopServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -354,6 +366,11 @@ def add_PopServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=vim__pop__pb2.ExecRequest.FromString,
                     response_serializer=vim__pop__pb2.ExecReply.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=vim__pop__pb2.Filter.FromString,
+                    response_serializer=vim__pop__pb2.StatsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -817,6 +834,33 @@ class Pop:
             '/vim_pop.Pop/Exec',
             vim__pop__pb2.ExecRequest.SerializeToString,
             vim__pop__pb2.ExecReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vim_pop.Pop/Stats',
+            vim__pop__pb2.Filter.SerializeToString,
+            vim__pop__pb2.StatsReply.FromString,
             options,
             channel_credentials,
             insecure,

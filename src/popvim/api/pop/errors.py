@@ -73,7 +73,8 @@ def _validation_message(exc: ValidationError) -> str:
         loc = [str(p) for p in problem.get("loc", ())]
         if loc:
             loc[0] = _PROTO_FIELD.get(loc[0], loc[0])
-        parts.append(f"{'.'.join(loc) or 'request'}: {problem.get('msg', 'invalid')}")
+        reason = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{'.'.join(loc) or 'request'}: {reason}")
     return "; ".join(parts)
 
 

@@ -106,6 +106,8 @@ def container(c: Container) -> pb.Container:
     )
     if c.exit_code is not None:
         message.exit_code = c.exit_code
+    if c.engine_id:
+        message.engine_id = c.engine_id
     return message
 
 
@@ -177,6 +179,10 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
         fields["metadata"] = dict(request.md.entries)
     if macs:
         fields["mac_address"] = macs[0]
+    if request.cpus:
+        fields["cpus"] = request.cpus
+    if request.memory:
+        fields["memory"] = request.memory
     return ContainerConfig(**fields)
 
 

@@ -204,3 +204,11 @@ class PopServicer(pb_grpc.PopServicer):
         target = self._container(request.filter)
         out = self._vim.containers.exec(target.id, list(request.command), env, request.workdir or None)
         return pb.ExecReply(exit_code=out.exit_code, stdout=out.stdout, stderr=out.stderr)
+
+    @unary
+    def Stats(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.StatsReply:
+        stats = self._vim.containers.stats(self._container(request).id)
+        return pb.StatsReply(
+            cpu_percent=stats.cpu_percent, memory_usage=stats.memory_usage, memory_limit=stats.memory_limit,
+            pids=stats.pids, rx_bytes=stats.rx_bytes, tx_bytes=stats.tx_bytes,
+        )

@@ -1,0 +1,639 @@
+"""``pop``: seed 001's command line for a Pop server (section 4.3.3), on ``popvim.client`` only.
+
+    export POP_AUTH=user:password            # or: pop login
+    pop spawn image=nginx:latest name=nginx-cont
+    pop servers
+    pop md get nginx-cont
+
+It speaks only the Pop protocol through the client library, never popvim's
+domain code, so it drives any Pop server (local or remote) exactly as a MANO
+would. Containers are named by name or ``id:<uuid>``; ``*`` means all of
+them for ``delete`` and ``stop``, as in the reference tool.
+
+Failures are one line on stderr (``pop: NOT_FOUND: ...``) and a non-zero exit
+code: 1 when the PoP refused or could not be reached, 2 for a usage error,
+and for ``exec`` the command's own exit code (125 when pop itself failed, as
+``docker run`` does, so a script can tell the two apart).
+"""
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import grpc
+import typer
+
+from popvim.cli import args as cli_args
+from popvim.cli.args import UsageError
+from popvim.cli.output import (
+    ImageNames,
+    Output,
+    container_doc,
+    image_doc,
+    iso,
+    network_doc,
+    short_id,
+)
+from popvim.cli.tokens import TokenStore
+from popvim.client import (
+    Container,
+    DEFAULT_ADDRESS,
+    NotFound,
+    PermissionDenied,
+    PopClient,
+    PopError,
+    Unreachable,
+)
+
+ENV_HOST, ENV_AUTH = "POP_HOST", "POP_AUTH"
+DEFAULT_PORT = DEFAULT_ADDRESS.rsplit(":", 1)[1]
+
+
+class CliError(Exception):
+    """A failure already phrased for the user; ``exit_code`` as documented above."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def normalize_host(value: str) -> str:
+    """``host[:port]`` with the default port filled in, so tokens are stored under one key per PoP."""
+    value = value.strip()
+    if not value:
+        raise UsageError("the host is empty (use --host HOST[:PORT] or POP_HOST)")
+    if value.startswith("["):  # [v6]:port
+        host, _, rest = value.partition("]")
+        host, port = host + "]", rest.lstrip(":") or DEFAULT_PORT
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    elif ":" in value:  # bare IPv6
+        host, port = f"[{value}]", DEFAULT_PORT
+    else:
+        host, port = value, DEFAULT_PORT
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"bad host {value!r}: expected HOST[:PORT] with a port in 1-65535")
+    return f"{host}:{int(port)}"
+
+
+@dataclass
+class State:
+    """What the global options decided, shared by every command through ``ctx.obj``."""
+
+    host: str
+    out: Output
+    timeout: float
+    error_exit_code: int = 1
+    _client: PopClient | None = field(default=None, repr=False)
+
+    def client(self) -> PopClient:
+        """Credentials from POP_AUTH (as the seed), else the token ``pop login`` stored for this host."""
+        if self._client is None:
+            auth = os.environ.get(ENV_AUTH, "")
+            if auth:
+                user, sep, password = auth.partition(":")
+                if not sep or not user:
+                    raise UsageError(f"{ENV_AUTH} must be user:password")
+                self._client = PopClient(self.host, user, password, timeout=self.timeout)
+            else:
+                stored = TokenStore().get(self.host)
+                if stored is None:
+                    raise CliError(f"not logged in to {self.host}: run `pop login` or set {ENV_AUTH}=user:password")
+                self._client = PopClient(self.host, stored.user, token=stored.token, timeout=self.timeout)
+        return self._client
+
+    def image_names(self) -> ImageNames:
+        return ImageNames(lambda: self.client().images())
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+app = typer.Typer(
+    name="pop",
+    help="Control a Pop server (popvimd): containers, images, networks, metadata.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+networks_app = typer.Typer(help="List networks (no subcommand), or create / delete one.", invoke_without_command=True)
+md_app = typer.Typer(help="A container's metadata: the environment it gets at start.", no_args_is_help=True)
+app.add_typer(networks_app, name="networks")
+app.add_typer(md_app, name="md")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", envvar=ENV_HOST, help="PoP address HOST[:PORT].",
+                                      show_envvar=True)] = DEFAULT_ADDRESS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON documents.")] = False,
+    as_yaml: Annotated[bool, typer.Option("--yaml", help="Print YAML documents.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each call.", min=0.1)] = 60.0,
+) -> None:
+    """Credentials: POP_AUTH=user:password, or the token stored by `pop login`."""
+    if as_json and as_yaml:
+        raise UsageError("--json and --yaml are exclusive")
+    ctx.obj = State(host=normalize_host(host), out=Output("json" if as_json else "yaml" if as_yaml else "table"),
+                    timeout=timeout)
+
+
+# --- session ---------------------------------------------------------------------------------
+@app.command()
+def login(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="User name (else POP_AUTH, else asked).")] = None,
+    password: Annotated[str | None, typer.Option("--password", "-p", help="Password (else POP_AUTH, else asked).")]
+    = None,
+) -> None:
+    """Log in and store the token for this host (never the password) in ~/.config/popvim/tokens.json."""
+    s = state(ctx)
+    auth_user, sep, auth_password = os.environ.get(ENV_AUTH, "").partition(":")
+    if sep and user in (None, auth_user):
+        user = auth_user
+        password = auth_password if password is None else password
+    if user is None:
+        user = typer.prompt("user")
+    if password is None:
+        password = typer.prompt("password", hide_input=True)
+    client = PopClient(s.host, user, password, timeout=s.timeout)
+    token = client.login()
+    store = TokenStore()
+    store.put(s.host, user, token)
+    s.out.note(f"logged in to {s.host} as {user} (token stored in {store.path})",
+               {"host": s.host, "user": user, "token_file": str(store.path)})
+
+
+@app.command()
+def logout(ctx: typer.Context) -> None:
+    """Invalidate the stored token on the PoP and forget it."""
+    s = state(ctx)
+    store = TokenStore()
+    stored = store.get(s.host)
+    if stored is None:
+        s.out.note(f"not logged in to {s.host}", {"host": s.host, "logged_out": False})
+        return
+    try:
+        PopClient(s.host, stored.user, token=stored.token, timeout=s.timeout).logout()
+        detail = ""
+    except PermissionDenied:  # expired or already invalidated: forgetting it is all that is left
+        detail = " (the token had already expired)"
+    store.remove(s.host)
+    s.out.note(f"logged out of {s.host}{detail}", {"host": s.host, "logged_out": True})
+
+
+@app.command()
+def info(ctx: typer.Context) -> None:
+    """The PoP's type, name and clock; also checks the credentials."""
+    s = state(ctx)
+    client = s.client()
+    answer = client.info()
+    s.out.document({"host": s.host, "user": client.credentials.username, "type": answer.type,
+                    "name": answer.name, "timestamp": iso(answer.timestamp)})
+
+
+# --- containers ------------------------------------------------------------------------------
+CONFIG_HELP = ("key=value ...: image, name, flavour, network=NET[:IP][,NET2...], command='argv', env.NAME=v, "
+               "md.KEY=v, port=P[:HOSTPORT]")
+
+
+def _create(s: State, items: list[str]) -> Container:
+    spec = cli_args.container_spec(items)
+    return s.client().create(spec.name, spec.image, **spec.create_kwargs())
+
+
+@app.command()
+def spawn(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=CONFIG_HELP)]) -> None:
+    """Create and start a container: pop spawn image=nginx:latest name=nginx-cont."""
+    s = state(ctx)
+    created = _create(s, config)
+    try:
+        started = s.client().start(f"id:{created.id}")
+    except PopError as exc:
+        exc.message += f" (container {created.name!r} was created but not started; `pop delete id:{created.id}`)"
+        raise
+    s.out.document(container_doc(started, s.image_names()))
+
+
+@app.command()
+def create(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=CONFIG_HELP)]) -> None:
+    """Create a container (CREATED: addresses reserved, metadata settable, not running yet)."""
+    s = state(ctx)
+    s.out.document(container_doc(_create(s, config), s.image_names()))
+
+
+@app.command()
+def start(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="NAME or id:UUID")]) -> None:
+    """Start a CREATED container; its metadata becomes its environment."""
+    s = state(ctx)
+    s.out.document(container_doc(s.client().start(ref), s.image_names()))
+
+
+def _targets(client: PopClient, refs: list[str], only_running: bool = False) -> list[tuple[str, str]]:
+    """(ref to act on, name to report): ``*`` expands to every container (running ones for stop)."""
+    targets: list[tuple[str, str]] = []
+    for ref in refs:
+        if ref == "*":
+            targets += [(f"id:{c.id}", c.name) for c in client.containers()
+                        if not only_running or c.status == "RUNNING"]
+        else:
+            targets.append((ref, ref))
+    return targets
+
+
+@app.command()
+def stop(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(help="NAME, id:UUID, or '*' for every running container")],
+    wait: Annotated[bool, typer.Option("--wait", help="Return once EXITED or FAILED, not at STOPPING.")] = False,
+) -> None:
+    """Stop containers (they go STOPPING, then EXITED or FAILED)."""
+    s = state(ctx)
+    client = s.client()
+    done: list[dict[str, Any]] = []
+    for ref, name in _targets(client, refs, only_running=True):
+        client.stop(ref)
+        status = "STOPPING"
+        if wait:
+            deadline = time.monotonic() + s.timeout
+            while (status := client.container(ref).status) == "STOPPING" and time.monotonic() < deadline:
+                time.sleep(0.1)
+        done.append({"ref": ref, "name": name, "status": status})
+        if not s.out.machine:
+            s.out.console.print(f"{name}: {status}", markup=False)
+    if s.out.machine:
+        s.out.document(done)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(help="NAME, id:UUID, or '*' for every container")],
+) -> None:
+    """Delete containers (stopping them first if needed)."""
+    s = state(ctx)
+    client = s.client()
+    deleted: list[str] = []
+    for ref, name in _targets(client, refs):
+        try:
+            client.delete(ref)
+        except NotFound:
+            if refs != ["*"]:  # with '*', one deleted meanwhile by someone else is not an error
+                raise
+            continue
+        deleted.append(name)
+        if not s.out.machine:
+            s.out.console.print(f"deleted {name}", markup=False)
+    if s.out.machine:
+        s.out.document({"deleted": deleted})
+    elif not deleted:
+        s.out.err.print("no containers to delete", markup=False)
+
+
+@app.command()
+def servers(
+    ctx: typer.Context,
+    ref: Annotated[str | None, typer.Argument(help="NAME or id:UUID: show that container in full")] = None,
+) -> None:
+    """List containers, or show one."""
+    s = state(ctx)
+    client = s.client()
+    names = s.image_names()
+    if ref is not None:
+        s.out.document(container_doc(client.container(ref), names))
+        return
+    found = sorted(client.containers(), key=lambda c: (c.created, c.name))
+    rows = [
+        [c.name, s.out.status(c.status), (names(c.image_id) or [short_id(c.image_id)])[0], c.flavour_id,
+         ", ".join(f"{net}={e.address}" for net, e in sorted(c.endpoints.items())),
+         (iso(c.created) or "").replace("T", " ").rstrip("Z"), c.id]
+        for c in found
+    ]
+    s.out.table(["NAME", "STATUS", "IMAGE", "FLAVOUR", "ADDRESSES", "CREATED (UTC)", "ID"], rows,
+                [container_doc(c, names) for c in found])
+
+
+@app.command()
+def images(
+    ctx: typer.Context,
+    ref: Annotated[str | None, typer.Argument(help="name:tag or id: show that image")] = None,
+) -> None:
+    """List the PoP's images, or show one."""
+    s = state(ctx)
+    found = s.client().images(ref)
+    if ref is not None:
+        if not found:
+            raise NotFound(grpc.StatusCode.NOT_FOUND, f"image {ref!r} not found")
+        s.out.document(image_doc(found[0]))
+        return
+    rows = [[short_id(i.id), ", ".join(i.names) or "<none>", (iso(i.created) or "").replace("T", " ").rstrip("Z")]
+            for i in found]
+    s.out.table(["ID", "NAMES", "CREATED (UTC)"], rows, [image_doc(i) for i in found])
+
+
+@app.command()
+def flavours(ctx: typer.Context) -> None:
+    """List flavours (they set CPU and memory limits)."""
+    s = state(ctx)
+    found = s.client().flavours()
+    s.out.table(["ID", "NAME"], [[f.id, f.name] for f in found], [{"id": f.id, "name": f.name} for f in found])
+
+
+@app.command()
+def pull(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="image reference, e.g. busybox:latest")]) -> None:
+    """Pull an image onto the PoP, with a progress bar per layer."""
+    s = state(ctx)
+    client = s.client()
+    show = _PullBars(s.out.err, ref) if s.out.err.is_terminal else _PullLines(s.out.err, ref)
+    image = None
+    with show:
+        for message in client.pull(ref):
+            if message.image is not None:
+                image = message.image
+            else:
+                show.update(message)
+    if image is None:
+        raise CliError(f"the pull of {ref!r} ended without an image")
+    s.out.document(image_doc(image))
+
+
+# Statuses the engine reports about one layer; anything else ("Pulling from x", "Digest: ...",
+# "Status: ...") is about the whole pull, even when the engine puts the tag in its id field.
+LAYER_STATUSES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
+                  "Extracting", "Pull complete", "Already exists", "Retrying")
+
+
+class _PullBars:
+    """On a terminal: one line per layer with its bytes (when the engine reports totals) and a status line."""
+
+    def __init__(self, console: Any, ref: str) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
+        class Bytes(ProgressColumn):
+            """Bytes only where there is a total: "0/? bytes" on a status line says nothing."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self._inner = DownloadColumn()
+
+            def render(self, task: Any) -> Any:
+                return self._inner.render(task) if task.total and task.fields.get("bytes", True) else Text("")
+
+        self.ref = ref
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), Bytes(), TimeElapsedColumn(),
+                                 console=console)
+        self.overall = self.progress.add_task(f"{ref}: pulling", total=None, bytes=False)
+        self.layers: dict[str, Any] = {}
+        self.totals: dict[str, int] = {}
+
+    def __enter__(self) -> "_PullBars":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.update(self.overall, total=1, completed=1)
+        self.progress.stop()
+
+    def update(self, message: Any) -> None:
+        if not message.layer or message.status not in LAYER_STATUSES:
+            text = f"{self.ref}: {message.status}"  # bounded: a long "Digest: sha256:..." would squeeze the bars
+            self.progress.update(self.overall, description=text if len(text) <= 60 else text[:59] + "…")
+            return
+        task = self.layers.get(message.layer)
+        if task is None:
+            task = self.layers[message.layer] = self.progress.add_task(message.layer[:12], total=None)
+        label = f"{message.layer[:12]} {message.status}"
+        if message.total > 0:  # bytes of this phase (download, then extraction) as the engine counts them
+            self.totals[message.layer] = message.total
+            self.progress.update(task, description=label, total=message.total, completed=message.current)
+        elif message.status in ("Download complete", "Pull complete") and message.layer in self.totals:
+            self.progress.update(task, description=label, completed=self.totals[message.layer])
+        else:
+            self.progress.update(task, description=label)
+
+
+class _PullLines:
+    """Not a terminal (a log, a pipe): one line per change of status, as ``docker pull`` does there."""
+
+    def __init__(self, console: Any, ref: str) -> None:
+        self.console = console
+        self.ref = ref
+        self.last: dict[str, str] = {}
+
+    def __enter__(self) -> "_PullLines":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, message: Any) -> None:
+        key = message.layer if message.status in LAYER_STATUSES else ""
+        if self.last.get(key) == message.status:
+            return
+        self.last[key] = message.status
+        size = f" ({message.total} bytes)" if message.total > 0 else ""
+        who = message.layer[:12] if key else self.ref
+        self.console.print(f"{who}: {message.status}{size}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME or id:UUID")],
+    tail: Annotated[int, typer.Option("--tail", "-n", help="Only the last N lines (0: all).", min=0)] = 0,
+    timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Prefix each line with its time.")] = False,
+) -> None:
+    """A container's output."""
+    s = state(ctx)
+    text = s.client().logs(ref, tail=tail, timestamps=timestamps)
+    if s.out.machine:
+        s.out.document({"logs": text})
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("exec")
+def exec_(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME or id:UUID of a RUNNING container")],
+    command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=value, repeatable.")] = None,
+) -> None:
+    """Run a command in a running container: pop exec web -- ls -l /. Exits with its exit code."""
+    s = state(ctx)
+    s.error_exit_code = 125
+    variables = dict(cli_args.split_pair(item) for item in env or [])
+    result = s.client().exec(ref, command, variables or None)
+    if s.out.machine:
+        s.out.document({"exit_code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr})
+    else:
+        sys.stdout.write(result.stdout)
+        sys.stdout.flush()
+        sys.stderr.write(result.stderr)
+    raise typer.Exit(result.exit_code)
+
+
+# --- networks --------------------------------------------------------------------------------
+@networks_app.callback()
+def networks(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    s = state(ctx)
+    found = sorted(s.client().networks(), key=lambda n: n.name)
+    rows = [[n.name, n.driver, ", ".join(f"{sn.cidr} via {sn.gateway}" if sn.gateway else sn.cidr
+                                          for sn in n.subnets),
+             "yes" if n.external else "no", n.id] for n in found]
+    s.out.table(["NAME", "DRIVER", "SUBNETS", "EXTERNAL", "ID"], rows, [network_doc(n) for n in found])
+
+
+@networks_app.command("create")
+def networks_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="network name")],
+    options: Annotated[list[str] | None, typer.Argument(
+        help="subnet=CIDR ip_range=CIDR gateway=IP driver=bridge|macvlan|ipvlan|overlay internal=true")] = None,
+) -> None:
+    """Create a network (a free private subnet is chosen when none is given)."""
+    s = state(ctx)
+    s.out.document(network_doc(s.client().create_network(name, **cli_args.network_options(options or []))))
+
+
+@networks_app.command("delete")
+def networks_delete(ctx: typer.Context, name: Annotated[str, typer.Argument(help="NAME or id:ID")]) -> None:
+    """Delete a network no live container uses."""
+    s = state(ctx)
+    s.client().delete_network(name)
+    s.out.note(f"deleted network {name}", {"deleted": name})
+
+
+# --- metadata --------------------------------------------------------------------------------
+def _show_metadata(s: State, ref: str) -> None:
+    entries = s.client().container(ref).metadata
+    if s.out.machine:
+        s.out.document(dict(sorted(entries.items())))
+    else:
+        s.out.table(["KEY", "VALUE"], [[k, v] for k, v in sorted(entries.items())], [])
+
+
+@md_app.command("get")
+def md_get(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="NAME or id:UUID")]) -> None:
+    """Show a container's metadata."""
+    _show_metadata(state(ctx), ref)
+
+
+@md_app.command("set")
+def md_set(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="NAME or id:UUID")],
+    entries: Annotated[list[str], typer.Argument(help="KEY=value to set, KEY= to delete")],
+) -> None:
+    """Merge metadata into a CREATED container (before start: it becomes the environment)."""
+    s = state(ctx)
+    s.client().set_metadata(ref, cli_args.metadata_entries(entries))
+    _show_metadata(s, ref)
+
+
+# --- entry point -----------------------------------------------------------------------------
+_GLOBAL_FLAGS = ("--json", "--yaml")
+_GLOBAL_WITH_VALUE = ("--host", "--timeout")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options to the front, so ``pop servers --json`` works like ``pop --json servers``.
+
+    Click only accepts a group's options before the subcommand; people type
+    them at the end. Nothing after ``--`` is touched (``pop exec web -- cmd --json``).
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg:
+            front.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(argv):
+            front += [arg, argv[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _unreachable_reason(message: str) -> str:
+    lowered = message.lower()
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "resolv" in lowered or "name not found" in lowered:
+        return "cannot resolve the host name"
+    return message
+
+
+def run(argv: list[str]) -> int:
+    """Run one command; returns the exit code. Every failure becomes one line on stderr."""
+    command = typer.main.get_command(app)
+    current: State | None = None
+
+    def error(message: str, code: int) -> int:
+        sys.stderr.write(f"pop: {message}\n")
+        return code
+
+    try:
+        with command.make_context("pop", hoist_global_options(argv)) as ctx:
+            current = ctx.obj if isinstance(ctx.obj, State) else None
+            try:
+                command.invoke(ctx)
+            finally:
+                current = ctx.obj if isinstance(ctx.obj, State) else current
+        return 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # click's usage errors (Typer vendors click and derives them from this)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `pop` alone, or `pop md`: show the help
+            sys.stdout.write(exc.format_message() + "\n")
+            return 0
+        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) is not None else ""
+        return error(f"{exc.format_message()}{hint}", exc.exit_code)
+    except typer.Abort:
+        return error("aborted", 1)
+    except UsageError as exc:
+        return error(str(exc), 2)
+    except CliError as exc:
+        return error(str(exc), exc.exit_code)
+    except Unreachable as exc:
+        host = current.host if current else "?"
+        return error(f"cannot reach PoP at {host}: {_unreachable_reason(exc.message)}",
+                     current.error_exit_code if current else 1)
+    except PopError as exc:
+        return error(f"{exc.code.name}: {exc.message}", current.error_exit_code if current else 1)
+    except KeyboardInterrupt:
+        return error("interrupted", 130)
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        if os.environ.get("POP_DEBUG"):
+            raise
+        return error(f"internal error: {type(exc).__name__}: {exc} (POP_DEBUG=1 shows the traceback)", 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    code = run(list(sys.argv[1:] if argv is None else argv))
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

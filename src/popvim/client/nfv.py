@@ -1,0 +1,113 @@
+"""The orchestrator's REST API (SOL005-shaped), for the ``pop ns`` commands and scripts.
+
+Plain dicts come back: the records are documented by the daemon's OpenAPI.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+DEFAULT_API = "http://127.0.0.1:8080"
+_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "FAILED_PRECONDITION",
+           422: "INVALID_ARGUMENT", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+
+
+class NfvError(Exception):
+    def __init__(self, status: int, code: str, message: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message, self.problems = status, code, message, problems or []
+
+
+class NfvClient:
+    def __init__(self, api: str = DEFAULT_API, username: str = "", password: str = "", *,
+                 token: str | None = None, timeout: float = 60.0) -> None:
+        self._http = httpx.Client(base_url=api, timeout=timeout)
+        self._username, self._password = username, password
+        self._token = token
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _login(self) -> str:
+        reply = self._http.post("/v1/auth/login", json={"username": self._username, "password": self._password})
+        self._check(reply)
+        return reply.json()["token"]
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        extra = kwargs.pop("headers", {})
+        if self._token is None:
+            self._token = self._login()
+        reply = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token}", **extra},
+                                   **kwargs)
+        if reply.status_code == 401 and self._password:  # expired: one new login, as the Pop client does
+            self._token = self._login()
+            reply = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token}", **extra},
+                                       **kwargs)
+        self._check(reply)
+        return reply
+
+    @staticmethod
+    def _check(reply: httpx.Response) -> None:
+        if reply.status_code < 400:
+            return
+        try:
+            error = reply.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            error = {"code": _STATUS.get(reply.status_code, "ERROR"), "message": reply.text}
+        raise NfvError(reply.status_code, error.get("code", ""), error.get("message", ""), error.get("problems"))
+
+    # --- descriptors and instances --------------------------------------------
+    def onboard(self, content: bytes, yaml: bool) -> dict[str, Any]:
+        """Onboards a descriptor: Open Baton JSON, or TOSCA YAML when ``yaml``."""
+        content_type = "application/yaml" if yaml else "application/json"
+        return self._request("POST", "/nsd/v1/ns_descriptors", content=content,
+                             headers={"Content-Type": content_type}).json()
+
+    def descriptors(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/nsd/v1/ns_descriptors").json()
+
+    def delete_descriptor(self, nsd_id: str) -> None:
+        self._request("DELETE", f"/nsd/v1/ns_descriptors/{nsd_id}")
+
+    def create(self, nsd_id: str, name: str | None = None) -> dict[str, Any]:
+        return self._request("POST", "/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": name}).json()
+
+    def instances(self) -> list[dict[str, Any]]:
+        return self._request("GET", "/nslcm/v1/ns_instances").json()
+
+    def instance(self, ref: str) -> dict[str, Any]:
+        return self._request("GET", f"/nslcm/v1/ns_instances/{ref}").json()
+
+    def delete(self, ref: str) -> None:
+        self._request("DELETE", f"/nslcm/v1/ns_instances/{ref}")
+
+    # --- operations -----------------------------------------------------------
+    def instantiate(self, ref: str) -> dict[str, Any]:
+        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/instantiate").json()
+
+    def scale(self, ref: str, vnf: str, direction: str, steps: int = 1) -> dict[str, Any]:
+        body = {"vnfName": vnf, "direction": direction, "steps": steps}
+        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/scale", json=body).json()
+
+    def heal(self, ref: str, vnfcs: list[str] | None = None) -> dict[str, Any]:
+        body = {"vnfcInstanceIds": vnfcs or []}
+        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/heal", json=body).json()
+
+    def terminate(self, ref: str) -> dict[str, Any]:
+        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate").json()
+
+    def op(self, op_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/nslcm/v1/ns_lcm_op_occs/{op_id}").json()
+
+    def wait(self, op_id: str, timeout: float = 600.0, interval: float = 0.1) -> dict[str, Any]:
+        """The op occurrence once it is no longer PROCESSING (or as it is at the deadline)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            op = self.op(op_id)
+            if op["operationState"] != "PROCESSING" or time.monotonic() >= deadline:
+                return op
+            time.sleep(interval)
+
