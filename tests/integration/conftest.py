@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import docker.errors
 import httpx
 import pytest
 
@@ -50,3 +51,21 @@ def fresh_daemon(engine: docker.DockerClient, tmp_path: Path) -> Iterator[Daemon
 def api(daemon: Daemon) -> Iterator[httpx.Client]:
     with daemon.client() as client:
         yield client
+
+
+IDLE = "popvim-test/idle:latest"
+
+
+@pytest.fixture(scope="session")
+def idle_image(engine: docker.DockerClient) -> str:
+    """A VNF image whose default command runs until stopped (descriptors name no command)."""
+    try:
+        engine.images.get(IDLE)
+    except docker.errors.ImageNotFound:
+        base = engine.containers.create(BUSYBOX)
+        try:
+            base.commit("popvim-test/idle", "latest",
+                        changes=['CMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]'])
+        finally:
+            base.remove(force=True)
+    return IDLE

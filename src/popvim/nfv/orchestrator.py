@@ -338,7 +338,7 @@ class Orchestrator:
         container = client.create(
             name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
             endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
-            ports={k.split("/")[0]: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
+            ports={k: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
             cpus=vnf.cpus, memory=vnf.memory,
         )
         by_network = {net: vl for (vl, _pop), net in networks.items()}

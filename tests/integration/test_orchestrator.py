@@ -1,0 +1,186 @@
+"""The orchestrator end to end: descriptors in, containers and networks on the engine out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import docker
+import httpx
+
+from support.daemon import Daemon, wait_for
+
+
+def nsd(idle: str, *, client_max: int = 3, client_image: str | None = None, scaling: list | None = None,
+        name: str = "ns-test") -> dict[str, Any]:
+    """An Open Baton NSD shaped like seed 001's SIPp one: a server and a client that depends on it."""
+
+    def vnfd(vnf_name: str, vnf_type: str, image: str, max_instances: int) -> dict[str, Any]:
+        return {
+            "name": vnf_name, "vendor": "popvim", "version": "1.0", "type": vnf_type,
+            "vdu": [{"vm_image": [image], "scale_in_out": max_instances,
+                     "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}],
+                     "vimInstanceName": []}],
+            "virtual_link": [{"name": "private"}],
+            "deployment_flavour": [{"flavour_key": "docker.container"}],
+        }
+
+    client = vnfd("app-client", "client", client_image or idle, client_max)
+    client["configurations"] = {"name": "cfg", "configurationParameters": [{"confKey": "RATE", "value": "10"}]}
+    if scaling:
+        client["auto_scale_policy"] = scaling
+    return {
+        "name": name, "vendor": "popvim", "version": "1.0",
+        "vld": [{"name": "private"}],
+        "vnfd": [client, vnfd("app-server", "server", idle, 1)],
+        "vnf_dependency": [{"source": {"name": "app-server"}, "target": {"name": "app-client"},
+                            "parameters": ["private"]}],
+    }
+
+
+def deploy(api: httpx.Client, descriptor: dict[str, Any], name: str | None = None) -> tuple[dict, dict]:
+    onboarded = api.post("/nsd/v1/ns_descriptors", content=json.dumps(descriptor),
+                         headers={"Content-Type": "application/json"})
+    assert onboarded.status_code == 201, onboarded.text
+    instance = api.post("/nslcm/v1/ns_instances",
+                        json={"nsdId": onboarded.json()["id"], "nsName": name or f"ns{uuid.uuid4().hex[:6]}"})
+    assert instance.status_code == 201, instance.text
+    assert instance.json()["nsState"] == "NOT_INSTANTIATED"
+    started = api.post(f"/nslcm/v1/ns_instances/{instance.json()['id']}/instantiate")
+    assert started.status_code == 202 and started.headers["Location"].startswith("/nslcm/v1/ns_lcm_op_occs/")
+    return instance.json(), wait_op(api, started.headers["Location"])
+
+
+def wait_op(api: httpx.Client, location: str, timeout: float = 120) -> dict:
+    return wait_for(lambda: (op := api.get(location).json())["operationState"] != "PROCESSING" and op,
+                    timeout=timeout, interval=0.1, what=f"operation {location}")
+
+
+def vnf(record: dict, name: str) -> dict:
+    return next(v for v in record["vnfInstances"] if v["vnfName"] == name)
+
+
+def env_of(api: httpx.Client, pop_container_id: str) -> dict[str, str]:
+    out = api.post(f"/v1/containers/{pop_container_id}/exec", json={"command": ["env"]}).json()["stdout"]
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def test_deploy_resolves_dependencies_scales_and_terminates(daemon: Daemon, engine: docker.DockerClient,
+                                                             idle_image: str) -> None:
+    with daemon.client() as api:
+        instance, op = deploy(api, nsd(idle_image))
+        assert op["operationState"] == "COMPLETED", op
+        record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
+        assert record["nsState"] == "INSTANTIATED"
+        server = vnf(record, "app-server")["vnfcs"][0]
+        client = vnf(record, "app-client")["vnfcs"][0]
+        assert server["popName"] == daemon.name and server["state"] == "RUNNING"
+        assert engine.containers.get(server["containerId"]).status == "running"
+        env = env_of(api, client["popContainerId"])
+        assert env["SERVER_PRIVATE"] == server["addresses"]["private"]
+        assert env["RATE"] == "10"
+        # the server is reachable from the client at that address, over the instance's own network
+        ping = api.post(f"/v1/containers/{client['popContainerId']}/exec",
+                        json={"command": ["ping", "-c", "1", "-W", "2", env["SERVER_PRIVATE"]]}).json()
+        assert ping["exit_code"] == 0, ping
+
+        out = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/scale",
+                       json={"vnfName": "app-client", "direction": "out", "steps": 2})
+        assert out.status_code == 202
+        assert wait_op(api, out.headers["Location"])["operationState"] == "COMPLETED"
+        clients = vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "app-client")["vnfcs"]
+        assert len(clients) == 3 and {c["state"] for c in clients} == {"RUNNING"}
+        for c in clients:
+            assert env_of(api, c["popContainerId"])["SERVER_PRIVATE"] == server["addresses"]["private"]
+        beyond = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/scale",
+                          json={"vnfName": "app-client", "direction": "out", "steps": 1})
+        assert beyond.status_code == 409 and "outside 1..3" in beyond.json()["error"]["message"]
+        back = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/scale",
+                        json={"vnfName": "app-client", "direction": "in", "steps": 2})
+        assert wait_op(api, back.headers["Location"])["operationState"] == "COMPLETED"
+        assert vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "app-client")["instances"] == 1
+        below = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/scale",
+                         json={"vnfName": "app-client", "direction": "in", "steps": 1})
+        assert below.status_code == 409
+
+        made = {c["containerId"] for v in api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()["vnfInstances"]
+                for c in v["vnfcs"]}
+        networks = [n for n in engine.networks.list() if n.name.startswith(f"{daemon.prefix}{instance['nsInstanceName']}-")]
+        assert networks
+        end = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+        assert not [c for c in engine.containers.list(all=True) if c.id in made]
+        assert not [n for n in engine.networks.list() if n.id in {x.id for x in networks}]
+        assert api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()["nsState"] == "NOT_INSTANTIATED"
+        assert api.delete(f"/nslcm/v1/ns_instances/{instance['id']}").status_code == 204
+        assert api.get(f"/nslcm/v1/ns_instances/{instance['id']}").status_code == 404
+
+
+def test_failed_instantiate_rolls_back(daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
+    with daemon.client() as api:
+        before_containers = {c.id for c in engine.containers.list(all=True)}
+        before_networks = {n.id for n in engine.networks.list()}
+        instance, op = deploy(api, nsd(idle_image, client_image="popvim-test/does-not-exist:latest"))
+        assert op["operationState"] == "FAILED" and "rolled back" in op["error"]
+        assert "does-not-exist" in op["error"]
+        record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
+        assert record["nsState"] == "NOT_INSTANTIATED" and record["vnfInstances"] == []
+        assert {c.id for c in engine.containers.list(all=True)} <= before_containers
+        assert {n.id for n in engine.networks.list()} <= before_networks
+
+
+def test_dead_vnfc_is_respawned_with_its_address(daemon: Daemon, engine: docker.DockerClient,
+                                                 idle_image: str) -> None:
+    with daemon.client() as api:
+        instance, op = deploy(api, nsd(idle_image))
+        assert op["operationState"] == "COMPLETED"
+        before = vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "app-server")["vnfcs"][0]
+        engine.containers.get(before["containerId"]).kill()
+
+        def healed() -> dict | None:
+            now = vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "app-server")["vnfcs"][0]
+            return now if now["heals"] == 1 and now["state"] == "RUNNING" else None
+
+        after = wait_for(healed, timeout=30, what="the healer to respawn the server")
+        assert after["containerId"] != before["containerId"]
+        assert after["addresses"] == before["addresses"]
+        ops = api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+        heal = [o for o in ops if o["lcmOperationType"] == "HEAL"]
+        assert heal and heal[-1]["isAutomaticInvocation"] and heal[-1]["operationState"] == "COMPLETED"
+        api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
+
+
+def test_instances_survive_a_daemon_restart(fresh_daemon: Daemon, engine: docker.DockerClient,
+                                            idle_image: str) -> None:
+    d = fresh_daemon.start()
+    with d.client() as api:
+        instance, op = deploy(api, nsd(idle_image))
+        assert op["operationState"] == "COMPLETED"
+        record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
+    d.kill()
+    d.start()
+    with d.client() as api:
+        again = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
+        assert again["nsState"] == "INSTANTIATED"
+        assert [v["vnfcs"] for v in again["vnfInstances"]] == [v["vnfcs"] for v in record["vnfInstances"]]
+        # and the orchestrator still drives it after the restart
+        out = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/scale",
+                       json={"vnfName": "app-client", "direction": "out", "steps": 1})
+        assert wait_op(api, out.headers["Location"])["operationState"] == "COMPLETED"
+
+
+def test_bad_descriptor_lists_every_problem(daemon: Daemon) -> None:
+    with daemon.client() as api:
+        broken = {"name": "x", "vld": [{"name": "a"}],
+                  "vnfd": [{"name": "v", "vdu": [{"scale_in_out": 0,
+                                                  "vnfc": [{"connection_point": [{"virtual_link_reference": "b"}]}]}]}],
+                  "vnf_dependency": [{"source": {"name": "nope"}, "target": {"name": "v"}, "parameters": ["a"]}]}
+        r = api.post("/nsd/v1/ns_descriptors", content=json.dumps(broken), headers={"Content-Type": "application/json"})
+        assert r.status_code == 422
+        problems = r.json()["error"]["problems"]
+        assert len(problems) >= 3, problems
+        assert all(p["path"] and p["reason"] for p in problems)
+        garbage = api.post("/nsd/v1/ns_descriptors", content=b"\x00\xff not a descriptor",
+                           headers={"Content-Type": "application/json"})
+        assert garbage.status_code == 422
