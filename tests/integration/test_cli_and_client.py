@@ -216,7 +216,7 @@ def test_delete_by_name_by_id_and_all(fresh_daemon: Daemon, tmp_path: Path, engi
     assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={fresh_daemon.name}"})
     done = pop.run("delete", "*")
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "no containers to delete\n")
-    assert pop.fails("delete", "a") == "pop: NOT_FOUND: no container with name 'a'"
+    assert pop.fails("delete", "a").startswith("pop: NOT_FOUND: ")
 
 
 def test_networks_create_and_delete(pop: Pop, engine: docker.DockerClient) -> None:
@@ -245,7 +245,7 @@ def test_pull_from_the_loopback_registry(pop: Pop, engine: docker.DockerClient) 
     """A layer the engine does not have, so the pull really downloads (and reports bytes)."""
     repository = f"{REGISTRY}/popvim-test/cli-pull-{uuid.uuid4().hex[:8]}"
     ref = f"{repository}:v1"
-    maker = engine.containers.run(BUSYBOX, ["sh", "-c", "head -c 200000 /dev/urandom > /blob"], detach=True)
+    maker = engine.containers.run(BUSYBOX, ["sh", "-c", "head -c 2000000 /dev/urandom > /blob"], detach=True)
     try:
         assert maker.wait(timeout=60)["StatusCode"] == 0
         image = maker.commit(repository, "v1")

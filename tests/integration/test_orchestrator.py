@@ -184,3 +184,35 @@ def test_bad_descriptor_lists_every_problem(daemon: Daemon) -> None:
         garbage = api.post("/nsd/v1/ns_descriptors", content=b"\x00\xff not a descriptor",
                            headers={"Content-Type": "application/json"})
         assert garbage.status_code == 422
+
+
+def _policy(name: str, operator: str, idle: int, action: str) -> dict[str, Any]:
+    return {"name": name, "threshold": 100, "comparisonOperator": ">=", "period": 2, "cooldown": 3,
+            "mode": "REACTIVE", "type": "VOTED",
+            "alarms": [{"metric": "system.cpu.util[,idle]", "statistic": "avg", "comparisonOperator": operator,
+                        "threshold": idle, "weight": 1}],
+            "actions": [{"type": action, "value": "1"}]}
+
+
+def test_autoscaling_follows_cpu_load(daemon: Daemon, idle_image: str) -> None:
+    """Out when the clients' average CPU stays >= 50 % for the period, in when it stays <= 10 %."""
+    policies = [_policy("out", "<=", 50, "SCALE_OUT"), _policy("in", ">=", 90, "SCALE_IN")]
+    with daemon.client() as api:
+        instance, op = deploy(api, nsd(idle_image, scaling=policies))
+        assert op["operationState"] == "COMPLETED"
+        url = f"/nslcm/v1/ns_instances/{instance['id']}"
+        first = vnf(api.get(url).json(), "app-client")["vnfcs"][0]
+        burn = api.post(f"/v1/containers/{first['popContainerId']}/exec", json={
+            "command": ["sh", "-c", "sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $! > /tmp/burn"]})
+        assert burn.json()["exit_code"] == 0
+        wait_for(lambda: vnf(api.get(url).json(), "app-client")["instances"] >= 2, timeout=60,
+                 what="an automatic scale-out under load")
+        api.post(f"/v1/containers/{first['popContainerId']}/exec",
+                 json={"command": ["sh", "-c", "kill $(cat /tmp/burn)"]})
+        wait_for(lambda: vnf(api.get(url).json(), "app-client")["instances"] == 1, timeout=90,
+                 what="an automatic scale-in once idle")
+        scales = [o for o in api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+                  if o["lcmOperationType"] == "SCALE"]
+        assert {o["operationParams"]["direction"] for o in scales} == {"out", "in"}
+        assert all(o["isAutomaticInvocation"] and o["operationState"] == "COMPLETED" for o in scales)
+        api.post(f"{url}/terminate")

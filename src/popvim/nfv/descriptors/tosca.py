@@ -73,6 +73,9 @@ _DEFAULT_NAME = "tosca-service"
 # updates its global type table for NFV templates: one parse at a time.
 _PARSER_LOCK = threading.Lock()
 
+# Where a tosca-parser message says the problem is: the template it is found in
+# ('Node template "VL9" was not found in "CP1"'), else the first template it names.
+_FOUND_IN = re.compile(r'not found in "([^"]+)"')
 _TEMPLATE_NAME = re.compile(r'(?:[Tt]emplate|Policy|[Gg]roup) "([^"]+)"')
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _SIZE_UNITS = {"": 2**20, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "ki": 2**10,
@@ -154,8 +157,9 @@ def _parse(doc: dict[str, Any]) -> ToscaTemplate:
 
 def _problem(exc: BaseException) -> Problem:
     """A tosca-parser message as a Problem at the node or policy it names."""
-    message = str(exc).strip() or type(exc).__name__
-    found = _TEMPLATE_NAME.search(message)
+    raw = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # KeyError's str() adds quotes
+    message = str(raw).strip() or type(exc).__name__
+    found = _FOUND_IN.search(message) or _TEMPLATE_NAME.search(message)
     return Problem(found.group(1) if found else "", message)
 
 
