@@ -9,7 +9,9 @@ repo=$(dirname "$here")
 "$repo/scripts/ensure-docker.sh"
 "$here/busybox/build.sh"
 "$here/vnf-base/build.sh"
+"$here/sipp/build.sh"  # FROM vnf-base, so after it
 
-for image in popvim-test/busybox:latest popvim-test/vnf-base:latest; do
+for image in popvim-test/busybox:latest popvim-test/vnf-base:latest \
+        mcilloni/sipp-server:latest mcilloni/sipp-client:latest; do
     echo "$image $(docker image inspect --format '{{.Id}}' "$image")"
 done

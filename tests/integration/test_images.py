@@ -193,3 +193,22 @@ def test_delete_of_an_image_in_use_needs_force(api: httpx.Client, engine: docker
     assert gone(engine, ref)
     assert api.get(f"/v1/containers/{container['id']}").json()["state"] == "RUNNING"
     assert api.delete(f"/v1/containers/{container['id']}").status_code == 204
+
+
+def test_delete_of_an_image_a_created_container_needs_is_refused(api: httpx.Client, engine: docker.DockerClient,
+                                                                 local_image: tuple[str, str]) -> None:
+    """A CREATED container exists only in popvim's records, so the engine cannot protect its image."""
+    ref, image_id = local_image
+    waiting = api.post("/v1/containers", json={"image": ref, "name": unique(), "command": SLEEPER}).json()
+    assert waiting["state"] == "CREATED" and waiting["image_id"] == image_id
+    error = expect_error(api.delete(f"/v1/images/{ref}"), 409, code="invalid_state")
+    assert waiting["name"] in error["message"]
+    expect_error(api.delete(f"/v1/images/{image_id}"), 409, code="invalid_state")
+    assert not gone(engine, image_id)
+    alias = f"popvim-test/alias-{uuid.uuid4().hex[:8]}:v3"
+    engine.images.get(image_id).tag(alias)
+    assert api.delete(f"/v1/images/{alias}").status_code == 204  # one of several tags: the image stays
+    r = api.post(f"/v1/containers/{waiting['id']}/start")
+    assert r.status_code == 200 and r.json()["state"] == "RUNNING", r.text
+    assert api.delete(f"/v1/containers/{waiting['id']}").status_code == 204
+    assert api.delete(f"/v1/images/{ref}").status_code == 204 and gone(engine, image_id)

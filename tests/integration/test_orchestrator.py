@@ -216,3 +216,35 @@ def test_autoscaling_follows_cpu_load(daemon: Daemon, idle_image: str) -> None:
         assert {o["operationParams"]["direction"] for o in scales} == {"out", "in"}
         assert all(o["isAutomaticInvocation"] and o["operationState"] == "COMPLETED" for o in scales)
         api.post(f"{url}/terminate")
+
+
+def test_vnfs_land_on_the_pop_their_descriptor_names(daemon: Daemon, fresh_daemon: Daemon,
+                                                     engine: docker.DockerClient, idle_image: str) -> None:
+    from support.daemon import PASSWORD, USER
+
+    remote = fresh_daemon.start()
+    descriptor = nsd(idle_image)
+    descriptor["vnfd"][1]["vdu"][0]["vimInstanceName"] = ["site2"]  # the server goes to the other PoP
+    with daemon.client() as api:
+        unknown = api.post("/nsd/v1/ns_descriptors", content=json.dumps(descriptor),
+                           headers={"Content-Type": "application/json"})
+        assert unknown.status_code == 422 and "site2" in unknown.text
+        registered = api.post("/v1/pops", json={"name": "site2", "address": f"127.0.0.1:{remote.pop_port}",
+                                                "username": USER, "password": PASSWORD, "site": "lab-2"})
+        assert registered.status_code == 201 and "password" not in registered.json()
+        assert {p["name"] for p in api.get("/v1/pops").json()} == {daemon.name, "site2"}
+        instance, op = deploy(api, descriptor)
+        assert op["operationState"] == "COMPLETED", op
+        record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
+        server = vnf(record, "app-server")["vnfcs"][0]
+        client = vnf(record, "app-client")["vnfcs"][0]
+        assert server["popName"] == "site2" and client["popName"] == daemon.name
+        assert engine.containers.get(server["containerId"]).labels["io.popvim.pop"] == remote.name
+        assert engine.containers.get(client["containerId"]).labels["io.popvim.pop"] == daemon.name
+        assert env_of(api, client["popContainerId"])["SERVER_PRIVATE"] == server["addresses"]["private"]
+        assert api.delete("/v1/pops/site2").status_code == 409  # in use
+        end = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+        assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={remote.name}",
+                                                              "name": instance["nsInstanceName"]})
+        assert api.delete("/v1/pops/site2").status_code == 204

@@ -302,8 +302,8 @@ def _walk(doc: Any, path: tuple[Any, ...]) -> Any:
 
 
 @st.composite
-def mutated(draw: Any, original: dict[str, Any]) -> Any:
-    """``original`` with a few values deleted, replaced or added anywhere in it."""
+def mutated(draw: Any, original: dict[str, Any], keys: list[str] = _KEYS) -> Any:
+    """``original`` with a few values deleted, replaced or added (under one of ``keys``) anywhere in it."""
     doc: Any = copy.deepcopy(original)
     for _ in range(draw(st.integers(1, 4))):
         path = draw(st.sampled_from(list(_paths(doc))))
@@ -318,7 +318,7 @@ def mutated(draw: Any, original: dict[str, Any]) -> Any:
         elif action == "replace":
             parent[key] = value
         elif isinstance(parent, dict):
-            parent[draw(st.sampled_from(_KEYS))] = value
+            parent[draw(st.sampled_from(keys))] = value
         else:
             parent.append(value)
     return doc
@@ -540,14 +540,15 @@ def test_odd_yaml_is_a_descriptor_error(text: str) -> None:
 
 # --- TOSCA: fuzz -----------------------------------------------------------------------
 
-_TOSCA_BASE = tosca_doc("sipp-tosca.yaml")
+_TOSCA_BASES = [tosca_doc(name) for name in ("sipp-tosca.yaml", "annex-a-vnfd-guide.yaml",
+                                             "annex-g-openstack-backend.yaml", "annex-h-kubernetes-webserver.yaml")]
 _TOSCA_KEYS = ["type", "properties", "requirements", "node", "targets", "policies", "node_templates", "image",
                "vnfc", "vnfcs", "mem_size", "num_cpus", "mapping_ports", "config", "min_instances", "max_instances",
                "source", "target", "parameters", "monitoring_policy", "capabilities", "artifacts", "inputs"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutated(_TOSCA_BASE))
+@given(st.sampled_from(_TOSCA_BASES).flatmap(lambda doc: mutated(doc, _TOSCA_KEYS)))
 def test_mutated_tosca_documents_give_a_model_or_a_descriptor_error(doc: Any) -> None:
     try:
         read_tosca_document(doc)

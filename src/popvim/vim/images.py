@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from popvim.engine.driver import (
@@ -103,11 +103,18 @@ class ImageService:
         self._bus.publish("image.pulled", image.id, ref=ref)
         yield {"status": "pulled", "image": image_view(image).model_dump()}
 
-    def remove(self, ref: str, force: bool = False) -> None:
+    def remove(self, ref: str, force: bool = False, waiting: Mapping[str, str] | None = None) -> None:
         """Removes what ``ref`` names: a tag (``repo`` meaning ``repo:latest``) is untagged,
         an id deletes the image. The engine is handed ``ref`` itself, since turning a
-        name into the image id would try to delete every other tag of that image too."""
+        name into the image id would try to delete every other tag of that image too.
+
+        ``waiting`` maps containers recorded but not started yet to their image ids:
+        the engine does not know them, so it would delete an image they still need.
+        """
         image = self.resolve(ref)
+        holders = sorted(name for name, image_id in (waiting or {}).items() if image_id == image.id)
+        if holders and not force and not self._only_untags(ref, image):
+            raise InvalidState(f"image {ref!r} is in use by containers not started yet: {', '.join(holders)}")
         try:
             self._engine.remove_image(ref, force=force)
         except EngineNotFound as exc:
@@ -117,3 +124,9 @@ class ImageService:
         except EngineError as exc:
             raise EngineFailure(exc.message) from exc
         self._bus.publish("image.removed", image.id, ref=ref)
+
+    @staticmethod
+    def _only_untags(ref: str, image: EngineImage) -> bool:
+        """True when removing ``ref`` takes one of several tags away and leaves the image."""
+        tag = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
+        return tag in image.tags and len(image.tags) > 1

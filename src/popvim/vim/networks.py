@@ -161,7 +161,7 @@ class NetworkService:
             engine_nets = self._engine_networks()
             if config.bridge_name:
                 self._check_bridge_name(session, config.bridge_name, engine_nets)
-            row = self._new_row(session, config, default, self._taken(session, engine_nets, avoid))
+            row = self._new_row(config, default, self._taken(session, engine_nets, avoid))
             session.add(row)
             return row
 
@@ -196,7 +196,7 @@ class NetworkService:
             raise AlreadyExists(f"bridge name {bridge!r} is used by network {user!r}")
 
     def _new_row(
-        self, session: Session, config: NetworkConfig, default: bool, taken: list[tuple[ipaddress.IPv4Network, str]]
+        self, config: NetworkConfig, default: bool, taken: list[tuple[ipaddress.IPv4Network, str]]
     ) -> NetworkRow:
         if config.subnet:
             subnet = _subnet(config.subnet, "subnet")

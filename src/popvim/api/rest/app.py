@@ -7,15 +7,21 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from popvim import __version__
 from popvim.api.rest import errors
 from popvim.api.rest.routes import compat, containers, images, networks, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.nfv.orchestrator import Orchestrator
+from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
 
 log = logging.getLogger("popvim.rest")
+
+# Everything else needs a token. The API description is public: it holds no state.
+PUBLIC_PATHS = frozenset({"/health", "/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
@@ -33,6 +39,21 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         compat.router,
     ):
         app.include_router(router)
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Refuse a request without a valid token before anything reads its body, so that
+        even a malformed request learns nothing but 401."""
+        if request.url.path not in PUBLIC_PATHS:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            try:
+                request.state.user = await run_in_threadpool(
+                    vim.auth.verify, token.strip() if scheme.lower() == "bearer" else None
+                )
+            except VimError as exc:
+                return JSONResponse(errors.error_body(exc.code, exc.message), status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -116,6 +116,7 @@ def read_tosca_document(doc: Any) -> NetworkServiceDescriptor:
             "imports are not supported: popvim provides the Tacker and popvim types itself "
             "and reads no file or URL a descriptor names",
         )])
+    _check_names(doc)
     with _PARSER_LOCK:
         template = _parse(doc)
         try:
@@ -125,6 +126,20 @@ def read_tosca_document(doc: Any) -> NetworkServiceDescriptor:
 
 
 # --- parsing -----------------------------------------------------------------------------
+
+
+def _check_names(doc: dict[str, Any]) -> None:
+    """Node and policy names become VNF and link names: YAML lets them be numbers or dates."""
+    topology = doc.get("topology_template")
+    nodes = topology.get("node_templates") if isinstance(topology, dict) else None
+    policies = topology.get("policies") if isinstance(topology, dict) else None
+    names = list(nodes) if isinstance(nodes, dict) else []
+    for policy in policies if isinstance(policies, list) else []:
+        names.extend(policy if isinstance(policy, dict) else [])
+    bad = [name for name in names if not isinstance(name, str) or not name.strip()]
+    if bad:
+        raise DescriptorError([Problem("topology_template", f"node and policy names must be text, not {name!r}")
+                               for name in bad])
 
 
 @contextlib.contextmanager
@@ -183,6 +198,7 @@ class _Reader:
     def __init__(self, template: ToscaTemplate, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.problems = Problems()
+        self.inputs = list(getattr(template, "inputs", None) or [])
         self.nodes = list(getattr(template, "nodetemplates", None) or [])
         self.policies = list(getattr(template, "policies", None) or [])
         self.vdus = [n for n in self.nodes if _derives(n, VDU_TYPE)]
@@ -192,6 +208,7 @@ class _Reader:
         self.cps = [n for n in self.nodes if any(_derives(n, t) for t in CP_TYPES)]
 
     def read(self) -> NetworkServiceDescriptor:
+        self._check_inputs()
         self._check_node_types()
         links = tuple(self._virtual_link(node) for node in self.vls)
         connection_points = self._connection_points()
@@ -226,6 +243,13 @@ class _Reader:
             return default
 
         return pick("template_name", _DEFAULT_NAME), pick("template_author", ""), pick("template_version", "")
+
+    def _check_inputs(self) -> None:
+        """popvim takes no parameter values (Tacker's param files), so every input needs a default."""
+        for item in self.inputs:
+            if item.required and item.default is None:
+                self.problems.add(at("topology_template.inputs", item.name),
+                                  "has no default; popvim takes no input values, give the input a default")
 
     def _check_node_types(self) -> None:
         """Nodes popvim would not deploy are reported rather than silently skipped."""
@@ -538,6 +562,9 @@ class _Reader:
             self.problems.add(at(path, "actions"), f"must be a mapping like {{failure: respawn}}, not {describe(actions)}")
             return True
         failure = actions.get("failure")
+        if not isinstance(failure, (str, type(None))):
+            self.problems.add(at(at(path, "actions"), "failure"), f"must be an action name, not {describe(failure)}")
+            return True
         if failure is None or failure in _RESPAWN_ACTIONS:
             return True
         if failure in _NO_RESPAWN_ACTIONS:

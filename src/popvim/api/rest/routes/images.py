@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from popvim.api.rest.deps import VimDep, current_user
 from popvim.api.rest.errors import error_body
 from popvim.vim.errors import VimError
-from popvim.vim.models import Image
+from popvim.vim.models import ContainerState, Image
 
 router = APIRouter(prefix="/v1/images", tags=["images"], dependencies=[Depends(current_user)])
 
@@ -61,4 +61,7 @@ def get_image(ref: str, vim: VimDep) -> Image:
 
 @router.delete("/{ref:path}", status_code=204)
 def remove_image(ref: str, vim: VimDep, force: bool = False) -> None:
-    vim.images.remove(ref, force=force)
+    """Refused (409) while a container uses the image, unless ``force``; that includes
+    containers created but not started, which exist only in popvim's records."""
+    waiting = {c.name: c.image_id for c in vim.containers.list(state=ContainerState.CREATED)}
+    vim.images.remove(ref, force=force, waiting=waiting)

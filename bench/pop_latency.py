@@ -1,0 +1,423 @@
+#!/usr/bin/env python
+"""Seed 001 Fig. 5.8 on this machine: what the Pop protocol costs on a container spawn, and popvimd's memory.
+
+    .venv/bin/python bench/pop_latency.py --n 30 --lifecycles 500
+
+Phase 1, latency (Fig. 5.8's three bars, interleaved per iteration with a
+rotating order so engine drift hits every path alike): spawn = create + start
+of a busybox ``sleep 3600`` container
+
+1. *docker-py*: ``APIClient.create_container`` on a user-defined bridge with
+   a fixed IPv4, then ``start`` (what any VIM must ask the engine for);
+2. *pop fresh*: through popvimd's Pop gRPC service with a new ``SessionCache``
+   each time, i.e. a new channel and a ``Login`` (bcrypt) before Create+Start,
+   as a client without an authenticated session (seed case 2);
+3. *pop cached*: a new ``PopClient`` object each time, sharing one warm
+   session (seed case 3, section 4.3.1: clients are cheap, sessions cached).
+
+Every spawned container is removed after its iteration, untimed, so the
+engine holds the same number of containers throughout.
+
+Phase 2, memory (Fig. 5.7's question for popvimd): VmRSS of the daemon's pid
+(/proc) across L container lifecycles through Pop (create, start, stop,
+wait for EXITED, delete), sampled every S lifecycles.
+
+Everything it makes (the daemon and its engine objects, the docker-side
+containers and network, the temporary state dir) is removed in a ``finally``.
+Results: a table on stdout and JSON in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import ipaddress
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.daemon import BUSYBOX, PASSWORD, USER, Daemon  # noqa: E402
+
+from popvim.client import PopClient  # noqa: E402
+from popvim.client.session import SessionCache  # noqa: E402
+
+BENCH_LABEL = "io.popvim.bench"
+SLEEP = ["sleep", "3600"]
+# Exits on SIGTERM at once: a lifecycle then measures popvim, not the engine's kill timeout.
+TRAPPING = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+PATHS = ("docker", "pop_fresh", "pop_cached")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def rss_mib(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    s = sorted(samples)
+    p90 = statistics.quantiles(s, n=10, method="inclusive")[8] if len(s) > 1 else s[0]
+    return {"n": len(s), "median": statistics.median(s), "p90": p90, "mean": statistics.fmean(s),
+            "min": s[0], "max": s[-1]}
+
+
+def free_subnet(client: docker.DockerClient) -> ipaddress.IPv4Network:
+    used = []
+    for net in client.api.networks():
+        for cfg in (net.get("IPAM") or {}).get("Config") or []:
+            try:
+                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
+            except ValueError:
+                continue
+            if n.version == 4:
+                used.append(n)
+    for candidate in ipaddress.IPv4Network("10.128.0.0/9").subnets(new_prefix=24):
+        if not any(candidate.overlaps(u) for u in used):
+            return candidate
+    raise RuntimeError("no free /24 for the docker-side bench network")
+
+
+# --- the benchmark --------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.run_id = uuid.uuid4().hex[:6]
+        self.state_dir = Path(tempfile.mkdtemp(prefix=f"popvim-poplat-{self.run_id}-"))
+        self.daemon = Daemon(self.state_dir / "popvimd", name=f"plat{self.run_id}")
+        self.docker = docker.from_env(version="auto", timeout=120)
+        self.dapi = self.docker.api
+        self.labels = {BENCH_LABEL: self.run_id}
+        self.net_name = f"pvplat-{self.run_id}-net"
+        self.net_id: str | None = None
+        self.hosts: list[str] = []
+        self.caches: list[SessionCache] = []
+        self.results: dict[str, Any] = {}
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.daemon.pop_port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.daemon.proc is not None
+        return self.daemon.proc.pid
+
+    # --- set-up and clean-up ----------------------------------------------------------------
+    def setup(self) -> None:
+        self.daemon.start()
+        subnet = free_subnet(self.docker)
+        pool = docker.types.IPAMPool(subnet=str(subnet), gateway=str(subnet.network_address + 1))
+        self.net_id = self.dapi.create_network(
+            self.net_name, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]), labels=self.labels,
+            check_duplicate=True,
+        )["Id"]
+        self.hosts = [str(h) for h in subnet.hosts()][1:]  # the first is the gateway
+
+    def cleanup(self) -> None:
+        """Best effort, each step on its own: leave nothing behind."""
+        for cache in self.caches:
+            cache.clear()
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("stop popvimd", self._stop_daemon),
+            ("purge popvim's engine objects", self.daemon.purge),
+            ("remove docker-side containers", self._remove_docker_side),
+            ("remove docker-side network", self._remove_network),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - keep cleaning
+                print(f"clean-up: {what} failed: {exc}", file=sys.stderr)
+        self.docker.close()
+        if self.args.keep_state:
+            print(f"state kept in {self.state_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _stop_daemon(self) -> None:
+        try:
+            self.daemon.stop()
+        except Exception:  # noqa: BLE001
+            self.daemon.kill()
+
+    def _remove_docker_side(self) -> None:
+        for c in self.dapi.containers(all=True, filters={"label": f"{BENCH_LABEL}={self.run_id}"}):
+            self._rm(c["Id"])
+
+    def _rm(self, cid: str) -> None:
+        try:
+            self.dapi.remove_container(cid, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+    def _remove_network(self) -> None:
+        if self.net_id:
+            try:
+                self.dapi.remove_network(self.net_id)
+            except docker.errors.NotFound:
+                pass
+
+    def new_cache(self) -> SessionCache:
+        cache = SessionCache()
+        self.caches.append(cache)
+        return cache
+
+    # --- phase 1: Fig. 5.8 -----------------------------------------------------------------
+    def phase_latency(self) -> None:
+        n, warmup = self.args.n, self.args.warmup
+        samples: dict[str, list[float]] = {k: [] for k in (*PATHS, "pop_fresh_login")}
+        warm = self.new_cache()
+        PopClient(self.address, USER, PASSWORD, cache=warm).info()  # the cached path's one login
+        cleaner = PopClient(self.address, USER, PASSWORD, cache=warm)
+        rss_before = rss_mib(self.pid)
+
+        def docker_spawn(i: int) -> tuple[float, Callable[[], None]]:
+            t0 = time.perf_counter()
+            cid = self.dapi.create_container(
+                BUSYBOX, command=SLEEP, name=f"pvplat-{self.run_id}-d{i}", labels=self.labels, detach=True,
+                host_config=self.dapi.create_host_config(network_mode=self.net_name),
+                networking_config=self.dapi.create_networking_config(
+                    {self.net_name: self.dapi.create_endpoint_config(ipv4_address=self.hosts[i])}),
+            )["Id"]
+            self.dapi.start(cid)
+            return (time.perf_counter() - t0) * 1000, lambda: self._rm(cid)
+
+        def pop_fresh(i: int) -> tuple[float, Callable[[], None]]:
+            cache = SessionCache()  # nothing cached: channel + Login + Create + Start
+            try:
+                t0 = time.perf_counter()
+                client = PopClient(self.address, USER, PASSWORD, cache=cache)
+                client.login()
+                t1 = time.perf_counter()
+                c = client.spawn(f"fresh-{i}", BUSYBOX, command=SLEEP)
+                t2 = time.perf_counter()
+            finally:
+                cache.clear()
+            assert c.status == "RUNNING", c
+            if i >= warmup:
+                samples["pop_fresh_login"].append((t1 - t0) * 1000)
+            return (t2 - t0) * 1000, lambda: cleaner.delete(f"id:{c.id}")
+
+        def pop_cached(i: int) -> tuple[float, Callable[[], None]]:
+            t0 = time.perf_counter()
+            c = PopClient(self.address, USER, PASSWORD, cache=warm).spawn(f"cached-{i}", BUSYBOX, command=SLEEP)
+            ms = (time.perf_counter() - t0) * 1000
+            assert c.status == "RUNNING", c
+            return ms, lambda: cleaner.delete(f"id:{c.id}")
+
+        ops: list[tuple[str, Callable[[int], tuple[float, Callable[[], None]]]]] = [
+            ("docker", docker_spawn), ("pop_fresh", pop_fresh), ("pop_cached", pop_cached),
+        ]
+        for i in range(warmup + n):
+            shift = i % len(ops)
+            undo: list[Callable[[], None]] = []
+            for key, op in ops[shift:] + ops[:shift]:
+                ms, remove = op(i)
+                undo.append(remove)
+                if i >= warmup:
+                    samples[key].append(ms)
+            for remove in undo:  # untimed: keep the engine's container count steady
+                remove()
+            print(f"\rlatency: {i + 1}/{warmup + n}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        assert warm.get(cleaner.credentials).logins == 1, "the cached path logged in more than once"
+
+        stats = {k: summary(v) for k, v in samples.items()}
+        base = stats["docker"]["median"]
+        self.results["latency"] = {
+            "stats": stats,
+            "ratio_vs_docker": {k: stats[k]["median"] / base for k in ("pop_fresh", "pop_cached")},
+            "overhead_ms_vs_docker": {k: stats[k]["median"] - base for k in ("pop_fresh", "pop_cached")},
+            "paired_overhead_median_ms": {
+                k: statistics.median(a - b for a, b in zip(samples[k], samples["docker"], strict=True))
+                for k in ("pop_fresh", "pop_cached")
+            },
+            "cached_session_logins": 1,
+            "rss_mib_before_after": [rss_before, rss_mib(self.pid)],
+            "samples_ms": samples,
+        }
+
+    # --- phase 2: memory across lifecycles --------------------------------------------------
+    def phase_memory(self) -> None:
+        total, every, workers = self.args.lifecycles, self.args.sample_every, self.args.workers
+        cache = self.new_cache()
+        client = PopClient(self.address, USER, PASSWORD, cache=cache)
+        curve: list[tuple[int, float | None]] = [(0, rss_mib(self.pid))]
+        done = 0
+        lock = threading.Lock()
+        counter = iter(range(total))
+
+        def lifecycle(i: int) -> None:
+            c = client.create(f"lc-{self.run_id}-{i}", BUSYBOX, command=TRAPPING)
+            client.start(f"id:{c.id}")
+            client.stop(f"id:{c.id}")
+            deadline = time.monotonic() + 60
+            while client.container(f"id:{c.id}").status == "STOPPING":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{c.name} still STOPPING after 60 s")
+                time.sleep(0.02)
+            client.delete(f"id:{c.id}")
+
+        def worker() -> None:
+            nonlocal done
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                lifecycle(i)
+                with lock:
+                    done += 1
+                    if done % every == 0 or done == total:
+                        curve.append((done, rss_mib(self.pid)))
+                        print(f"\rmemory: {done}/{total} lifecycles, VmRSS {curve[-1][1]:.1f} MiB", end="",
+                              file=sys.stderr, flush=True)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(worker) for _ in range(workers)]:
+                future.result()
+        print(file=sys.stderr)
+        leftovers = client.containers()
+        assert not leftovers, f"{len(leftovers)} containers left after the lifecycles"
+        values = [v for _, v in curve if v is not None]
+        self.results["memory"] = {
+            "lifecycles": total,
+            "workers": workers,
+            "seconds": time.perf_counter() - t0,
+            "curve_mib": curve,
+            "start_mib": values[0],
+            "end_mib": values[-1],
+            "max_mib": max(values),
+            "growth_mib": values[-1] - values[0],
+            "growth_after_first_sample_mib": values[-1] - values[1] if len(values) > 2 else None,
+        }
+
+    def run(self) -> None:
+        self.setup()
+        self.results["rss_mib_idle"] = rss_mib(self.pid)
+        self.phase_latency()
+        self.phase_memory()
+
+
+# --- output -------------------------------------------------------------------------------------
+def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    lat, mem = results["latency"], results["memory"]
+    st = lat["stats"]
+    table = Table(title=f"Pop spawn latency vs docker-py (seed 001 Fig. 5.8; docker {meta['docker_version']}, "
+                        f"{meta['cpus']} CPUs, n={st['docker']['n']})")
+    for i, h in enumerate(["path", "median ms", "p90 ms", "mean ms", "ratio vs docker", "overhead ms",
+                           "paired overhead ms"]):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    labels = {"docker": "(1) docker-py create+start", "pop_fresh": "(2) Pop, fresh login each time",
+              "pop_cached": "(3) Pop, cached session"}
+    for key, label in labels.items():
+        s = st[key]
+        cells = [label, f"{s['median']:.1f}", f"{s['p90']:.1f}", f"{s['mean']:.1f}"]
+        if key == "docker":
+            cells += ["1.00x", "", ""]
+        else:
+            cells += [f"{lat['ratio_vs_docker'][key]:.2f}x", f"{lat['overhead_ms_vs_docker'][key]:+.1f}",
+                      f"{lat['paired_overhead_median_ms'][key]:+.1f}"]
+        table.add_row(*cells)
+    login = st["pop_fresh_login"]
+    table.add_row("    of (2): channel + Login", f"{login['median']:.1f}", f"{login['p90']:.1f}",
+                  f"{login['mean']:.1f}", "", "", "")
+    console = Console(width=150)
+    console.print(table)
+    curve = ", ".join(f"{n}:{v:.1f}" for n, v in mem["curve_mib"] if v is not None)
+    console.print(
+        f"popvimd VmRSS across {mem['lifecycles']} lifecycles (create, start, stop, delete; {mem['workers']} "
+        f"clients, {mem['seconds']:.0f}s): start {mem['start_mib']:.1f} MiB, end {mem['end_mib']:.1f} MiB, "
+        f"max {mem['max_mib']:.1f} MiB, growth {mem['growth_mib']:+.1f} MiB", soft_wrap=True)
+    console.print(f"curve (lifecycles:MiB): {curve}", soft_wrap=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=30, help="timed spawns per path [30]")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed iterations first [2]")
+    parser.add_argument("--lifecycles", type=int, default=500, help="container lifecycles in the memory phase [500]")
+    parser.add_argument("--sample-every", type=int, default=50, help="VmRSS sample period, in lifecycles [50]")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent Pop clients in the memory phase [4]")
+    parser.add_argument("--keep-state", action="store_true", help="keep popvimd's state dir and log")
+    parser.add_argument("--out-dir", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    if args.n < 2 or args.lifecycles < 1 or args.sample_every < 1 or args.workers < 1:
+        parser.error("--n must be >= 2; --lifecycles, --sample-every and --workers >= 1")
+    if args.warmup + args.n > 250:
+        parser.error("--warmup + --n must stay <= 250 (one fixed address per docker-side spawn in a /24)")
+
+    def on_term(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_term)
+    probe = docker.from_env()
+    try:
+        probe.api.inspect_image(BUSYBOX)
+    except docker.errors.ImageNotFound:
+        print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
+        return 2
+    meta = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "docker_version": probe.version().get("Version"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "image": BUSYBOX,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    probe.close()
+
+    bench = Bench(args)
+    started = time.perf_counter()
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        print("\ninterrupted: cleaning up", file=sys.stderr)
+        return 130
+    except Exception:
+        print(f"benchmark failed; popvimd log tail:\n{bench.daemon.log()[-3000:]}", file=sys.stderr)
+        raise
+    finally:
+        bench.cleanup()
+    meta["runtime_s"] = round(time.perf_counter() - started, 1)
+    meta["run_id"] = bench.run_id
+
+    report(bench.results, meta)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    out = args.out_dir / f"pop_latency-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"meta": meta, "results": bench.results}, indent=2))
+    print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out} (runtime {meta['runtime_s']}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
