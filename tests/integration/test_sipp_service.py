@@ -1,0 +1,68 @@
+"""Seed 001's validation (chapter 5), for real: Appendix C's NSD, unmodified, deployed
+with the stand-in SIPp images, placing calls, scaled to 5 clients, then terminated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import docker
+
+from support.daemon import Daemon, wait_for
+from support.nslcm import env_of, vnf, wait_op
+
+NSD = Path(__file__).parents[1] / "unit" / "fixtures" / "nsd" / "sipp-openbaton.json"
+SIPP_KEYS = ("SIPP_LENGTH", "SIPP_RATE", "SIPP_RATE_PERIOD", "SIPP_RATE_MAX", "SIPP_RATE_INCREASE",
+             "SIPP_RTP_ECHO", "SIPP_TRANSPORT_MODE")
+
+
+def completed_calls(api, pop_container_id: str, server: str) -> int:
+    logs = api.get(f"/v1/containers/{pop_container_id}/logs").json()["logs"]
+    return len(re.findall(rf"to {re.escape(server)}:5060 completed", logs))
+
+
+def test_appendix_c_sipp_service(daemon: Daemon, engine: docker.DockerClient) -> None:
+    with daemon.client() as api:
+        onboarded = api.post("/nsd/v1/ns_descriptors", content=NSD.read_bytes(),
+                             headers={"Content-Type": "application/json"})
+        assert onboarded.status_code == 201, onboarded.text
+        assert sorted(onboarded.json()["vnfs"]) == ["sipp-client", "sipp-server"]
+        instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"], "nsName": "sipp"}).json()
+        started = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/instantiate")
+        assert wait_op(api, started.headers["Location"])["operationState"] == "COMPLETED"
+        url = f"/nslcm/v1/ns_instances/{instance['id']}"
+        record = api.get(url).json()
+        assert record["nsState"] == "INSTANTIATED"
+        server = vnf(record, "sipp-server")["vnfcs"][0]
+        client = vnf(record, "sipp-client")["vnfcs"][0]
+        address = server["addresses"]["private"]
+
+        env = env_of(api, client["popContainerId"])
+        assert env["SERVER_PRIVATE"] == address
+        assert {k: env[k] for k in SIPP_KEYS} == {
+            "SIPP_LENGTH": "0", "SIPP_RATE": "10", "SIPP_RATE_PERIOD": "1000", "SIPP_RATE_MAX": "10",
+            "SIPP_RATE_INCREASE": "0", "SIPP_RTP_ECHO": "10", "SIPP_TRANSPORT_MODE": "u1",
+        }
+        wait_for(lambda: completed_calls(api, client["popContainerId"], address) >= 5, timeout=30,
+                 what="the client to complete calls to the server")
+        server_logs = api.get(f"/v1/containers/{server['popContainerId']}/logs").json()["logs"]
+        assert re.search(rf"from {re.escape(client['addresses']['private'])}:\d+ completed", server_logs)
+
+        out = api.post(f"{url}/scale", json={"vnfName": "sipp-client", "direction": "out", "steps": 4})
+        assert wait_op(api, out.headers["Location"])["operationState"] == "COMPLETED"
+        clients = vnf(api.get(url).json(), "sipp-client")["vnfcs"]
+        assert len(clients) == 5
+        for c in clients:
+            assert env_of(api, c["popContainerId"])["SERVER_PRIVATE"] == address
+            wait_for(lambda c=c: completed_calls(api, c["popContainerId"], address) >= 1, timeout=30,
+                     what=f"client {c['name']} to complete a call")
+        sixth = api.post(f"{url}/scale", json={"vnfName": "sipp-client", "direction": "out", "steps": 1})
+        assert sixth.status_code == 409
+
+        made = {c["containerId"] for v in api.get(url).json()["vnfInstances"] for c in v["vnfcs"]}
+        networks = {n for vl in api.get(url).json()["virtualLinks"].values() for n in vl.values()}
+        end = api.post(f"{url}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+        assert not [c for c in engine.containers.list(all=True) if c.id in made]
+        assert not [n for n in engine.networks.list() if n.name in {daemon.prefix + x for x in networks}]
+        assert api.delete(url).status_code == 204
