@@ -66,3 +66,30 @@ def test_appendix_c_sipp_service(daemon: Daemon, engine: docker.DockerClient) ->
         assert not [c for c in engine.containers.list(all=True) if c.id in made]
         assert not [n for n in engine.networks.list() if n.name in {daemon.prefix + x for x in networks}]
         assert api.delete(url).status_code == 204
+
+
+TOSCA = Path(__file__).parents[1] / "unit" / "fixtures" / "tosca" / "sipp-tosca.yaml"
+
+
+def test_the_same_service_from_tosca(daemon: Daemon, engine: docker.DockerClient) -> None:
+    with daemon.client() as api:
+        onboarded = api.post("/nsd/v1/ns_descriptors", content=TOSCA.read_bytes(),
+                             headers={"Content-Type": "application/yaml"})
+        assert onboarded.status_code == 201, onboarded.text
+        assert onboarded.json()["format"] == "tosca"
+        instance = api.post("/nslcm/v1/ns_instances",
+                            json={"nsdId": onboarded.json()["id"], "nsName": "sipp-tosca"}).json()
+        started = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/instantiate")
+        assert wait_op(api, started.headers["Location"])["operationState"] == "COMPLETED"
+        url = f"/nslcm/v1/ns_instances/{instance['id']}"
+        record = api.get(url).json()
+        address = vnf(record, "sipp-server")["vnfcs"][0]["addresses"]["private"]
+        client = vnf(record, "sipp-client")["vnfcs"][0]
+        assert vnf(record, "sipp-client")["maxInstances"] == 5
+        assert env_of(api, client["popContainerId"])["SIPP_RATE"] == "10"
+        wait_for(lambda: completed_calls(api, client["popContainerId"], address) >= 3, timeout=30,
+                 what="calls from the TOSCA-deployed client")
+        end = api.post(f"{url}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+        assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={daemon.name}",
+                                                              "name": "sipp-tosca"})
