@@ -117,7 +117,7 @@ def test_dead_vnfc_is_respawned_with_its_address(daemon: Daemon, engine: docker.
             return now if now["heals"] == 1 and now["state"] == "RUNNING" else None
 
         after = wait_for(healed, timeout=30, what="the healer to respawn the server")
-        assert after["containerId"] != before["containerId"]
+        assert after["containerId"] != before["containerId"] and after["id"] == before["id"]
         assert after["addresses"] == before["addresses"]
         ops = api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
         heal = [o for o in ops if o["lcmOperationType"] == "HEAL"]

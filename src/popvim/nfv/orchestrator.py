@@ -323,8 +323,9 @@ class Orchestrator:
         return results
 
     def _create_vnfc(self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, vnf_record_id: str,
-                     index: int, fixed: dict[str, str] | None = None) -> str:
-        """A CREATED container for one VNFC, configured and with its dependencies resolved."""
+                     index: int, fixed: dict[str, str] | None = None, replacing: str | None = None) -> str:
+        """A CREATED container for one VNFC, configured and with its dependencies resolved;
+        recorded in a new VNFC record, or in ``replacing`` (a healed one keeps its record)."""
         with self._store.session() as session:
             ns = self._ns_row(session, ns_id)
             networks = {(n.virtual_link, n.pop_name): n.network_name for n in ns.networks}
@@ -345,13 +346,15 @@ class Orchestrator:
         )
         by_network = {net: vl for (vl, _pop), net in networks.items()}
         with self._store.session() as session:
-            row = VnfcRecordRow(
-                id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index, pop_name=pop_name,
-                container_name=container.name, container_id=container.id,
-                addresses={by_network.get(net, net): e.address for net, e in container.endpoints.items()},
-                md=container.metadata, state=container.status,
-            )
-            session.add(row)
+            row = session.get(VnfcRecordRow, replacing) if replacing else None
+            if row is None:
+                row = VnfcRecordRow(id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index)
+                session.add(row)
+            else:
+                row.heals += 1
+            row.pop_name, row.container_name, row.container_id = pop_name, container.name, container.id
+            row.engine_id, row.md, row.state = None, container.metadata, container.status
+            row.addresses = {by_network.get(net, net): e.address for net, e in container.endpoints.items()}
             return row.id
 
     def _dependency_values(self, ns_id: str, nsd: NetworkServiceDescriptor, target: VnfDescriptor) -> dict[str, str]:
@@ -424,12 +427,21 @@ class Orchestrator:
                 session.delete(vnf)
             ns.state = NOT_INSTANTIATED
 
-    def _delete_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None) -> None:
+    def _delete_container(self, pop_name: str, container_id: str | None) -> None:
         if container_id:
             try:
                 self.pops.client(pop_name).delete(f"id:{container_id}")
             except PopNotFound:
                 pass
+
+    def _set_state(self, vnfc_id: str, state: str) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                row.state = state
+
+    def _delete_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None) -> None:
+        self._delete_container(pop_name, container_id)
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is not None:
@@ -507,18 +519,17 @@ class Orchestrator:
             ns = self._ns_row(session, ns_id)
             nsd = self._nsd_of(session, ns)
             chosen = [
-                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id, c.heals)
+                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id)
                 for v in ns.vnfs for c in v.vnfcs
                 if (c.id in vnfc_ids if vnfc_ids else c.state != "RUNNING")
             ]
         if vnfc_ids and len(chosen) != len(set(vnfc_ids)):
             raise NotFound("some of the VNFC instances named are not part of this instance")
-        for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id, heals in chosen:
-            self._delete_vnfc(vnfc_id, pop_name, container_id)
-            new_id = self._create_vnfc(ns_id, nsd, nsd.vnf(vnf_name), record_id, index, fixed=addresses)
-            with self._store.session() as session:
-                session.get(VnfcRecordRow, new_id).heals = heals + 1  # type: ignore[union-attr]
-            self._start_vnfc(new_id)
+        for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id in chosen:
+            self._delete_container(pop_name, container_id)
+            self._set_state(vnfc_id, "HEALING")
+            self._create_vnfc(ns_id, nsd, nsd.vnf(vnf_name), record_id, index, fixed=addresses, replacing=vnfc_id)
+            self._start_vnfc(vnfc_id)
 
     # --- observation ----------------------------------------------------------
     def descriptor_of(self, ns_id: str) -> NetworkServiceDescriptor:
