@@ -461,3 +461,27 @@ def test_the_cli_imports_only_the_client_library() -> None:
                                        timeout=60).stdout.replace("'", '"'))
     assert {m.split(".")[1] for m in loaded if m.startswith("popvim.")} <= {"cli", "client", "proto"}
     assert not [m for m in loaded if not m.startswith("popvim")]
+
+
+def test_ns_commands_deploy_scale_and_terminate(pop: Pop, engine: docker.DockerClient) -> None:
+    """`pop ns deploy` of seed 001's SIPp NSD, then list, show, scale, terminate, delete."""
+    nsd = Path(__file__).parents[1] / "unit" / "fixtures" / "nsd" / "sipp-openbaton.json"
+    api = ("--api", pop.daemon.url)
+    deployed = pop.json("ns", "deploy", str(nsd), "--name", "clisipp", *api)
+    assert deployed["nsState"] == "INSTANTIATED"
+    listed = pop.json("ns", "list", *api)
+    assert "clisipp" in {i["nsInstanceName"] for i in listed}
+    shown = pop.json("ns", "show", "clisipp", *api)
+    clients = next(v for v in shown["vnfInstances"] if v["vnfName"] == "sipp-client")
+    assert clients["instances"] == 1 and clients["vnfcs"][0]["state"] == "RUNNING"
+    scaled = pop.json("ns", "scale", "clisipp", "sipp-client", "out", "--steps", "2", *api)
+    assert next(v for v in scaled["vnfInstances"] if v["vnfName"] == "sipp-client")["instances"] == 3
+    line = pop.fails("ns", "scale", "clisipp", "sipp-server", "out", *api)
+    assert "outside 1..1" in line
+    made = {c["containerId"] for v in pop.json("ns", "show", "clisipp", *api)["vnfInstances"] for c in v["vnfcs"]}
+    pop.ok("ns", "terminate", "clisipp", *api)
+    assert not [c for c in engine.containers.list(all=True) if c.id in made]
+    pop.ok("ns", "delete", "clisipp", *api)
+    assert "NOT_FOUND" in pop.fails("ns", "show", "clisipp", *api) or "not_found" in pop.fails("ns", "show", "clisipp", *api)
+    bad = pop.fails("ns", "onboard", str(Path(__file__)), *api)
+    assert "invalid_descriptor" in bad

@@ -1,0 +1,81 @@
+"""What every ``pop`` command shares: the global options' decisions and the error type."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import typer
+
+from popvim.cli.args import UsageError
+from popvim.cli.output import ImageNames, Output
+from popvim.cli.tokens import TokenStore
+from popvim.client import DEFAULT_ADDRESS, PopClient
+
+ENV_HOST, ENV_AUTH = "POP_HOST", "POP_AUTH"
+DEFAULT_PORT = DEFAULT_ADDRESS.rsplit(":", 1)[1]
+
+
+class CliError(Exception):
+    """A failure already phrased for the user; ``exit_code`` as documented above."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def normalize_host(value: str) -> str:
+    """``host[:port]`` with the default port filled in, so tokens are stored under one key per PoP."""
+    value = value.strip()
+    if not value:
+        raise UsageError("the host is empty (use --host HOST[:PORT] or POP_HOST)")
+    if value.startswith("["):  # [v6]:port
+        host, _, rest = value.partition("]")
+        host, port = host + "]", rest.lstrip(":") or DEFAULT_PORT
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    elif ":" in value:  # bare IPv6
+        host, port = f"[{value}]", DEFAULT_PORT
+    else:
+        host, port = value, DEFAULT_PORT
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"bad host {value!r}: expected HOST[:PORT] with a port in 1-65535")
+    return f"{host}:{int(port)}"
+
+
+@dataclass
+class State:
+    """What the global options decided, shared by every command through ``ctx.obj``."""
+
+    host: str
+    out: Output
+    timeout: float
+    error_exit_code: int = 1
+    _client: PopClient | None = field(default=None, repr=False)
+
+    def client(self) -> PopClient:
+        """Credentials from POP_AUTH (as the seed), else the token ``pop login`` stored for this host."""
+        if self._client is None:
+            auth = os.environ.get(ENV_AUTH, "")
+            if auth:
+                user, sep, password = auth.partition(":")
+                if not sep or not user:
+                    raise UsageError(f"{ENV_AUTH} must be user:password")
+                self._client = PopClient(self.host, user, password, timeout=self.timeout)
+            else:
+                stored = TokenStore().get(self.host)
+                if stored is None:
+                    raise CliError(f"not logged in to {self.host}: run `pop login` or set {ENV_AUTH}=user:password")
+                self._client = PopClient(self.host, stored.user, token=stored.token, timeout=self.timeout)
+        return self._client
+
+    def image_names(self) -> ImageNames:
+        return ImageNames(lambda: self.client().images())
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+

@@ -1,0 +1,183 @@
+"""``pop ns``: network services through the orchestrator's REST API.
+
+The orchestrator speaks REST (SOL005-shaped), not the Pop protocol, so these
+commands need its URL (``--api`` or POP_API); credentials are POP_AUTH, or the
+token ``pop login`` stored for --host (one daemon serves both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from popvim.cli.context import ENV_AUTH, CliError, state
+from popvim.cli.output import STATUS_STYLE, Output
+from popvim.cli.tokens import TokenStore
+from popvim.client.nfv import DEFAULT_API, NfvClient, NfvError
+
+ENV_API = "POP_API"
+ns_app = typer.Typer(help="Network services: onboard descriptors, deploy, scale, heal, terminate.",
+                     no_args_is_help=True)
+ApiOption = Annotated[str, typer.Option("--api", envvar=ENV_API, help="orchestrator REST URL", show_envvar=True)]
+
+
+def _client(ctx: typer.Context, api: str) -> NfvClient:
+    s = state(ctx)
+    auth = os.environ.get(ENV_AUTH, "")
+    if auth:
+        user, _, password = auth.partition(":")
+        return NfvClient(api, user, password, timeout=s.timeout)
+    stored = TokenStore().get(s.host)
+    if stored is None:
+        raise CliError(f"not logged in: run `pop login` or set {ENV_AUTH}=user:password")
+    return NfvClient(api, token=stored.token, timeout=s.timeout)
+
+
+@contextlib.contextmanager
+def _answers(api: str) -> Iterator[None]:
+    """The orchestrator's errors as the one-line messages every ``pop`` command gives."""
+    try:
+        yield
+    except NfvError as exc:  # a descriptor's message already lists every problem
+        raise CliError(f"{exc.code}: {exc.message}") from None
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot reach the orchestrator at {api}: {exc}") from None
+
+
+def _out(ctx: typer.Context) -> Output:
+    return state(ctx).out
+
+
+def _onboard(client: NfvClient, path: Path) -> dict[str, Any]:
+    content = path.read_bytes()
+    yaml = path.suffix in (".yaml", ".yml") or content.lstrip().startswith(b"tosca_definitions_version")
+    return client.onboard(content, yaml=yaml)
+
+
+@ns_app.command()
+def onboard(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+            api: ApiOption = DEFAULT_API) -> None:
+    """Onboard an Open Baton NSD (JSON) or a TOSCA NFV template (YAML)."""
+    with _answers(api):
+        nsd = _onboard(_client(ctx, api), file)
+    _out(ctx).note(f"onboarded {nsd['name']} as {nsd['id']} ({', '.join(nsd['vnfs'])})", nsd)
+
+
+@ns_app.command()
+def deploy(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+           name: Annotated[str | None, typer.Option("--name", "-n")] = None, api: ApiOption = DEFAULT_API,
+           timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600) -> None:
+    """Onboard, create and instantiate, showing progress until COMPLETED or FAILED."""
+    with _answers(api):
+        client = _client(ctx, api)
+        nsd = _onboard(client, file)
+        instance = client.create(nsd["id"], name)
+        op = client.instantiate(instance["id"])
+        op = _follow(ctx, client, instance["id"], op["id"], timeout)
+    _finish(ctx, op, client.instance(instance["id"]) if op["operationState"] == "COMPLETED" else None)
+
+
+def _follow(ctx: typer.Context, client: NfvClient, ns_id: str, op_id: str, timeout: float) -> dict[str, Any]:
+    """Wait for the operation; on a terminal, show the VNFCs' states live meanwhile."""
+    out = _out(ctx)
+    if out.machine or not out.err.is_terminal:
+        return client.wait(op_id, timeout)
+    deadline = time.monotonic() + timeout
+    with Live(console=out.err, refresh_per_second=8, transient=False) as live:
+        while True:
+            op, record = client.op(op_id), client.instance(ns_id)
+            live.update(_progress(op, record))
+            if op["operationState"] != "PROCESSING" or time.monotonic() >= deadline:
+                return op
+            time.sleep(0.2)
+
+
+def _progress(op: dict[str, Any], record: dict[str, Any]) -> Table:
+    table = Table(title=f"{op['lcmOperationType']} {record['nsInstanceName']}: {op['operationState']}",
+                  box=None, header_style="bold")
+    for column in ("VNF", "VNFC", "POP", "STATE", "ADDRESSES"):
+        table.add_column(column)
+    for vnf in record["vnfInstances"]:
+        for c in vnf["vnfcs"]:
+            table.add_row(vnf["vnfName"], c["name"], c["popName"], Text(c["state"], style=STATUS_STYLE.get(c["state"], "")),
+                          " ".join(f"{k}={v}" for k, v in c["addresses"].items()))
+    return table
+
+
+def _finish(ctx: typer.Context, op: dict[str, Any], record: dict[str, Any] | None) -> None:
+    if op["operationState"] != "COMPLETED":
+        raise CliError(f"{op['lcmOperationType']} {op['operationState']}: {op.get('error') or 'still running'}")
+    _out(ctx).note(f"{op['lcmOperationType']} COMPLETED", record or op)
+
+
+@ns_app.command("list")
+def list_(ctx: typer.Context, api: ApiOption = DEFAULT_API) -> None:
+    """Network service instances."""
+    with _answers(api):
+        instances = _client(ctx, api).instances()
+    rows = [[i["nsInstanceName"], i["id"], i["nsState"], " ".join(f"{v['vnfName']}x{v['instances']}"
+                                                                  for v in i["vnfInstances"])]
+            for i in instances]
+    _out(ctx).table(["NAME", "ID", "STATE", "VNFS"], rows, instances)
+
+
+@ns_app.command()
+def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="instance name or id")],
+         api: ApiOption = DEFAULT_API) -> None:
+    """An instance with its VNF and VNFC records."""
+    with _answers(api):
+        record = _client(ctx, api).instance(ref)
+    out = _out(ctx)
+    if out.machine:
+        out.document(record)
+    else:
+        out.console.print(_progress({"lcmOperationType": "NS", "operationState": record["nsState"]}, record))
+
+
+def _operation(ctx: typer.Context, api: str, start: Any, ref: str, wait: bool) -> None:
+    with _answers(api):
+        client = _client(ctx, api)
+        op = start(client)
+        if not wait:
+            _out(ctx).note(f"{op['lcmOperationType']} started: {op['id']}", op)
+            return
+        op = _follow(ctx, client, op["nsInstanceId"], op["id"], 600)
+        _finish(ctx, op, client.instance(ref) if op["lcmOperationType"] != "TERMINATE" else None)
+
+
+@ns_app.command()
+def scale(ctx: typer.Context, ref: str, vnf: str, direction: Annotated[str, typer.Argument(help="out or in")],
+          steps: int = 1, wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+    """Add (out) or remove (in) instances of one VNF, within its descriptor's bounds."""
+    _operation(ctx, api, lambda c: c.scale(ref, vnf, direction, steps), ref, wait)
+
+
+@ns_app.command()
+def heal(ctx: typer.Context, ref: str, vnfc: Annotated[list[str] | None, typer.Argument()] = None,
+         wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+    """Respawn the VNFCs named (default: every one that is not RUNNING)."""
+    _operation(ctx, api, lambda c: c.heal(ref, vnfc), ref, wait)
+
+
+@ns_app.command()
+def terminate(ctx: typer.Context, ref: str, wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+    """Remove every container and network the instance made, on every PoP."""
+    _operation(ctx, api, lambda c: c.terminate(ref), ref, wait)
+
+
+@ns_app.command()
+def delete(ctx: typer.Context, ref: str, api: ApiOption = DEFAULT_API) -> None:
+    """Forget a terminated instance."""
+    with _answers(api):
+        _client(ctx, api).delete(ref)
+    _out(ctx).note(f"deleted {ref}", {"deleted": ref})
