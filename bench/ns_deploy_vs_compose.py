@@ -560,7 +560,7 @@ def main() -> int:
             return 2
     compose_cmd = find_compose()
     meta = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "docker_version": probe.version().get("Version"),
         "compose_cmd": compose_cmd,
         "compose_version": subprocess.run([*compose_cmd, "version", "--short"], capture_output=True,

@@ -492,7 +492,7 @@ def main() -> int:
         print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
         return 2
     meta = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "docker_version": probe.version().get("Version"),
         "python": platform.python_version(),
         "cpus": __import__("os").cpu_count(),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import docker
-import httpx
 
 from support.daemon import Daemon, wait_for
 from support.nslcm import deploy, env_of, vnf, wait_op
@@ -222,3 +220,64 @@ def test_vnfs_land_on_the_pop_their_descriptor_names(daemon: Daemon, fresh_daemo
         assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={remote.name}",
                                                               "name": instance["nsInstanceName"]})
         assert api.delete("/v1/pops/site2").status_code == 204
+
+
+OPTED_OUT = """
+tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0
+description: one VNF whose failures are only logged, never respawned
+topology_template:
+  node_templates:
+    VDU1:
+      type: tosca.nodes.nfv.VDU.Tacker
+      properties:
+        image: {image}
+        monitoring_policy:
+          name: noop
+          actions:
+            failure: log
+    CP1:
+      type: tosca.nodes.nfv.CP.Tacker
+      requirements:
+        - virtualLink:
+            node: VL1
+        - virtualBinding:
+            node: VDU1
+    VL1:
+      type: tosca.nodes.nfv.VL
+      properties:
+        network_name: net0
+        vendor: popvim
+"""
+
+
+def test_opted_out_vnfc_stays_dead_until_healed_on_demand(daemon: Daemon, engine: docker.DockerClient,
+                                                          idle_image: str) -> None:
+    with daemon.client() as api:
+        onboarded = api.post("/nsd/v1/ns_descriptors", content=OPTED_OUT.format(image=idle_image),
+                             headers={"Content-Type": "application/yaml"})
+        assert onboarded.status_code == 201, onboarded.text
+        instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"]}).json()
+        started = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/instantiate")
+        assert wait_op(api, started.headers["Location"])["operationState"] == "COMPLETED"
+        witness, _ = deploy(api, nsd(idle_image))  # a default (respawning) service alongside
+        url, witness_url = f"/nslcm/v1/ns_instances/{instance['id']}", f"/nslcm/v1/ns_instances/{witness['id']}"
+        before = vnf(api.get(url).json(), "VDU1")["vnfcs"][0]
+        engine.containers.get(before["containerId"]).kill()
+        engine.containers.get(vnf(api.get(witness_url).json(), "app-server")["vnfcs"][0]["containerId"]).kill()
+        # once the controllers have healed the witness they have looked at both services
+        wait_for(lambda: vnf(api.get(witness_url).json(), "app-server")["vnfcs"][0]["heals"] == 1, timeout=30,
+                 what="the witness to be healed")
+        dead = vnf(api.get(url).json(), "VDU1")["vnfcs"][0]
+        assert dead["state"] == "FAILED" and dead["heals"] == 0
+        assert not [o for o in api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+                    if o["lcmOperationType"] == "HEAL"]
+        healed = api.post(f"{url}/heal", json={})
+        assert healed.status_code == 202
+        assert wait_op(api, healed.headers["Location"])["operationState"] == "COMPLETED"
+        after = vnf(api.get(url).json(), "VDU1")["vnfcs"][0]
+        assert after["state"] == "RUNNING" and after["heals"] == 1 and after["addresses"] == before["addresses"]
+        heal = [o for o in api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+                if o["lcmOperationType"] == "HEAL"]
+        assert len(heal) == 1 and not heal[0]["isAutomaticInvocation"]
+        api.post(f"{url}/terminate")
+        api.post(f"{witness_url}/terminate")

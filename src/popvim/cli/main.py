@@ -19,7 +19,6 @@ and for ``exec`` the command's own exit code (125 when pop itself failed, as
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import grpc
@@ -28,7 +27,6 @@ import typer
 from popvim.cli import args as cli_args
 from popvim.cli.args import UsageError
 from popvim.cli.output import (
-    ImageNames,
     Output,
     container_doc,
     image_doc,
@@ -36,7 +34,7 @@ from popvim.cli.output import (
     network_doc,
     short_id,
 )
-from popvim.cli.context import DEFAULT_PORT, ENV_AUTH, ENV_HOST, CliError, State, normalize_host, state
+from popvim.cli.context import ENV_AUTH, ENV_HOST, CliError, State, normalize_host, state
 from popvim.cli.ns import ns_app
 from popvim.cli.tokens import TokenStore
 from popvim.client import (

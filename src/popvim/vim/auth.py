@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from popvim.store.db import Store
 from popvim.store.models import TokenRow

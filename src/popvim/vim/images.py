@@ -90,6 +90,11 @@ class ImageService:
         repository, tag = split_reference(ref)
         return self._pull(ref, repository, tag or "latest")
 
+    def pull_image(self, ref: str) -> Image:
+        """Pulls and answers the image once it is there, for callers that show no progress."""
+        *_, last = self.pull(ref)
+        return Image(**last["image"])
+
     def _pull(self, ref: str, repository: str, tag: str) -> Iterator[dict[str, Any]]:
         try:
             for message in self._engine.pull(repository, tag):

@@ -66,10 +66,7 @@ def info(vim: VimDep) -> dict[str, Any]:
 
 @router.post("/pull")
 def pull(body: PullBody, vim: VimDep) -> Image:
-    last: dict[str, Any] = {}
-    for last in vim.images.pull(body.imagename):
-        pass
-    return Image(**last["image"])
+    return vim.images.pull_image(body.imagename)
 
 
 @router.get("/Ilist")

@@ -48,9 +48,7 @@ def pull(
                 yield json.dumps(error_body(exc.code, exc.message)) + "\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
-    last: dict = {}
-    for last in progress:
-        pass
+    *_, last = progress
     return Image(**last["image"])
 
 
