@@ -8,22 +8,7 @@ import uuid
 import docker
 import httpx
 
-from support.daemon import BUSYBOX, Daemon, wait_for
-
-SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
-
-
-def unique(prefix: str = "c") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def create(api: httpx.Client, **body: object) -> dict:
-    body.setdefault("image", BUSYBOX)
-    body.setdefault("name", unique())
-    body.setdefault("command", SLEEPER)
-    r = api.post("/v1/containers", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
+from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, unique, wait_for
 
 
 def state_of(api: httpx.Client, ref: str) -> str:
@@ -32,7 +17,7 @@ def state_of(api: httpx.Client, ref: str) -> str:
 
 def test_create_reserves_an_address_and_starts_nothing(api: httpx.Client, daemon: Daemon,
                                                        engine: docker.DockerClient) -> None:
-    c = create(api)
+    c = create_container(api)
     assert c["state"] == "CREATED" and c["engine_id"] is None
     endpoint = c["endpoints"]["private"]
     private = api.get("/v1/networks/private").json()
@@ -42,7 +27,7 @@ def test_create_reserves_an_address_and_starts_nothing(api: httpx.Client, daemon
 
 
 def test_metadata_merges_then_becomes_environment(api: httpx.Client) -> None:
-    c = create(api, metadata={"A": "1", "GONE": "x"}, env={"STATIC": "s"})
+    c = create_container(api, metadata={"A": "1", "GONE": "x"}, env={"STATIC": "s"})
     r = api.patch(f"/v1/containers/{c['id']}/metadata", json={"B": "2", "GONE": "", "A": "one"})
     assert r.status_code == 200 and r.json() == {"A": "one", "B": "2"}
     assert api.get(f"/v1/containers/{c['name']}/metadata").json() == {"A": "one", "B": "2"}
@@ -57,7 +42,7 @@ def test_metadata_merges_then_becomes_environment(api: httpx.Client) -> None:
 
 
 def test_engine_container_gets_the_reserved_address(api: httpx.Client, engine: docker.DockerClient) -> None:
-    c = create(api)
+    c = create_container(api)
     reserved = c["endpoints"]["private"]["address"]
     started = api.post(f"/v1/containers/{c['id']}/start").json()
     inspected = engine.api.inspect_container(started["engine_id"])
@@ -68,7 +53,7 @@ def test_engine_container_gets_the_reserved_address(api: httpx.Client, engine: d
 
 
 def test_state_machine_refuses_invalid_transitions(api: httpx.Client) -> None:
-    c = create(api)
+    c = create_container(api)
     r = api.post(f"/v1/containers/{c['id']}/stop")
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_running"
     assert api.post(f"/v1/containers/{c['id']}/start").status_code == 200
@@ -87,7 +72,7 @@ def test_state_machine_refuses_invalid_transitions(api: httpx.Client) -> None:
 
 
 def test_stop_with_wait_answers_when_exited(api: httpx.Client) -> None:
-    c = create(api)
+    c = create_container(api)
     api.post(f"/v1/containers/{c['id']}/start")
     r = api.post(f"/v1/containers/{c['id']}/stop", params={"wait": True})
     assert r.status_code == 202 and r.json()["state"] == "EXITED"
@@ -95,13 +80,13 @@ def test_stop_with_wait_answers_when_exited(api: httpx.Client) -> None:
 
 def test_released_address_is_reused_only_after_termination(api: httpx.Client) -> None:
     net = api.post("/v1/networks", json={"name": unique("n"), "subnet": "10.231.0.0/29"}).json()
-    first = create(api, endpoints={net["name"]: None})
+    first = create_container(api, endpoints={net["name"]: None})
     address = first["endpoints"][net["name"]]["address"]
     api.post(f"/v1/containers/{first['id']}/start")
-    second = create(api, endpoints={net["name"]: None})
+    second = create_container(api, endpoints={net["name"]: None})
     assert second["endpoints"][net["name"]]["address"] != address
     api.post(f"/v1/containers/{first['id']}/stop", params={"wait": True})
-    third = create(api, endpoints={net["name"]: address})
+    third = create_container(api, endpoints={net["name"]: address})
     assert third["endpoints"][net["name"]]["address"] == address
     for c in (first, second, third):
         api.delete(f"/v1/containers/{c['id']}")
@@ -109,8 +94,8 @@ def test_released_address_is_reused_only_after_termination(api: httpx.Client) ->
 
 
 def test_container_that_dies_is_marked_by_engine_events(api: httpx.Client) -> None:
-    failing = create(api, command=["sh", "-c", "sleep 0.3; exit 3"])
-    clean = create(api, command=["sh", "-c", "sleep 0.3; exit 0"])
+    failing = create_container(api, command=["sh", "-c", "sleep 0.3; exit 3"])
+    clean = create_container(api, command=["sh", "-c", "sleep 0.3; exit 0"])
     api.post(f"/v1/containers/{failing['id']}/start")
     api.post(f"/v1/containers/{clean['id']}/start")
     wait_for(lambda: state_of(api, failing["id"]) == "FAILED", timeout=5, what="FAILED")
@@ -120,14 +105,14 @@ def test_container_that_dies_is_marked_by_engine_events(api: httpx.Client) -> No
 
 
 def test_killed_container_fails(api: httpx.Client, engine: docker.DockerClient) -> None:
-    c = create(api)
+    c = create_container(api)
     started = api.post(f"/v1/containers/{c['id']}/start").json()
     engine.containers.get(started["engine_id"]).kill()
     wait_for(lambda: state_of(api, c["id"]) == "FAILED", timeout=5, what="FAILED after docker kill")
 
 
 def test_start_failure_leaves_a_failed_record(api: httpx.Client) -> None:
-    c = create(api, command=["/no/such/binary"])
+    c = create_container(api, command=["/no/such/binary"])
     r = api.post(f"/v1/containers/{c['id']}/start")
     assert r.status_code == 502 and "no/such/binary" in r.json()["error"]["message"]
     failed = api.get(f"/v1/containers/{c['id']}").json()
@@ -138,7 +123,7 @@ def test_flavours_and_options_reach_the_engine(api: httpx.Client, engine: docker
     flavours = {f["id"]: f for f in api.get("/v1/flavours").json()}
     assert flavours["docker.container"]["cpus"] is None and flavours["m1.tiny"]["memory"] == 128 * 1024**2
     (tmp_path / "hello.txt").write_text("from the host")
-    c = create(
+    c = create_container(
         api,
         flavour="m1.tiny",
         mac_address="02:42:ac:11:00:99",
@@ -158,7 +143,7 @@ def test_flavours_and_options_reach_the_engine(api: httpx.Client, engine: docker
     assert out["stdout"] == "from the host"
     link = api.post(f"/v1/containers/{c['id']}/exec", json={"command": ["ip", "link"]}).json()["stdout"]
     assert "02:42:ac:11:00:99" in link
-    explicit = create(api, flavour="m1.tiny", cpus=1.5, memory="64m")
+    explicit = create_container(api, flavour="m1.tiny", cpus=1.5, memory="64m")
     started = api.post(f"/v1/containers/{explicit['id']}/start").json()
     host = engine.api.inspect_container(started["engine_id"])["HostConfig"]
     assert host["NanoCpus"] == 1_500_000_000 and host["Memory"] == 64 * 1024**2
@@ -167,7 +152,7 @@ def test_flavours_and_options_reach_the_engine(api: httpx.Client, engine: docker
 def test_privileged_reaches_the_engine(api: httpx.Client, engine: docker.DockerClient) -> None:
     """This sandbox's runtime lacks CAP_SYS_RESOURCE, so privileged containers cannot
     run on it; wherever that happens popvim must say so with the engine's reason."""
-    c = create(api, privileged=True)
+    c = create_container(api, privileged=True)
     r = api.post(f"/v1/containers/{c['id']}/start")
     record = api.get(f"/v1/containers/{c['id']}").json()
     assert engine.api.inspect_container(record["engine_id"])["HostConfig"]["Privileged"] is True
@@ -213,7 +198,7 @@ def _get_or_none(url: str) -> str | None:
 
 
 def test_logs_stats_and_commit(api: httpx.Client, engine: docker.DockerClient) -> None:
-    c = create(api, command=["sh", "-c", "echo line-one; echo line-two; exec sleep 600"])
+    c = create_container(api, command=["sh", "-c", "echo line-one; echo line-two; exec sleep 600"])
     assert api.get(f"/v1/containers/{c['id']}/logs").json() == {"logs": ""}
     api.post(f"/v1/containers/{c['id']}/start")
     logs = wait_for(
@@ -231,15 +216,15 @@ def test_logs_stats_and_commit(api: httpx.Client, engine: docker.DockerClient) -
     out = engine.containers.run(f"{repo}:v1", ["cat", "/marker"], remove=True)
     assert out.strip() == b"committed"
     engine.images.remove(f"{repo}:v1")
-    not_running = create(api)
+    not_running = create_container(api)
     assert api.get(f"/v1/containers/{not_running['id']}/stats").status_code == 409
     assert api.post(f"/v1/containers/{not_running['id']}/exec", json={"command": ["true"]}).status_code == 409
     assert api.post(f"/v1/containers/{not_running['id']}/commit", json={"repository": "x"}).status_code == 409
 
 
 def test_list_filters(api: httpx.Client) -> None:
-    a = create(api, labels={"tier": "db"})
-    b = create(api)
+    a = create_container(api, labels={"tier": "db"})
+    b = create_container(api)
     api.post(f"/v1/containers/{b['id']}/start")
     names = lambda **q: {c["name"] for c in api.get("/v1/containers", params=q).json()}  # noqa: E731
     assert a["name"] in names(state="CREATED") and a["name"] not in names(state="RUNNING")
@@ -253,7 +238,7 @@ def test_list_filters(api: httpx.Client) -> None:
 def test_stop_all_and_prune_touch_only_this_pop(api: httpx.Client, engine: docker.DockerClient) -> None:
     foreign = engine.containers.run(BUSYBOX, SLEEPER, detach=True, name=unique("foreign"))
     try:
-        running = [create(api) for _ in range(3)]
+        running = [create_container(api) for _ in range(3)]
         for c in running:
             api.post(f"/v1/containers/{c['id']}/start")
         stopped = api.post("/v1/containers/stop-all").json()
@@ -271,7 +256,7 @@ def test_stop_all_and_prune_touch_only_this_pop(api: httpx.Client, engine: docke
 
 def test_delete_of_running_container_removes_engine_container(api: httpx.Client,
                                                               engine: docker.DockerClient) -> None:
-    c = create(api)
+    c = create_container(api)
     started = api.post(f"/v1/containers/{c['id']}/start").json()
     assert api.delete(f"/v1/containers/{c['name']}").status_code == 204
     assert not engine.containers.list(all=True, filters={"id": started["engine_id"]})

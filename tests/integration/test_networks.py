@@ -12,7 +12,7 @@ import docker
 import httpx
 import pytest
 
-from support.daemon import BUSYBOX, SLEEPER, Daemon, expect_error, free_subnet, unique, wait_for
+from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, expect_error, free_subnet, unique, wait_for
 
 
 def link_exists(name: str) -> bool:
@@ -22,15 +22,6 @@ def link_exists(name: str) -> bool:
 def make_network(api: httpx.Client, **body: Any) -> dict:
     body.setdefault("name", unique("n"))
     r = api.post("/v1/networks", json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def make_container(api: httpx.Client, **body: Any) -> dict:
-    body.setdefault("image", BUSYBOX)
-    body.setdefault("name", unique())
-    body.setdefault("command", SLEEPER)
-    r = api.post("/v1/containers", json=body)
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -97,7 +88,7 @@ def test_explicit_addressing_and_bridge_name_reach_the_engine(api: httpx.Client,
     assert api.get(f"/v1/networks/{net['name']}").json() == api.get(f"/v1/networks/{net['id']}").json()
     assert net["id"] in {n["id"] for n in api.get("/v1/networks").json()}
 
-    c = make_container(api, endpoints={net["name"]: None})
+    c = create_container(api, endpoints={net["name"]: None})
     address = c["endpoints"][net["name"]]["address"]
     assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network(ip_range)
     assert c["endpoints"][net["name"]]["gateway"] == gateway and c["endpoints"][net["name"]]["prefix_length"] == 24
@@ -221,7 +212,7 @@ def test_explicit_endpoint_addresses_are_checked(api: httpx.Client, engine: dock
         r = api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {name: address}})
         expect_error(r, status, code=code)
     wanted = str(subnet.network_address + 10)
-    first = make_container(api, endpoints={name: wanted})
+    first = create_container(api, endpoints={name: wanted})
     assert first["endpoints"][name]["address"] == wanted
     error = expect_error(
         api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {name: wanted}}), 409,
@@ -239,13 +230,13 @@ def test_exhausted_network_says_so(api: httpx.Client, engine: docker.DockerClien
     net = make_network(api, subnet=str(subnet))
     usable = {str(h) for h in subnet.hosts()} - {net["gateway"]}
     assert len(usable) == 5
-    containers = [make_container(api, endpoints={net["name"]: None}) for _ in usable]
+    containers = [create_container(api, endpoints={net["name"]: None}) for _ in usable]
     assert {c["endpoints"][net["name"]]["address"] for c in containers} == usable
     r = api.post("/v1/containers", json={"image": BUSYBOX, "name": unique(), "endpoints": {net["name"]: None}})
     expect_error(r, 409, code="resource_exhausted")
     freed = containers.pop()
     assert api.delete(f"/v1/containers/{freed['id']}").status_code == 204
-    again = make_container(api, endpoints={net["name"]: None})
+    again = create_container(api, endpoints={net["name"]: None})
     assert again["endpoints"][net["name"]]["address"] == freed["endpoints"][net["name"]]["address"]
     delete_all(api, [*containers, again], net)
 
@@ -253,7 +244,7 @@ def test_exhausted_network_says_so(api: httpx.Client, engine: docker.DockerClien
 def test_two_networks_give_both_addresses_and_connect_containers(api: httpx.Client, daemon: Daemon,
                                                                  engine: docker.DockerClient) -> None:
     front, back = make_network(api), make_network(api, subnet=free_subnet(engine))
-    pair = [make_container(api, endpoints={front["name"]: None, back["name"]: None}) for _ in range(2)]
+    pair = [create_container(api, endpoints={front["name"]: None, back["name"]: None}) for _ in range(2)]
     started = [start(api, c) for c in pair]
     for c, s in zip(pair, started, strict=True):
         reserved = {daemon.prefix + n: e["address"] for n, e in c["endpoints"].items()}
@@ -274,7 +265,7 @@ def test_connect_and_disconnect_a_running_container(api: httpx.Client, daemon: D
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, subnet=str(subnet))
     engine_name = daemon.prefix + net["name"]
-    c = make_container(api)
+    c = create_container(api)
     engine_id = start(api, c)["engine_id"]
     wanted = str(subnet.network_address + 20)
 
@@ -295,7 +286,7 @@ def test_connect_and_disconnect_a_running_container(api: httpx.Client, daemon: D
     expect_error(api.post(f"/v1/networks/{net['id']}/disconnect", json={"container": c["id"]}), 404,
                  code="not_found")
 
-    other = make_container(api, endpoints={net["name"]: wanted})  # the address was released
+    other = create_container(api, endpoints={net["name"]: wanted})  # the address was released
     assert other["endpoints"][net["name"]]["address"] == wanted
     delete_all(api, [c, other], net)
 
@@ -305,7 +296,7 @@ def test_connected_created_container_is_attached_at_start(api: httpx.Client, dae
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, subnet=str(subnet))
     wanted = str(subnet.network_address + 30)
-    attached, detached = make_container(api), make_container(api)
+    attached, detached = create_container(api), create_container(api)
     r = api.post(f"/v1/networks/{net['id']}/connect", json={"container": attached["id"], "ip": wanted})
     assert r.status_code == 200 and r.json()["state"] == "CREATED" and r.json()["engine_id"] is None, r.text
     assert api.post(f"/v1/networks/{net['id']}/connect", json={"container": detached["id"]}).status_code == 200
@@ -324,13 +315,13 @@ def test_connected_created_container_is_attached_at_start(api: httpx.Client, dae
 def test_connect_refuses_what_cannot_work(api: httpx.Client, engine: docker.DockerClient) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, subnet=str(subnet))
-    c = make_container(api)
+    c = create_container(api)
     connect = lambda **body: api.post(f"/v1/networks/{net['id']}/connect", json=body)  # noqa: E731
     expect_error(connect(container=c["id"], ip="not-an-ip"), 400, 422)
     expect_error(connect(container=c["id"], ip="192.0.2.7"), 400, code="invalid_argument")
     expect_error(connect(container="no-such-container"), 404, code="not_found")
     expect_error(api.post("/v1/networks/no-such-net/connect", json={"container": c["id"]}), 404, code="not_found")
-    holder = make_container(api, endpoints={net["name"]: str(subnet.network_address + 9)})
+    holder = create_container(api, endpoints={net["name"]: str(subnet.network_address + 9)})
     expect_error(connect(container=c["id"], ip=str(subnet.network_address + 9)), 409, code="already_exists")
     start(api, c)
     assert api.post(f"/v1/containers/{c['id']}/stop", params={"wait": True}).json()["state"] == "EXITED"
@@ -341,8 +332,8 @@ def test_connect_refuses_what_cannot_work(api: httpx.Client, engine: docker.Dock
 # --- delete ---------------------------------------------------------------------
 def test_network_in_use_cannot_be_deleted(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient) -> None:
     net = make_network(api)
-    running = make_container(api, endpoints={net["name"]: None})
-    waiting = make_container(api, endpoints={net["name"]: None})
+    running = create_container(api, endpoints={net["name"]: None})
+    waiting = create_container(api, endpoints={net["name"]: None})
     start(api, running)
     error = expect_error(api.delete(f"/v1/networks/{net['id']}"), 409, code="invalid_state")
     assert running["name"] in error["message"] and waiting["name"] in error["message"]
@@ -396,7 +387,7 @@ def test_macvlan_network_on_a_veth_parent(api: httpx.Client, daemon: Daemon, eng
     assert inspected["Driver"] == "macvlan" and inspected["Options"]["parent"] == veth_parent
     assert inspected["IPAM"]["Config"][0]["Subnet"] == str(subnet)
 
-    pair = [make_container(api, endpoints={net["name"]: None}) for _ in range(2)]
+    pair = [create_container(api, endpoints={net["name"]: None}) for _ in range(2)]
     for c in pair:
         address = c["endpoints"][net["name"]]["address"]
         assert ipaddress.IPv4Address(address) in subnet

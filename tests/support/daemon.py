@@ -60,6 +60,16 @@ def free_subnet(engine: docker.DockerClient, prefix: int = 24, within: str = "10
     raise AssertionError(f"no free /{prefix} left in {within}")
 
 
+def create_container(api: httpx.Client, **body: Any) -> dict:
+    """``POST /v1/containers`` with a busybox ``SLEEPER`` under a unique name unless ``body`` says otherwise."""
+    body.setdefault("image", BUSYBOX)
+    body.setdefault("name", unique())
+    body.setdefault("command", SLEEPER)
+    r = api.post("/v1/containers", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def expect_error(response: httpx.Response, *statuses: int, code: str | None = None) -> dict[str, Any]:
     """The ``{"error": {code, message}}`` body of a refused request, checked."""
     assert response.status_code in statuses, f"{response.status_code} not in {statuses}: {response.text}"
