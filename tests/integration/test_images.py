@@ -130,16 +130,16 @@ def test_pull_accept_ndjson_streams_too(api: httpx.Client, pushed: str) -> None:
     assert json.loads(r.text.strip().splitlines()[-1])["status"] == "pulled"
 
 
-def test_pull_of_a_missing_repository_reports_the_engine(api: httpx.Client) -> None:
+def test_pull_of_a_missing_repository_is_404_with_the_engine_reason(api: httpx.Client) -> None:
     ref = f"{REGISTRY}/popvim-test/does-not-exist-{uuid.uuid4().hex[:8]}:v1"
-    error = expect_error(api.post("/v1/images/pull", json={"image": ref}), 502, code="engine_error")
+    error = expect_error(api.post("/v1/images/pull", json={"image": ref}), 404, code="not_found")
     assert "not found" in error["message"] or "unknown" in error["message"], error
     assert ref in error["message"]
     with api.stream("POST", "/v1/images/pull", params={"stream": "true"}, json={"image": ref}) as r:
         assert r.status_code == 200
         messages = [json.loads(line) for line in r.iter_lines() if line.strip()]
     last = messages[-1]["error"]
-    assert last["code"] == "engine_error" and ("not found" in last["message"] or "unknown" in last["message"])
+    assert last["code"] == "not_found" and ("not found" in last["message"] or "unknown" in last["message"])
 
 
 @pytest.mark.parametrize("ref", ["UPPER/Case:tag", "bad ref", "busybox:", "busybox:bad tag", "-leading", "a//b"])

@@ -12,7 +12,16 @@ import docker
 import httpx
 import pytest
 
-from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, expect_error, free_subnet, unique, wait_for
+from support.daemon import (
+    BUSYBOX,
+    SLEEPER,
+    Daemon,
+    create_container,
+    expect_error,
+    free_subnet,
+    unique,
+    wait_for,
+)
 
 
 def link_exists(name: str) -> bool:

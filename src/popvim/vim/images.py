@@ -14,7 +14,7 @@ from popvim.engine.driver import (
     EngineInvalid,
     EngineNotFound,
 )
-from popvim.vim.errors import EngineFailure, InvalidArgument, InvalidState, NotFound
+from popvim.vim.errors import EngineFailure, InvalidArgument, InvalidState, NotFound, VimError
 from popvim.vim.events import EventBus
 from popvim.vim.models import Image
 
@@ -52,6 +52,12 @@ def image_view(image: EngineImage) -> Image:
         architecture=image.architecture,
         os=image.os,
     )
+
+
+def _pull_failure(ref: str, reason: str) -> VimError:
+    """A registry that does not have the image is the user's NotFound, not an engine failure."""
+    missing = any(m in reason.lower() for m in ("manifest unknown", "not found", "repository does not exist"))
+    return (NotFound if missing else EngineFailure)(f"pull of {ref!r} failed: {reason}")
 
 
 class ImageService:
@@ -100,11 +106,11 @@ class ImageService:
             for message in self._engine.pull(repository, tag):
                 if "error" in message:
                     detail = message.get("errorDetail") or {}
-                    raise EngineFailure(f"pull of {ref!r} failed: {detail.get('message') or message['error']}")
+                    raise _pull_failure(ref, detail.get("message") or message["error"])
                 yield message
             image = self._engine.image(f"{repository}:{tag}" if not tag.startswith("sha256:") else f"{repository}@{tag}")
         except EngineError as exc:
-            raise EngineFailure(f"pull of {ref!r} failed: {exc.message}") from exc
+            raise _pull_failure(ref, exc.message) from exc
         self._bus.publish("image.pulled", image.id, ref=ref)
         yield {"status": "pulled", "image": image_view(image).model_dump()}
 

@@ -1,0 +1,68 @@
+"""popvimd's configuration: init writes a usable file, bad files are refused clearly."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import bcrypt
+import pytest
+from typer.testing import CliRunner
+
+from popvim import config as cfg
+from popvim.daemon import app
+
+
+def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
+    target = tmp_path / "popvimd.toml"
+    result = CliRunner().invoke(
+        app, ["init", "--config", str(target), "--state-dir", str(tmp_path / "state")],
+        input="ops\nnot-in-the-file\nnot-in-the-file\n",
+    )
+    assert result.exit_code == 0, result.output
+    text = target.read_text()
+    assert "not-in-the-file" not in text
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    loaded = cfg.load(target)
+    assert loaded.state_dir == tmp_path / "state"
+    assert bcrypt.checkpw(b"not-in-the-file", loaded.users["ops"].encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[pop]\nbogus = 1\n", "unknown key [pop].bogus"),
+        ("[pop]\ntoken_ttl = \"1h\"\n", "token_ttl"),
+        ("[pop]\ntoken_ttl = 0\n", "token_ttl"),
+        ("[network]\npool = \"nonsense\"\n", "pool"),
+        ("[users]\nann = \"plaintext\"\n", "bcrypt hash"),
+        ("not toml = = =", "cannot read config"),
+    ],
+)
+def test_bad_config_files_are_refused_with_the_reason(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        cfg.load(path)
+
+
+def test_generated_admin_is_printed_once_and_kept_as_a_hash(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("POPD_AUTH", raising=False)
+    first = cfg.Config(state_dir=tmp_path)
+    cfg.ensure_users(first)
+    printed = capsys.readouterr().err
+    password = printed.rsplit(": ", 1)[1].strip()
+    assert bcrypt.checkpw(password.encode(), first.users["admin"].encode())
+    assert password not in (tmp_path / "users.toml").read_text()
+    again = cfg.Config(state_dir=tmp_path)
+    cfg.ensure_users(again)
+    assert again.users == first.users and capsys.readouterr().err == ""
+
+
+def test_popd_auth_gives_several_users(monkeypatch) -> None:
+    monkeypatch.setenv("POPD_AUTH", "a:1,b:2")
+    config = cfg.Config()
+    cfg.ensure_users(config)
+    assert sorted(config.users) == ["a", "b"]
+    with pytest.raises(ValueError):
+        cfg.users_from_env("nocolon")
