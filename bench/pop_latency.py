@@ -30,13 +30,8 @@ Results: a table on stdout and JSON in bench/results/.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import ipaddress
-import json
-import os
-import platform
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -54,7 +49,17 @@ import docker.errors
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE))
 
+from _common import (  # noqa: E402
+    engine_facts,
+    host_facts,
+    interrupt_on_sigterm,
+    print_table,
+    rss_mib,
+    run_and_record,
+    summary,
+)
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon  # noqa: E402
 
 from popvim.client import PopClient  # noqa: E402
@@ -68,23 +73,6 @@ PATHS = ("docker", "pop_fresh", "pop_cached")
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    s = sorted(samples)
-    p90 = statistics.quantiles(s, n=10, method="inclusive")[8] if len(s) > 1 else s[0]
-    return {"n": len(s), "median": statistics.median(s), "p90": p90, "mean": statistics.fmean(s),
-            "min": s[0], "max": s[-1]}
-
-
 def free_subnet(client: docker.DockerClient) -> ipaddress.IPv4Network:
     used = []
     for net in client.api.networks():
@@ -326,16 +314,9 @@ class Bench:
 
 # --- output -------------------------------------------------------------------------------------
 def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     lat, mem = results["latency"], results["memory"]
     st = lat["stats"]
-    table = Table(title=f"Pop spawn latency vs docker-py (seed 001 Fig. 5.8; docker {meta['docker_version']}, "
-                        f"{meta['cpus']} CPUs, n={st['docker']['n']})")
-    for i, h in enumerate(["path", "median ms", "p90 ms", "mean ms", "ratio vs docker", "overhead ms",
-                           "paired overhead ms"]):
-        table.add_column(h, justify="left" if i == 0 else "right")
+    rows: list[list[str]] = []
     labels = {"docker": "(1) docker-py create+start", "pop_fresh": "(2) Pop, fresh login each time",
               "pop_cached": "(3) Pop, cached session"}
     for key, label in labels.items():
@@ -346,12 +327,15 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
         else:
             cells += [f"{lat['ratio_vs_docker'][key]:.2f}x", f"{lat['overhead_ms_vs_docker'][key]:+.1f}",
                       f"{lat['paired_overhead_median_ms'][key]:+.1f}"]
-        table.add_row(*cells)
+        rows.append(cells)
     login = st["pop_fresh_login"]
-    table.add_row("    of (2): channel + Login", f"{login['median']:.1f}", f"{login['p90']:.1f}",
-                  f"{login['mean']:.1f}", "", "", "")
-    console = Console(width=150)
-    console.print(table)
+    rows.append(["    of (2): channel + Login", f"{login['median']:.1f}", f"{login['p90']:.1f}",
+                 f"{login['mean']:.1f}", "", "", ""])
+    console = print_table(
+        f"Pop spawn latency vs docker-py (seed 001 Fig. 5.8; docker {meta['docker_version']}, "
+        f"{meta['cpus']} CPUs, n={st['docker']['n']})",
+        ["path", "median ms", "p90 ms", "mean ms", "ratio vs docker", "overhead ms", "paired overhead ms"],
+        rows, width=150)
     curve = ", ".join(f"{n}:{v:.1f}" for n, v in mem["curve_mib"] if v is not None)
     console.print(
         f"popvimd VmRSS across {mem['lifecycles']} lifecycles (create, start, stop, delete; {mem['workers']} "
@@ -375,10 +359,7 @@ def main() -> int:
     if args.warmup + args.n > 250:
         parser.error("--warmup + --n must stay <= 250 (one fixed address per docker-side spawn in a /24)")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
+    interrupt_on_sigterm()
     probe = docker.from_env()
     try:
         probe.api.inspect_image(BUSYBOX)
@@ -386,37 +367,14 @@ def main() -> int:
         print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
         return 2
     meta = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "docker_version": probe.version().get("Version"),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "kernel": platform.release(),
+        **engine_facts(probe),
+        **host_facts(),
         "image": BUSYBOX,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     probe.close()
 
-    bench = Bench(args)
-    started = time.perf_counter()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted: cleaning up", file=sys.stderr)
-        return 130
-    except Exception:
-        print(f"benchmark failed; popvimd log tail:\n{bench.daemon.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        bench.cleanup()
-    meta["runtime_s"] = round(time.perf_counter() - started, 1)
-    meta["run_id"] = bench.run_id
-
-    report(bench.results, meta)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out_dir / f"pop_latency-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"meta": meta, "results": bench.results}, indent=2))
-    print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out} (runtime {meta['runtime_s']}s)")
-    return 0
+    return run_and_record(Bench(args), meta, report, args.out_dir, "pop_latency")
 
 
 if __name__ == "__main__":

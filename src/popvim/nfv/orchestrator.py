@@ -80,6 +80,8 @@ class Orchestrator:
         self._samplers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="popvim-stats")
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._descriptors: dict[str, NetworkServiceDescriptor] = {}
+        self._parsed_lock = threading.Lock()
         self._fail_interrupted()
 
     def close(self) -> None:
@@ -104,6 +106,8 @@ class Orchestrator:
         )
         with self._store.session() as session:
             session.add(row)
+        with self._parsed_lock:
+            self._descriptors[row.id] = nsd
         return nsd_view(row, nsd)
 
     def _check_pops(self, nsd: NetworkServiceDescriptor) -> None:
@@ -132,6 +136,8 @@ class Orchestrator:
             if session.scalar(select(NsInstanceRow.id).where(NsInstanceRow.nsd_id == row.id)):
                 raise Conflict(f"descriptor {nsd_id} is used by network service instances")
             session.delete(row)
+        with self._parsed_lock:
+            self._descriptors.pop(nsd_id, None)
 
     @staticmethod
     def _nsd_row(session: Any, nsd_id: str) -> NsdRow:
@@ -140,9 +146,16 @@ class Orchestrator:
             raise NotFound(f"NS descriptor {nsd_id!r} not found")
         return row
 
-    @staticmethod
-    def _parsed(row: NsdRow) -> NetworkServiceDescriptor:
-        return read_descriptor(row.source)
+    def _parsed(self, row: NsdRow) -> NetworkServiceDescriptor:
+        """The descriptor read once: onboarded descriptors never change, and the
+        controllers ask for them every pass."""
+        with self._parsed_lock:
+            nsd = self._descriptors.get(row.id)
+        if nsd is None:
+            nsd = read_descriptor(row.source)
+            with self._parsed_lock:
+                self._descriptors[row.id] = nsd
+        return nsd
 
     # --- instances ------------------------------------------------------------
     def create_instance(self, nsd_id: str, name: str | None = None) -> NsInstance:
