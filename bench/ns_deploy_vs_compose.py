@@ -42,11 +42,8 @@ import copy
 import datetime as dt
 import ipaddress
 import json
-import os
-import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -65,8 +62,18 @@ import httpx
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE))
 
-from support.daemon import Daemon, free_subnet  # noqa: E402
+from _common import (  # noqa: E402
+    compare,
+    engine_facts,
+    host_facts,
+    interrupt_on_sigterm,
+    print_table,
+    run_and_record,
+    summary,
+)
+from support.daemon import Daemon, free_subnet, wait_for  # noqa: E402
 
 NSD_PATH = REPO / "tests" / "unit" / "fixtures" / "nsd" / "sipp-openbaton.json"
 SERVER_IMAGE = "mcilloni/sipp-server:latest"
@@ -77,18 +84,6 @@ SIDES = ("popvim", "compose")
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def summary(samples_ms: list[float]) -> dict[str, float]:
-    s = sorted(samples_ms)
-    p90 = statistics.quantiles(s, n=10, method="inclusive")[8] if len(s) > 1 else s[0]
-    return {"n": len(s), "median": statistics.median(s), "p90": p90, "mean": statistics.fmean(s),
-            "min": s[0], "max": s[-1]}
-
-
-def compare(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    return {"ratio": a["median"] / b["median"], "overhead_ms": a["median"] - b["median"],
-            "overhead_pct": (a["median"] - b["median"]) / b["median"] * 100}
-
-
 def ms_since(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
@@ -114,17 +109,6 @@ def completed_calls_to(logs: str, server: str) -> int:
 
 def completed_calls_at_server(logs: str) -> int:
     return len(re.findall(r"^.*call .* from [0-9.]+:\d+ completed", logs, re.M))
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what}; last={last!r}")
 
 
 def parse_time(value: str) -> dt.datetime:
@@ -245,8 +229,8 @@ class Bench:
             return
         url = f"/nslcm/v1/ns_instances/{self.live_instance}"
         # an operation may still run (interrupted mid-instantiate): wait for it, then terminate
-        wait_until(lambda: not any(o["operationState"] == "PROCESSING" for o in self._ops(self.live_instance)),
-                   120, 0.2, "the running operation to end")
+        wait_for(lambda: not any(o["operationState"] == "PROCESSING" for o in self._ops(self.live_instance)),
+                 120, 0.2, "the running operation to end")
         if self.api.get(url).json().get("nsState") != "NOT_INSTANTIATED":
             self._wait_op(self.api.post(f"{url}/terminate").headers["Location"], 120)
         self.api.delete(url)
@@ -283,7 +267,7 @@ class Bench:
             op = self.api.get(location).json()  # type: ignore[union-attr]
             return op if op["operationState"] != "PROCESSING" else None
 
-        return wait_until(done, timeout, self.args.poll, f"operation {location}")
+        return wait_for(done, timeout, self.args.poll, f"operation {location}")
 
     def popvim_round(self, index: int, check: bool) -> dict[str, float]:
         api = self.api
@@ -313,7 +297,7 @@ class Bench:
             vnfcs = [c for v in record["vnfInstances"] for c in v["vnfcs"]]
             return record if len(vnfcs) == 1 + CLIENTS and all(c["state"] == "RUNNING" for c in vnfcs) else None
 
-        record = wait_until(all_running, self.args.deadline, poll, "every VNFC to be RUNNING")
+        record = wait_for(all_running, self.args.deadline, poll, "every VNFC to be RUNNING")
         deploy_ms = ms_since(t0)
         engine_ms = watch.result(self.args.deadline)
         server_ms = (parse_time(op["stateEnteredTime"]) - parse_time(op["startTime"])).total_seconds() * 1000
@@ -353,10 +337,10 @@ class Bench:
         def logs(c: dict[str, Any]) -> str:
             return api.get(f"/v1/containers/{c['popContainerId']}/logs").json()["logs"]
 
-        calls = wait_until(lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1
-                           and n, 60, 0.2, "every popvim client to complete calls to the server")
-        at_server = wait_until(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
-                               "the popvim server to log completed calls")
+        calls = wait_for(lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1
+                         and n, 60, 0.2, "every popvim client to complete calls to the server")
+        at_server = wait_for(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
+                             "the popvim server to log completed calls")
         return {"server": address, "client_completed_calls": calls, "server_completed_calls": at_server,
                 "client_env_ok": True}
 
@@ -437,10 +421,10 @@ class Bench:
         def logs(cid: str) -> str:
             return self.dapi.logs(cid, stdout=True, stderr=True).decode(errors="replace")
 
-        calls = wait_until(lambda: (n := [completed_calls_to(logs(c), server_ip) for c in clients]) and min(n) >= 1
-                           and n, 60, 0.2, "every compose client to complete calls to the server")
-        at_server = wait_until(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
-                               "the compose server to log completed calls")
+        calls = wait_for(lambda: (n := [completed_calls_to(logs(c), server_ip) for c in clients]) and min(n) >= 1
+                         and n, 60, 0.2, "every compose client to complete calls to the server")
+        at_server = wait_for(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
+                             "the compose server to log completed calls")
         return {"server": server_ip, "client_completed_calls": calls, "server_completed_calls": at_server,
                 "client_env_ok": True}
 
@@ -492,9 +476,6 @@ class Bench:
 
 # --- output ---------------------------------------------------------------------------------------
 def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     st = results["stats"]
     dep, tear = results["deploy_vs_compose"], results["teardown_vs_compose"]
 
@@ -518,16 +499,8 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     ]
     title = (f"SIPp NS (1 server + {CLIENTS} clients): popvim vs compose ({meta['compose_version']}; "
              f"docker {meta['docker_version']}, {meta['cpus']} CPUs; ratio = popvim median / compose median)")
-    table = Table(title=title)
-    for i, h in enumerate(["operation", "median ms", "p90 ms", "min ms", "max ms", "ratio", "diff ms"]):
-        table.add_column(h, justify="left" if i == 0 else "right")
-    for r in rows:
-        if r is None:
-            table.add_section()
-        else:
-            table.add_row(*r)
-    console = Console(width=150)
-    console.print(table)
+    console = print_table(title, ["operation", "median ms", "p90 ms", "min ms", "max ms", "ratio", "diff ms"],
+                          rows, width=150)
     console.print(f"paired per-round ratio medians: deploy {results['paired_deploy_ratio_median']:.2f}x, "
                   f"teardown {results['paired_teardown_ratio_median']:.2f}x")
     for side, c in results["correctness"].items():
@@ -547,10 +520,7 @@ def main() -> int:
     if args.rounds < 1 or args.warmup < 0:
         parser.error("--rounds must be >= 1 and --warmup >= 0")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
+    interrupt_on_sigterm()
     probe = docker.from_env()
     for image in (SERVER_IMAGE, CLIENT_IMAGE):
         try:
@@ -560,41 +530,18 @@ def main() -> int:
             return 2
     compose_cmd = find_compose()
     meta = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "docker_version": probe.version().get("Version"),
+        **engine_facts(probe),
         "compose_cmd": compose_cmd,
         "compose_version": subprocess.run([*compose_cmd, "version", "--short"], capture_output=True,
                                           text=True).stdout.strip() or "?",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "kernel": platform.release(),
+        **host_facts(),
         "images": [SERVER_IMAGE, CLIENT_IMAGE],
         "clients": CLIENTS,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     probe.close()
 
-    bench = Bench(args, compose_cmd)
-    started = time.perf_counter()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted: cleaning up", file=sys.stderr)
-        return 130
-    except Exception:
-        print(f"benchmark failed; popvimd log tail:\n{bench.daemon.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        bench.cleanup()
-    meta["runtime_s"] = round(time.perf_counter() - started, 1)
-    meta["run_id"] = bench.run_id
-
-    report(bench.results, meta)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out_dir / f"ns_deploy_vs_compose-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"meta": meta, "results": bench.results}, indent=2))
-    print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out} (runtime {meta['runtime_s']}s)")
-    return 0
+    return run_and_record(Bench(args, compose_cmd), meta, report, args.out_dir, "ns_deploy_vs_compose")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,10 @@ docker-side containers and network, the temporary state dir) is removed in a
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import ipaddress
 import json
-import platform
 import re
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -50,7 +47,18 @@ import httpx
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE))
 
+from _common import (  # noqa: E402
+    compare,
+    engine_facts,
+    host_facts,
+    interrupt_on_sigterm,
+    print_table,
+    rss_mib,
+    run_and_record,
+    summary,
+)
 from support.daemon import BUSYBOX, Daemon  # noqa: E402
 
 BENCH_LABEL = "io.popvim.bench"
@@ -58,38 +66,6 @@ COMMAND = ["sleep", "3600"]
 
 
 # --- small helpers -------------------------------------------------------------
-def rss_mib(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def summary(samples_ms: list[float]) -> dict[str, float]:
-    s = sorted(samples_ms)
-    p90 = statistics.quantiles(s, n=10, method="inclusive")[8] if len(s) > 1 else s[0]
-    return {
-        "n": len(s),
-        "median": statistics.median(s),
-        "p90": p90,
-        "mean": statistics.fmean(s),
-        "min": s[0],
-        "max": s[-1],
-    }
-
-
-def compare(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
-    """a (popvim) relative to b (docker baseline), on medians."""
-    return {
-        "ratio": a["median"] / b["median"],
-        "overhead_ms": a["median"] - b["median"],
-        "overhead_pct": (a["median"] - b["median"]) / b["median"] * 100,
-    }
-
-
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
     result = fn()
@@ -393,12 +369,6 @@ class Bench:
 
 # --- output -------------------------------------------------------------------
 def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # pragma: no cover
-        Console = None  # type: ignore[assignment,misc]  # noqa: N806
-
     def row(label: str, s: dict[str, float] | None, cmp: dict[str, float] | None = None) -> list[str]:
         if s is None:
             return [label, "", "", "", "", "", ""]
@@ -445,26 +415,18 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     )
     title = (f"popvim REST vs docker-py  (docker {meta['docker_version']}, {meta['cpus']} CPUs, "
              f"ratio = popvim median / docker median)")
-    if Console is not None:
-        table = Table(title=title, show_lines=False)
-        for i, h in enumerate(headers):
-            table.add_column(h, justify="left" if i == 0 else "right")
-        for r in rows:
-            if r is None:
-                table.add_section()
-            else:
-                table.add_row(*r)
-        console = Console(width=140)
-        console.print(table)
-        console.print(mem_line)
-        console.print(extra)
-    else:  # pragma: no cover
+    try:
+        console = print_table(title, headers, rows, width=140)
+    except ImportError:  # pragma: no cover - without rich
         print(title)
         print(" | ".join(headers))
         for r in rows:
             print("-" * 100 if r is None else " | ".join(r))
         print(mem_line)
         print(extra)
+    else:
+        console.print(mem_line)
+        console.print(extra)
 
 
 def main() -> int:
@@ -481,10 +443,7 @@ def main() -> int:
     if args.n < 2 or args.list_size < 1 or args.list_reps < 1:
         parser.error("--n must be >= 2, --list-size and --list-reps >= 1")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, on_term)
+    interrupt_on_sigterm()
     probe = docker.from_env()
     try:
         probe.api.inspect_image(BUSYBOX)
@@ -492,37 +451,14 @@ def main() -> int:
         print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
         return 2
     meta = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "docker_version": probe.version().get("Version"),
-        "python": platform.python_version(),
-        "cpus": __import__("os").cpu_count(),
-        "kernel": platform.release(),
+        **engine_facts(probe),
+        **host_facts(),
         "image": BUSYBOX,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     probe.close()
 
-    bench = Bench(args)
-    started = time.perf_counter()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("\ninterrupted: cleaning up", file=sys.stderr)
-        return 130
-    except Exception:
-        print(f"benchmark failed; popvimd log tail:\n{bench.daemon.log()[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        bench.cleanup()
-    meta["runtime_s"] = round(time.perf_counter() - started, 1)
-    meta["run_id"] = bench.run_id
-
-    report(bench.results, meta)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    out = args.out_dir / f"rest_vs_docker-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"meta": meta, "results": bench.results}, indent=2))
-    print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out} (runtime {meta['runtime_s']}s)")
-    return 0
+    return run_and_record(Bench(args), meta, report, args.out_dir, "rest_vs_docker")
 
 
 if __name__ == "__main__":
