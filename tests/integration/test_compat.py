@@ -88,7 +88,7 @@ def test_pull_and_image_list(api: httpx.Client, engine: docker.DockerClient) -> 
         engine.images.remove(f"{repository}:v1")
     expect_error(call(api, "POST", "/pull", {"imagename": "Not A Reference"}), 400)
     expect_error(call(api, "POST", "/pull", {"imagename": f"{REGISTRY}/popvim-test/absent-{uuid.uuid4().hex[:6]}"}),
-                 502, code="engine_error")
+                 404, code="not_found")
     expect_error(call(api, "POST", "/pull", {}), 422)
 
 
