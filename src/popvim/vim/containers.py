@@ -34,6 +34,7 @@ from popvim.store.models import ContainerRow, EndpointRow
 from popvim.vim.auth import now
 from popvim.vim.errors import (
     AlreadyExists,
+    AlreadyStopped,
     AlreadyRunning,
     EngineFailure,
     InvalidArgument,
@@ -62,12 +63,6 @@ log = logging.getLogger(__name__)
 
 S = ContainerState
 LIVE_STATES = (S.CREATED.value, S.RUNNING.value, S.STOPPING.value)
-
-
-class AlreadyStopped(InvalidState):
-    """Stop of a container that is stopping or terminated (seed 001: UNAVAILABLE)."""
-
-    code = "already_stopped"
 
 
 def _checked_env(env: dict[str, str], what: str) -> None:

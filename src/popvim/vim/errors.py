@@ -52,6 +52,12 @@ class NotRunning(InvalidState):
     code = "not_running"
 
 
+class AlreadyStopped(InvalidState):
+    """Stop of a container that is stopping or terminated (seed 001: UNAVAILABLE)."""
+
+    code = "already_stopped"
+
+
 class Exhausted(VimError):
     """No address or subnet is left."""
 

@@ -20,7 +20,6 @@ import grpc
 from pydantic import ValidationError
 
 from popvim.vim import errors as e
-from popvim.vim.containers import AlreadyStopped
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("popvim.pop")  # one line per call, like the REST face's popvim.rest
@@ -36,7 +35,7 @@ STATUS: dict[type[e.VimError], grpc.StatusCode] = {
     e.NotFound: Code.NOT_FOUND,
     e.AlreadyExists: Code.ALREADY_EXISTS,
     e.AlreadyRunning: Code.ALREADY_EXISTS,  # Start of a started container
-    AlreadyStopped: Code.UNAVAILABLE,  # reference: ErrAlreadyStopped
+    e.AlreadyStopped: Code.UNAVAILABLE,  # reference: ErrAlreadyStopped
     e.InvalidState: Code.FAILED_PRECONDITION,
     e.Exhausted: Code.RESOURCE_EXHAUSTED,
     e.Unavailable: Code.UNAVAILABLE,

@@ -22,7 +22,6 @@ from popvim.api.pop.errors import PopStatus, invalid, streaming, unary
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 from popvim.vim import errors as e
-from popvim.vim.containers import AlreadyStopped
 from popvim.vim.models import Container, ContainerState, Network
 from popvim.vim.service import Vim
 
@@ -145,7 +144,7 @@ class PopServicer(pb_grpc.PopServicer):
             self._vim.containers.stop(target.id)
         except e.NotRunning as exc:
             raise PopStatus(grpc.StatusCode.UNAVAILABLE, exc.message) from exc
-        except AlreadyStopped as exc:
+        except e.AlreadyStopped as exc:
             if self._state(target.id) is ContainerState.STOPPING:
                 raise PopStatus(grpc.StatusCode.FAILED_PRECONDITION, exc.message) from exc
             raise
