@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 import docker
@@ -281,3 +283,31 @@ def test_opted_out_vnfc_stays_dead_until_healed_on_demand(daemon: Daemon, engine
         assert len(heal) == 1 and not heal[0]["isAutomaticInvocation"]
         api.post(f"{url}/terminate")
         api.post(f"{witness_url}/terminate")
+
+
+def test_failing_heals_back_off(daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
+    """A VNFC that cannot come back (its image is gone) is retried ever less often."""
+
+    doomed = f"popvim-test/doomed:{uuid.uuid4().hex[:8]}"
+    engine.images.get(idle_image).tag(doomed)
+    descriptor = nsd(idle_image)
+    descriptor["vnfd"][1]["vdu"][0]["vm_image"] = [doomed]
+    with daemon.client() as api:
+        instance, op = deploy(api, descriptor)
+        assert op["operationState"] == "COMPLETED"
+        server = vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "app-server")["vnfcs"][0]
+        engine.containers.get(server["containerId"]).kill()
+        engine.images.remove(doomed, force=True)
+
+        def failed_heals() -> list[dict]:
+            ops = api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+            return [o for o in ops if o["lcmOperationType"] == "HEAL" and o["operationState"] == "FAILED"]
+
+        heals = wait_for(lambda: h if len(h := failed_heals()) >= 3 else None, timeout=60,
+                         what="three failed automatic heals")
+        assert all(h["isAutomaticInvocation"] and "doomed" in h["error"] for h in heals)
+        t = [(datetime.fromisoformat(h["startTime"]), datetime.fromisoformat(h["stateEnteredTime"])) for h in heals]
+        assert (t[1][0] - t[0][1]).total_seconds() >= 2
+        assert (t[2][0] - t[1][1]).total_seconds() >= 4
+        end = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"

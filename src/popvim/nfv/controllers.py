@@ -18,6 +18,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -28,6 +29,10 @@ from popvim.store.db import Store
 from popvim.store.nfv_models import NsInstanceRow
 
 log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -80,7 +85,7 @@ class Controllers:
             for c in vnf.vnfcs
             if states.get(c.id) in ("EXITED", "FAILED", "MISSING")
         ]
-        if not dead:
+        if not dead or self._backing_off(ns_id):
             return False
         log.warning("healing %d VNFC(s) of %s", len(dead), record.ns_instance_name)
         try:
@@ -88,6 +93,22 @@ class Controllers:
         except Conflict:
             return False
         return True
+
+    def _backing_off(self, ns_id: str) -> bool:
+        """After automatic heals that failed in a row, wait 2, 4, 8... (at most 300) seconds
+        before the next: a VNFC that cannot come back must not flood the op occurrences."""
+        failures, last_end = 0, None
+        for op in reversed(self._orchestrator.ops(ns_id)):
+            if op.lcm_operation_type != "HEAL" or not op.is_automatic_invocation:
+                continue
+            if op.operation_state != "FAILED":
+                break
+            failures += 1
+            last_end = last_end or op.state_entered_time
+        if not failures or last_end is None:
+            return False
+        wait = min(2.0 ** failures, 300.0)
+        return (_utcnow() - last_end).total_seconds() < wait
 
     # --- autoscaling ----------------------------------------------------------
     def _autoscale(self, ns_id: str) -> None:
