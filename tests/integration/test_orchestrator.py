@@ -287,7 +287,6 @@ def test_opted_out_vnfc_stays_dead_until_healed_on_demand(daemon: Daemon, engine
 
 def test_failing_heals_back_off(daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
     """A VNFC that cannot come back (its image is gone) is retried ever less often."""
-
     doomed = f"popvim-test/doomed:{uuid.uuid4().hex[:8]}"
     engine.images.get(idle_image).tag(doomed)
     descriptor = nsd(idle_image)
