@@ -31,6 +31,9 @@ from popvim.store.nfv_models import NsInstanceRow
 log = logging.getLogger(__name__)
 
 
+HEAL_WINDOW_SECONDS = 600.0
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -59,16 +62,25 @@ class Controllers:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
-            for ns_id in self._instantiated():
-                if self._orchestrator.busy(ns_id):
-                    continue
-                try:
-                    if not self._heal(ns_id):
-                        self._autoscale(ns_id)
-                except (NfvError, PopError) as exc:
-                    log.warning("controller pass over %s: %s", ns_id, exc)
-                except Exception:  # noqa: BLE001 - a controller must survive any one bad pass
-                    log.exception("controller pass over %s failed", ns_id)
+            try:
+                self._pass()
+            except Exception:  # noqa: BLE001 - e.g. the database was briefly locked: try next time
+                log.exception("controller pass failed")
+
+    def _pass(self) -> None:
+        instantiated = self._instantiated()
+        for key in [k for k in self._samples if k[0] not in instantiated]:
+            del self._samples[key]  # the instance is gone or terminated
+        for ns_id in instantiated:
+            if self._orchestrator.busy(ns_id):
+                continue
+            try:
+                if not self._heal(ns_id):
+                    self._autoscale(ns_id)
+            except (NfvError, PopError) as exc:
+                log.warning("controller pass over %s: %s", ns_id, exc)
+            except Exception:  # noqa: BLE001 - one bad instance must not stop the others
+                log.exception("controller pass over %s failed", ns_id)
 
     def _instantiated(self) -> list[str]:
         with self._store.session() as session:
@@ -95,20 +107,19 @@ class Controllers:
         return True
 
     def _backing_off(self, ns_id: str) -> bool:
-        """After automatic heals that failed in a row, wait 2, 4, 8... (at most 300) seconds
-        before the next: a VNFC that cannot come back must not flood the op occurrences."""
-        failures, last_end = 0, None
-        for op in reversed(self._orchestrator.ops(ns_id)):
-            if op.lcm_operation_type != "HEAL" or not op.is_automatic_invocation:
-                continue
-            if op.operation_state != "FAILED":
-                break
-            failures += 1
-            last_end = last_end or op.state_entered_time
-        if not failures or last_end is None:
+        """After k automatic heals in the last 10 minutes, wait 2**k seconds (at most 300)
+        after the last one: a VNFC that cannot come back, or dies again at once, must not
+        flood the PoP and the op occurrences."""
+        now = _utcnow()
+        recent = [
+            op for op in self._orchestrator.ops(ns_id, last=50)
+            if op.lcm_operation_type == "HEAL" and op.is_automatic_invocation
+            and (now - op.start_time).total_seconds() < HEAL_WINDOW_SECONDS
+        ]
+        if not recent:
             return False
-        wait = min(2.0 ** failures, 300.0)
-        return (_utcnow() - last_end).total_seconds() < wait
+        last_end = recent[-1].state_entered_time or recent[-1].start_time
+        return (now - last_end).total_seconds() < min(2.0 ** len(recent), 300.0)
 
     # --- autoscaling ----------------------------------------------------------
     def _autoscale(self, ns_id: str) -> None:

@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from popvim.client import NotFound as PopNotFound
 from popvim.client import PopClient, PopError
@@ -45,8 +46,8 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _slug(value: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", value).strip("-.")[:20] or "x"
+def _slug(value: str, length: int = 20) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", value).strip("-.")[:length] or "x"
 
 
 def dependency_key(source: VnfDescriptor, parameter: str) -> str:
@@ -72,6 +73,9 @@ def start_order(nsd: NetworkServiceDescriptor) -> list[list[VnfDescriptor]]:
 
 
 class Orchestrator:
+    # Controllers probe every second: a PoP that does not answer must not stall them for a minute.
+    probe_timeout = 5.0
+
     def __init__(self, store: Store, pops: PopRegistry, *, workers: int = 8) -> None:
         self._store = store
         self.pops = pops
@@ -169,7 +173,10 @@ class Orchestrator:
             row = NsInstanceRow(id=str(uuid.uuid4()), name=name, nsd_id=nsd_id, state=NOT_INSTANTIATED,
                                 created_at=_now())
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError as exc:  # a concurrent create took the name
+                raise Conflict(f"an instance named {name!r} exists already") from exc
             return instance_view(row, self._parsed(nsd_row))
 
     def instances(self) -> list[NsInstance]:
@@ -183,12 +190,13 @@ class Orchestrator:
             return instance_view(row, self._nsd_of(session, row))
 
     def delete_instance(self, ns_id: str) -> None:
-        with self._store.session() as session:
+        with self._busy_lock, self._store.session() as session:
             row = self._ns_row(session, ns_id)
-            if row.state != NOT_INSTANTIATED or row.vnfs or row.networks:
-                raise Conflict(f"instance {row.name!r} must be terminated before it is deleted")
             if row.id in self._busy:
                 raise Conflict(f"an operation on {row.name!r} is in progress")
+            if row.state != NOT_INSTANTIATED or row.vnfs or row.networks:
+                raise Conflict(f"instance {row.name!r} must be terminated before it is deleted")
+            session.execute(delete(OpOccRow).where(OpOccRow.ns_id == row.id))
             session.delete(row)
 
     @staticmethod
@@ -204,12 +212,15 @@ class Orchestrator:
         return self._parsed(self._nsd_row(session, row.nsd_id))
 
     # --- operations -----------------------------------------------------------
-    def ops(self, ns_id: str | None = None) -> list[OpOcc]:
+    def ops(self, ns_id: str | None = None, last: int | None = None) -> list[OpOcc]:
+        """Op occurrences, oldest first; ``last``: only the newest that many."""
         with self._store.session() as session:
-            query = select(OpOccRow).order_by(OpOccRow.started_at)
+            query = select(OpOccRow).order_by(OpOccRow.started_at.desc())
             if ns_id:
                 query = query.where(OpOccRow.ns_id == ns_id)
-            return [op_view(r) for r in session.scalars(query).all()]
+            if last:
+                query = query.limit(last)
+            return [op_view(r) for r in reversed(session.scalars(query).all())]
 
     def op(self, op_id: str) -> OpOcc:
         with self._store.session() as session:
@@ -235,10 +246,10 @@ class Orchestrator:
         automatic: bool = False, check: Callable[[NsInstanceRow], None] | None = None,
     ) -> OpOcc:
         with self._busy_lock:
-            if ns_id in self._busy:
-                raise Conflict("another operation on this instance is in progress")
             with self._store.session() as session:
-                ns = self._ns_row(session, ns_id)
+                ns = self._ns_row(session, ns_id)  # a name or an id: _busy holds ids
+                if ns.id in self._busy:
+                    raise Conflict("another operation on this instance is in progress")
                 if check:
                     check(ns)
                 ns_id = ns.id
@@ -258,12 +269,14 @@ class Orchestrator:
             state, error = FAILED, _describe(exc)
             log.warning("ns_lcm_op_occ %s failed: %s", op_id, error)
         finally:
-            with self._store.session() as session:
-                row = session.get(OpOccRow, op_id)
-                if row is not None:
-                    row.state, row.error, row.finished_at = state, error, _now()
-            with self._busy_lock:
-                self._busy.discard(ns_id)
+            try:
+                with self._store.session() as session:
+                    row = session.get(OpOccRow, op_id)
+                    if row is not None:
+                        row.state, row.error, row.finished_at = state, error, _now()
+            finally:  # whatever the database says, the instance must not stay busy
+                with self._busy_lock:
+                    self._busy.discard(ns_id)
         log.info("ns_lcm_op_occ %s %s", op_id, state)
 
     # --- instantiate ----------------------------------------------------------
@@ -271,6 +284,8 @@ class Orchestrator:
         def check(ns: NsInstanceRow) -> None:
             if ns.state != NOT_INSTANTIATED:
                 raise Conflict(f"instance {ns.name!r} is {ns.state}")
+            if ns.vnfs or ns.networks:
+                raise Conflict(f"instance {ns.name!r} holds what an interrupted operation made: terminate it first")
 
         return self._launch(ns_id, "INSTANTIATE", {}, self._instantiate, check=check)
 
@@ -304,11 +319,11 @@ class Orchestrator:
         links = {vl.name: vl for vl in nsd.virtual_links}
         for vl_name, pop_name in needed:
             vl = links[vl_name]
-            network_name = f"{_slug(ns_name)}-{_slug(vl.network_name or vl.name)}"[:63]
-            self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "")
-            with self._store.session() as session:
+            network_name = f"{_slug(ns_name, 24)}-{_slug(vl.network_name or vl.name)}"[:63]
+            with self._store.session() as session:  # recorded first: a crash leaves nothing unnamed
                 session.add(NsNetworkRow(ns_id=ns_id, virtual_link=vl_name, pop_name=pop_name,
                                          network_name=network_name))
+            self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "")
 
     def _add_vnf_record(self, ns_id: str, vnf: VnfDescriptor, position: int) -> str:
         with self._store.session() as session:
@@ -350,25 +365,37 @@ class Orchestrator:
             for cp in vnf.connection_points
         }
         metadata = {**vnf.configuration, **self._dependency_values(ns_id, nsd, vnf)}
-        name = f"{_slug(ns_name)}-{_slug(vnf.name)}-{index}"[:63]
-        container = client.create(
-            name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
-            endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
-            ports={k: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
-            cpus=vnf.cpus, memory=vnf.memory,
-        )
-        by_network = {net: vl for (vl, _pop), net in networks.items()}
+        name = f"{_slug(ns_name, 24)}-{_slug(vnf.name)}-{index}"[:63]
+        # Recorded (by name) before the PoP is asked, so a crash in between leaves a
+        # record that teardown can act on, never an unnamed container.
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, replacing) if replacing else None
             if row is None:
-                row = VnfcRecordRow(id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index)
+                row = VnfcRecordRow(id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index, heals=0)
                 session.add(row)
-            else:
+            row.pop_name, row.container_name, row.container_id, row.engine_id = pop_name, name, None, None
+            row.state = "HEALING" if replacing else "CREATING"
+            vnfc_id = row.id
+        try:
+            container = client.create(
+                name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
+                endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
+                ports={k: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
+                cpus=vnf.cpus, memory=vnf.memory,
+            )
+        except Exception:
+            if not replacing:
+                self._forget_vnfc(vnfc_id, pop_name, None, name)
+            raise
+        by_network = {net: vl for (vl, _pop), net in networks.items()}
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            assert row is not None
+            if replacing:
                 row.heals += 1
-            row.pop_name, row.container_name, row.container_id = pop_name, container.name, container.id
-            row.engine_id, row.md, row.state = None, container.metadata, container.status
+            row.container_id, row.md, row.state = container.id, container.metadata, container.status
             row.addresses = {by_network.get(net, net): e.address for net, e in container.endpoints.items()}
-            return row.id
+            return vnfc_id
 
     def _dependency_values(self, ns_id: str, nsd: NetworkServiceDescriptor, target: VnfDescriptor) -> dict[str, str]:
         """What ``target`` is told about its sources: for a source with several instances,
@@ -422,9 +449,9 @@ class Orchestrator:
         """Delete every container and network the instance's records name, on every PoP."""
         with self._store.session() as session:
             ns = self._ns_row(session, ns_id)
-            vnfcs = [(c.id, c.pop_name, c.container_id) for v in ns.vnfs for c in v.vnfcs]
+            vnfcs = [(c.id, c.pop_name, c.container_id, c.container_name) for v in ns.vnfs for c in v.vnfcs]
             networks = [(n.id, n.pop_name, n.network_name) for n in ns.networks]
-        self._parallel(vnfcs, lambda v: self._delete_vnfc(*v))
+        self._parallel(vnfcs, lambda v: self._forget_vnfc(*v))
         for row_id, pop_name, network_name in networks:
             try:
                 self.pops.client(pop_name).delete_network(network_name)
@@ -440,12 +467,12 @@ class Orchestrator:
                 session.delete(vnf)
             ns.state = NOT_INSTANTIATED
 
-    def _delete_container(self, pop_name: str, container_id: str | None) -> None:
-        if container_id:
-            try:
-                self.pops.client(pop_name).delete(f"id:{container_id}")
-            except PopNotFound:
-                pass
+    def _delete_container(self, pop_name: str, container_id: str | None, name: str) -> None:
+        """Gone from the PoP, by id, or by name when the create's answer never arrived."""
+        try:
+            self.pops.client(pop_name).delete(f"id:{container_id}" if container_id else name)
+        except PopNotFound:
+            pass
 
     def _set_state(self, vnfc_id: str, state: str) -> None:
         with self._store.session() as session:
@@ -453,8 +480,8 @@ class Orchestrator:
             if row is not None:
                 row.state = state
 
-    def _delete_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None) -> None:
-        self._delete_container(pop_name, container_id)
+    def _forget_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None, name: str) -> None:
+        self._delete_container(pop_name, container_id, name)
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is not None:
@@ -490,29 +517,39 @@ class Orchestrator:
             nsd = self._nsd_of(session, ns)
             record = next(v for v in ns.vnfs if v.vnf_name == vnf_name)
             indexes = [c.index for c in record.vnfcs]
-            newest = sorted(((c.index, c.id, c.pop_name, c.container_id) for c in record.vnfcs), reverse=True)
+            newest = sorted(((c.index, c.id, c.pop_name, c.container_id, c.container_name) for c in record.vnfcs),
+                            reverse=True)
             record_id = record.id
-            record.desired_instances = len(indexes) + (steps if direction == "out" else -steps)
-            record.last_scaled_at = _now()
         vnf = nsd.vnf(vnf_name)
         if direction == "in":
-            self._parallel(newest[:steps], lambda v: self._delete_vnfc(*v[1:]))
-            return
-        first = max(indexes, default=-1) + 1
-        made = []
-        try:
-            for index in range(first, first + steps):
-                made.append(self._create_vnfc(ns_id, nsd, vnf, record_id, index))
-            self._parallel(made, self._start_vnfc)
-        except Exception:
-            for vnfc_id in made:  # roll back this operation's instances only
-                self._delete_vnfc(vnfc_id, *self._where(vnfc_id))
-            raise
+            self._parallel(newest[:steps], lambda v: self._forget_vnfc(*v[1:]))
+        else:
+            first = max(indexes, default=-1) + 1
+            made = []
+            try:
+                for index in range(first, first + steps):
+                    made.append(self._create_vnfc(ns_id, nsd, vnf, record_id, index))
+                self._parallel(made, self._start_vnfc)
+            except Exception:
+                self._roll_back(made)
+                raise
+        with self._store.session() as session:  # only a scale that happened counts for the cooldown
+            row = session.get(VnfRecordRow, record_id)
+            if row is not None:
+                row.desired_instances, row.last_scaled_at = len(row.vnfcs), _now()
 
-    def _where(self, vnfc_id: str) -> tuple[str, str | None]:
-        with self._store.session() as session:
-            row = session.get(VnfcRecordRow, vnfc_id)
-            return (row.pop_name, row.container_id) if row else ("", None)
+    def _roll_back(self, vnfc_ids: list[str]) -> None:
+        """Forget what an operation made; a failure here is logged, the operation's own error stands."""
+        for vnfc_id in vnfc_ids:
+            with self._store.session() as session:
+                row = session.get(VnfcRecordRow, vnfc_id)
+                where = (row.pop_name, row.container_id, row.container_name) if row else None
+            if where is None:
+                continue
+            try:
+                self._forget_vnfc(vnfc_id, *where)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("rollback could not remove VNFC %s: %s", vnfc_id, _describe(exc))
 
     # --- heal -----------------------------------------------------------------
     def heal(self, ns_id: str, vnfc_ids: list[str] | None = None, automatic: bool = False) -> OpOcc:
@@ -522,6 +559,9 @@ class Orchestrator:
         def check(ns: NsInstanceRow) -> None:
             if ns.state != INSTANTIATED:
                 raise Conflict(f"instance {ns.name!r} is {ns.state}")
+            unknown = set(vnfc_ids or ()) - {c.id for v in ns.vnfs for c in v.vnfcs}
+            if unknown:
+                raise NotFound(f"instance {ns.name!r} has no VNFC {', '.join(sorted(unknown))}")
 
         params = {"vnfcInstanceIds": vnfc_ids or []}
         return self._launch(ns_id, "HEAL", params, lambda ns: self._heal(ns, vnfc_ids), automatic, check)
@@ -532,14 +572,13 @@ class Orchestrator:
             ns = self._ns_row(session, ns_id)
             nsd = self._nsd_of(session, ns)
             chosen = [
-                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id)
+                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id,
+                 c.container_name)
                 for v in ns.vnfs for c in v.vnfcs
                 if (c.id in vnfc_ids if vnfc_ids else c.state != "RUNNING")
             ]
-        if vnfc_ids and len(chosen) != len(set(vnfc_ids)):
-            raise NotFound("some of the VNFC instances named are not part of this instance")
-        for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id in chosen:
-            self._delete_container(pop_name, container_id)
+        for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id, name in chosen:
+            self._delete_container(pop_name, container_id, name)
             self._set_state(vnfc_id, "HEALING")
             self._create_vnfc(ns_id, nsd, nsd.vnf(vnf_name), record_id, index, fixed=addresses, replacing=vnfc_id)
             self._start_vnfc(vnfc_id)
@@ -567,7 +606,7 @@ class Orchestrator:
 
         def cpu(where: tuple[str, str | None]) -> float | None:
             try:  # each sample takes the engine about a second: take them all at once
-                return self.pops.client(where[0]).stats(f"id:{where[1]}").cpu_percent
+                return self.pops.client(where[0], self.probe_timeout).stats(f"id:{where[1]}").cpu_percent
             except PopError:
                 return None  # it stopped meanwhile: the healer sees to it
 
@@ -575,28 +614,36 @@ class Orchestrator:
         return sum(readings) / len(readings) if readings else None
 
     def refresh(self, ns_id: str) -> dict[str, str]:
-        """Re-read the state of every VNFC from its PoP; returns vnfc id -> state."""
+        """Re-read every VNFC's state from its PoP (one listing per PoP); vnfc id -> state.
+
+        A record whose container changed meanwhile (an operation replaced it) is
+        left alone: what was listed is about the old container.
+        """
         with self._store.session() as session:
             ns = self._ns_row(session, ns_id)
             vnfcs = [(c.id, c.pop_name, c.container_id) for v in ns.vnfs for c in v.vnfcs]
-        by_pop: dict[str, dict[str, pop_models.Container]] = {}
-        states = {}
-        for vnfc_id, pop_name, container_id in vnfcs:
-            if pop_name not in by_pop:
-                try:
-                    by_pop[pop_name] = {c.id: c for c in self.pops.client(pop_name).containers()}
-                except PopError as exc:
-                    log.warning("cannot list containers of PoP %s: %s", pop_name, exc)
+        listings: dict[str, dict[str, pop_models.Container] | None] = {}
+        for pop_name in {pop for _, pop, _ in vnfcs}:
+            try:
+                listings[pop_name] = {c.id: c for c in self.pops.client(pop_name, self.probe_timeout).containers()}
+            except PopError as exc:
+                log.warning("cannot list containers of PoP %s: %s", pop_name, exc)
+                listings[pop_name] = None  # unknown: neither dead nor alive
+        states: dict[str, str] = {}
+        with self._store.session() as session:
+            for vnfc_id, pop_name, container_id in vnfcs:
+                listing = listings[pop_name]
+                if listing is None:
                     continue
-            found = by_pop[pop_name].get(container_id or "")
-            state = found.status if found else "MISSING"
-            states[vnfc_id] = state
-            with self._store.session() as session:
+                found = listing.get(container_id or "")
+                states[vnfc_id] = found.status if found else "MISSING"
                 row = session.get(VnfcRecordRow, vnfc_id)
-                if row is not None:
-                    row.state = state
-                    if found is not None and found.engine_id:
-                        row.engine_id = found.engine_id
+                if row is None or row.container_id != container_id:
+                    continue
+                if row.state != states[vnfc_id]:
+                    row.state = states[vnfc_id]
+                if found is not None and found.engine_id and row.engine_id != found.engine_id:
+                    row.engine_id = found.engine_id
         return states
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from popvim.client import PopClient
 from popvim.nfv.errors import Conflict, NotFound
 from popvim.store.db import Store
-from popvim.store.nfv_models import PopRow, VnfRecordRow
+from popvim.store.nfv_models import NsNetworkRow, PopRow, VnfRecordRow
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -110,18 +110,20 @@ class PopRegistry:
                 raise NotFound(f"PoP {name!r} is not registered")
             if row.is_local:
                 raise Conflict("the local PoP cannot be unregistered")
-            if session.scalar(select(VnfRecordRow.id).where(VnfRecordRow.pop_name == name)):
-                raise Conflict(f"PoP {name!r} hosts VNFs of a network service instance")
+            if session.scalar(select(VnfRecordRow.id).where(VnfRecordRow.pop_name == name)) or session.scalar(
+                select(NsNetworkRow.id).where(NsNetworkRow.pop_name == name)
+            ):
+                raise Conflict(f"PoP {name!r} hosts VNFs or networks of a network service instance")
             session.delete(row)
 
-    def client(self, name: str | None) -> PopClient:
+    def client(self, name: str | None, timeout: float = 60.0) -> PopClient:
         """A client for the PoP (``None``: the local one); cheap, sessions are shared."""
         if name is None or name == self._local.name:
             local = self._local
-            return PopClient(local.address, local.username, local.password)
+            return PopClient(local.address, local.username, local.password, timeout=timeout)
         with self._store.session() as session:
             row = session.get(PopRow, name)
             if row is None:
                 raise NotFound(f"PoP {name!r} is not registered")
             ca = row.ca_certificate.encode() if row.ca_certificate else None
-            return PopClient(row.address, row.username, row.password, tls=row.tls, ca_certificate=ca)
+            return PopClient(row.address, row.username, row.password, tls=row.tls, ca_certificate=ca, timeout=timeout)
