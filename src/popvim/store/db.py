@@ -29,8 +29,9 @@ class Store:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["pool_size"] = 16
-            kwargs["max_overflow"] = 32
+            # Enough for every worker thread (REST, gRPC, stoppers, watcher, controllers) at once.
+            kwargs["pool_size"] = 32
+            kwargs["max_overflow"] = 96
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -20,6 +20,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -142,7 +143,8 @@ class ContainerService:
         self._networks = networks
         self._images = images
         self._flavours = flavours
-        self._locks: dict[str, threading.Lock] = {}
+        # Weak: a lock lives while someone holds or waits for it, so the map cannot grow forever.
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._stoppers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="popvim-stop")
 
@@ -181,7 +183,9 @@ class ContainerService:
         """The container's id, with its lock held; re-read the row inside."""
         container_id = self._resolve_id(ref)
         with self._locks_guard:
-            lock = self._locks.setdefault(container_id, threading.Lock())
+            lock = self._locks.get(container_id)
+            if lock is None:
+                lock = self._locks[container_id] = threading.Lock()
         with lock:
             yield container_id
 
@@ -391,14 +395,22 @@ class ContainerService:
             self._transition(row, S.STOPPING, "stopping")
             session.flush()
             result = view(row)
-            future = self._stoppers.submit(self._finish_stop, row.id, row.engine_id)
+        future = self._stoppers.submit(self._finish_stop, result.id, result.engine_id)
         if wait:
             future.result()
             return self.get(result.id)
         return result
 
     def _finish_stop(self, container_id: str, engine_id: str | None) -> None:
-        final, status = S.EXITED, "stopped"
+        try:
+            self._stop_engine_container(container_id, engine_id)
+        except NotFound:
+            pass  # deleted meanwhile
+        except Exception:  # noqa: BLE001 - runs in the background: nobody else would see it
+            log.exception("finishing the stop of %s failed; it stays STOPPING until reconciled", container_id)
+
+    def _stop_engine_container(self, container_id: str, engine_id: str | None) -> None:
+        final, status, code = S.EXITED, "stopped", None
         if engine_id:
             try:
                 self._engine.stop_container(engine_id, self._settings.stop_timeout_seconds)
@@ -406,18 +418,20 @@ class ContainerService:
                 status = "stopped (the engine container was gone)"
             except EngineError as exc:
                 final, status = S.FAILED, f"stop failed: {exc.message}"
-        try:
-            with self._locked_row(container_id) as (_session, row):
-                if row.state == S.STOPPING.value:
-                    code = None
-                    if engine_id:
-                        try:
-                            code = self._engine.container(engine_id).exit_code
-                        except EngineError:
-                            pass
-                    self._transition(row, final, status, code)
-        except NotFound:
-            pass  # deleted meanwhile
+            try:
+                current = self._engine.container(engine_id)
+                code = current.exit_code
+                if current.running:
+                    # Still running: its addresses are still in use, so it stays STOPPING
+                    # (Delete removes it by force; the next reconcile stops it again).
+                    with self._locked_row(container_id) as (_session, row):
+                        row.extended_status = f"{status}; the container still runs"
+                    return
+            except EngineError:
+                pass
+        with self._locked_row(container_id) as (_session, row):
+            if row.state == S.STOPPING.value:
+                self._transition(row, final, status, code)
 
     def stop_all(self) -> list[Container]:
         stopped = []
@@ -440,8 +454,6 @@ class ContainerService:
                     raise EngineFailure(f"engine cannot remove {row.name!r}: {exc.message}") from exc
             container_id, name = row.id, row.name
             session.delete(row)
-        with self._locks_guard:
-            self._locks.pop(container_id, None)
         self._bus.publish("container.deleted", container_id, name=name)
 
     def prune(self) -> list[str]:
@@ -555,11 +567,12 @@ class ContainerService:
             with self._locked_row(container_id) as (_session, row):
                 if row.state != S.RUNNING.value:
                     return  # a Stop (or an earlier event) is taking care of it
-                if row.restart_policy not in (None, "no") and row.engine_id:
+                if row.engine_id:
                     try:
                         current = self._engine.container(row.engine_id)
-                        if current.running or current.restarting:
+                        if row.restart_policy not in (None, "no") and (current.running or current.restarting):
                             return  # the engine restarts it by policy: still RUNNING for us
+                        oom = oom or current.oom_killed
                     except EngineError:
                         pass
                 self._settle_dead(row, exit_code, oom)
@@ -594,21 +607,31 @@ class ContainerService:
                 self._engine.remove_container(orphan.id, force=True)
                 log.warning("removed orphan engine container %s (%s): no record of it", orphan.name, orphan.id[:12])
                 self._bus.publish("container.orphan_removed", orphan.id, name=orphan.name)
+            except EngineNotFound:
+                pass  # its record was deleted (and it removed) while we looked
             except EngineError as exc:
                 log.error("cannot remove orphan engine container %s: %s", orphan.name, exc.message)
 
-    def _reconcile_one(self, container_id: str, found: Any) -> None:
+    def _reconcile_one(self, container_id: str, listed: Any) -> None:
         restop: str | None = None
         with self._locked_row(container_id) as (_session, row):
+            # Read the engine again under the lock: the listing may predate a Start or Stop.
+            engine_id = row.engine_id or (listed.id if listed is not None else None)
+            try:
+                found = self._engine.container(engine_id) if engine_id else None
+            except EngineNotFound:
+                found = None
             state = ContainerState(row.state)
             if found is not None and row.engine_id != found.id:
                 row.engine_id = found.id
             if state is S.CREATED and found is not None:
-                if found.running:  # started, but we died before recording it
-                    self._transition(row, S.RUNNING, "the container is running (recovered)")
-                else:  # the start never completed: undo it
+                if found.status == "created":  # the start never ran: undo it
                     self._engine.remove_container(found.id, force=True)
                     row.engine_id = None
+                else:  # it started, but we died before recording it
+                    self._transition(row, S.RUNNING, "the container is running (recovered)")
+                    if not (found.running or found.restarting):
+                        self._settle_dead(row, found.exit_code, found.oom_killed, found.error)
             elif state is S.RUNNING:
                 if found is None:
                     self._transition(row, S.FAILED, "the engine container disappeared")
@@ -622,6 +645,9 @@ class ContainerService:
             elif state.terminal:
                 for endpoint in row.endpoints:
                     endpoint.active = False
+                if found is not None and (found.running or found.restarting):
+                    # e.g. started again by its restart policy when the engine restarted
+                    self._stoppers.submit(self._engine.stop_container, found.id, self._settings.stop_timeout_seconds)
         if restop:
             self._stoppers.submit(self._finish_stop, container_id, restop)
 

@@ -271,6 +271,11 @@ class NetworkService:
         )
 
     def delete(self, ref: str) -> None:
+        # Under the IPAM lock no endpoint can be added between the check and the removal.
+        with self.ipam_lock:
+            self._delete(ref)
+
+    def _delete(self, ref: str) -> None:
         with self._store.session() as session:
             row = self.row(session, ref)
             if row.is_default:
@@ -367,6 +372,10 @@ class NetworkService:
 
     def reconcile(self) -> None:
         """Make the engine hold exactly our networks, and learn foreign addresses on them."""
+        with self.ipam_lock:  # not while a network is deleted
+            self._reconcile()
+
+    def _reconcile(self) -> None:
         try:
             engine_nets = self._engine.networks()
         except EngineError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from popvim import __version__
@@ -36,6 +37,7 @@ class Vim:
             store, engine, settings, self.bus, self.networks, self.images, self.flavours
         )
         self.mesh = Mesh()
+        self._reconciling = threading.Lock()
         self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
 
     def open(self, event_timeout: float = 10.0) -> None:
@@ -55,8 +57,9 @@ class Vim:
         self.reconcile()
 
     def reconcile(self) -> None:
-        self.networks.reconcile()
-        self.containers.reconcile()
+        with self._reconciling:  # start-up and an event-stream reconnect may coincide
+            self.networks.reconcile()
+            self.containers.reconcile()
 
     def info(self) -> dict[str, Any]:
         try:

@@ -45,11 +45,20 @@ class EngineWatcher:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        try:
+            self._follow()
+        finally:
+            if self._stream is not None:
+                self._stream.close()
+
+    def _follow(self) -> None:
         backoff = 0.2
         first = True
         while not self._stop.is_set():
             try:
                 self._stream = self._engine.events(self._labels)
+                if self._stop.is_set():  # stop() ran while we connected: it could not close this one
+                    break
                 if not first:
                     log.info("engine event stream reconnected; reconciling")
                     self._on_reconnect()
@@ -65,6 +74,8 @@ class EngineWatcher:
             except Exception:  # noqa: BLE001 - the watcher must outlive any bad event
                 log.exception("engine event handling failed")
             self.connected.clear()
+            if self._stream is not None:
+                self._stream.close()  # a handler failure must not leak the connection
             first = False
             self._stop.wait(backoff)
             backoff = min(backoff * 2, 5.0)
