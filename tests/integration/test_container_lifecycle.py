@@ -261,3 +261,11 @@ def test_delete_of_running_container_removes_engine_container(api: httpx.Client,
     assert api.delete(f"/v1/containers/{c['name']}").status_code == 204
     assert not engine.containers.list(all=True, filters={"id": started["engine_id"]})
     assert api.delete(f"/v1/containers/{c['name']}").status_code == 404
+
+
+def test_out_of_memory_death_says_so(api: httpx.Client) -> None:
+    c = create_container(api, memory="8m", command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); sleep 5"])
+    api.post(f"/v1/containers/{c['id']}/start")
+    dead = wait_for(lambda: (r := api.get(f"/v1/containers/{c['id']}").json())["state"] == "FAILED" and r,
+                    timeout=20, what="the memory limit to kill it")
+    assert "out of memory" in dead["extended_status"], dead
