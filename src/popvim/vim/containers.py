@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from popvim.engine.driver import ContainerSpec, EndpointSpec, EngineDriver, EngineError, EngineNotFound
@@ -42,6 +42,7 @@ from popvim.vim.errors import (
     InvalidState,
     NotFound,
     NotRunning,
+    VimError,
 )
 from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
@@ -523,23 +524,32 @@ class ContainerService:
                 ipaddress.IPv4Address(ip)
             except ValueError as exc:
                 raise InvalidArgument(f"{ip!r} is not an IPv4 address") from exc
-        with self._locked(ref) as container_id, self._networks.ipam_lock, self._store.session() as session:
-            row = self._row(session, container_id)
-            if row.state not in (S.CREATED.value, S.RUNNING.value):
-                raise InvalidState(f"container {row.name!r} is {row.state}: only CREATED or RUNNING ones connect")
-            net = self._networks.row(session, network_ref)
-            if any(e.network_id == net.id for e in row.endpoints):
-                raise AlreadyExists(f"container {row.name!r} is already on network {net.name!r}")
-            address = self._networks.allocate(session, net, ip)
-            row.endpoints.append(
-                EndpointRow(network_id=net.id, network=net, position=len(row.endpoints), address=address)
-            )
-            if row.state == S.RUNNING.value and row.engine_id and net.engine_id:
-                engine_id, net_engine_id = row.engine_id, net.engine_id
-                self._engine_call(lambda: self._engine.connect(net_engine_id, engine_id, address))
-            session.flush()
-            self._bus.publish("container.connected", row.id, name=row.name, network=net.name, address=address)
-            return view(row)
+        with self._locked(ref) as container_id:
+            # The address is recorded (and the IPAM lock released) before the engine is
+            # asked, so a slow engine never holds up every other create on the PoP.
+            with self._networks.ipam_lock, self._store.session() as session:
+                row = self._row(session, container_id)
+                if row.state not in (S.CREATED.value, S.RUNNING.value):
+                    raise InvalidState(f"container {row.name!r} is {row.state}: only CREATED or RUNNING ones connect")
+                net = self._networks.row(session, network_ref)
+                if any(e.network_id == net.id for e in row.endpoints):
+                    raise AlreadyExists(f"container {row.name!r} is already on network {net.name!r}")
+                address = self._networks.allocate(session, net, ip)
+                endpoint = EndpointRow(network_id=net.id, network=net, position=len(row.endpoints), address=address)
+                row.endpoints.append(endpoint)
+                session.flush()
+                endpoint_id, name, net_name = endpoint.id, row.name, net.name
+                running = row.state == S.RUNNING.value and row.engine_id is not None
+                engine_id, engine_network = row.engine_id, self._networks.engine_name(net.name)
+            if running:
+                try:
+                    self._engine_call(lambda: self._engine.connect(engine_network, engine_id, address))  # type: ignore[arg-type]
+                except VimError:
+                    with self._store.session() as session:
+                        session.execute(delete(EndpointRow).where(EndpointRow.id == endpoint_id))
+                    raise
+        self._bus.publish("container.connected", container_id, name=name, network=net_name, address=address)
+        return self.get(container_id)
 
     def disconnect(self, ref: str, network_ref: str) -> Container:
         with self._locked_row(ref) as (session, row):
