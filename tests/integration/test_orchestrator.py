@@ -310,3 +310,26 @@ def test_failing_heals_back_off(daemon: Daemon, engine: docker.DockerClient, idl
         assert (t[2][0] - t[1][1]).total_seconds() >= 4
         end = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
         assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+
+
+def test_a_pop_gone_for_good_can_be_forced_out(daemon: Daemon, fresh_daemon: Daemon, idle_image: str) -> None:
+    from support.daemon import PASSWORD, USER
+
+    remote = fresh_daemon.start()
+    descriptor = nsd(idle_image)
+    descriptor["vnfd"][1]["vdu"][0]["vimInstanceName"] = ["lost-site"]
+    with daemon.client() as api:
+        api.post("/v1/pops", json={"name": "lost-site", "address": f"127.0.0.1:{remote.pop_port}",
+                                   "username": USER, "password": PASSWORD})
+        instance, op = deploy(api, descriptor)
+        assert op["operationState"] == "COMPLETED"
+        remote.kill()  # the site is gone
+        url = f"/nslcm/v1/ns_instances/{instance['id']}"
+        plain = wait_op(api, api.post(f"{url}/terminate").headers["Location"])
+        assert plain["operationState"] == "FAILED" and "UNAVAILABLE" in plain["error"], plain
+        assert api.get(url).json()["vnfInstances"], "a failed terminate keeps the records of what is left"
+        forced = wait_op(api, api.post(f"{url}/terminate", json={"force": True}).headers["Location"])
+        assert forced["operationState"] == "COMPLETED", forced
+        assert api.get(url).json()["nsState"] == "NOT_INSTANTIATED"
+        assert api.delete(url).status_code == 204
+        assert api.delete("/v1/pops/lost-site").status_code == 204

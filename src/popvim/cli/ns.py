@@ -170,9 +170,10 @@ def heal(ctx: typer.Context, ref: str, vnfc: Annotated[list[str] | None, typer.A
 
 
 @ns_app.command()
-def terminate(ctx: typer.Context, ref: str, wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+def terminate(ctx: typer.Context, ref: str, wait: bool = True, api: ApiOption = DEFAULT_API,
+              force: Annotated[bool, typer.Option(help="count unreachable PoPs as cleaned up")] = False) -> None:
     """Remove every container and network the instance made, on every PoP."""
-    _operation(ctx, api, lambda c: c.terminate(ref), ref, wait)
+    _operation(ctx, api, lambda c: c.terminate(ref, force), ref, wait)
 
 
 @ns_app.command()

@@ -96,8 +96,8 @@ class NfvClient:
         body = {"vnfcInstanceIds": vnfcs or []}
         return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/heal", json=body).json()
 
-    def terminate(self, ref: str) -> dict[str, Any]:
-        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate").json()
+    def terminate(self, ref: str, force: bool = False) -> dict[str, Any]:
+        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate", json={"force": force}).json()
 
     def op(self, op_id: str) -> dict[str, Any]:
         return self._request("GET", f"/nslcm/v1/ns_lcm_op_occs/{op_id}").json()

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from popvim.client import NotFound as PopNotFound
-from popvim.client import PopClient, PopError
+from popvim.client import PopClient, PopError, Unreachable
 from popvim.client import models as pop_models
 from popvim.nfv.descriptors import read_descriptor
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem, VnfDescriptor
@@ -439,24 +439,21 @@ class Orchestrator:
                 row.engine_id = container.engine_id or row.engine_id
 
     # --- terminate ------------------------------------------------------------
-    def terminate(self, ns_id: str) -> OpOcc:
-        return self._launch(ns_id, "TERMINATE", {}, self._terminate)
+    def terminate(self, ns_id: str, force: bool = False) -> OpOcc:
+        """``force``: a PoP that cannot be reached (or was unregistered) counts as cleaned up,
+        so an instance on a PoP that is gone for good can still be terminated and deleted."""
+        return self._launch(ns_id, "TERMINATE", {"force": force}, lambda ns: self._teardown(ns, force))
 
-    def _terminate(self, ns_id: str) -> None:
-        self._teardown(ns_id)
-
-    def _teardown(self, ns_id: str) -> None:
+    def _teardown(self, ns_id: str, force: bool = False) -> None:
         """Delete every container and network the instance's records name, on every PoP."""
         with self._store.session() as session:
             ns = self._ns_row(session, ns_id)
             vnfcs = [(c.id, c.pop_name, c.container_id, c.container_name) for v in ns.vnfs for c in v.vnfcs]
             networks = [(n.id, n.pop_name, n.network_name) for n in ns.networks]
-        self._parallel(vnfcs, lambda v: self._forget_vnfc(*v))
+        self._parallel(vnfcs, lambda v: self._forget_vnfc(*v, force=force))
         for row_id, pop_name, network_name in networks:
-            try:
-                self.pops.client(pop_name).delete_network(network_name)
-            except PopNotFound:
-                pass
+            self._gone(lambda p=pop_name, n=network_name: self.pops.client(p).delete_network(n), force,
+                       f"network {network_name} on {pop_name}")
             with self._store.session() as session:
                 row = session.get(NsNetworkRow, row_id)
                 if row is not None:
@@ -467,12 +464,21 @@ class Orchestrator:
                 session.delete(vnf)
             ns.state = NOT_INSTANTIATED
 
-    def _delete_container(self, pop_name: str, container_id: str | None, name: str) -> None:
+    def _delete_container(self, pop_name: str, container_id: str | None, name: str, force: bool = False) -> None:
         """Gone from the PoP, by id, or by name when the create's answer never arrived."""
+        ref = f"id:{container_id}" if container_id else name
+        self._gone(lambda: self.pops.client(pop_name).delete(ref), force, f"container {name} on {pop_name}")
+
+    @staticmethod
+    def _gone(delete_it: Callable[[], None], force: bool, what: str) -> None:
         try:
-            self.pops.client(pop_name).delete(f"id:{container_id}" if container_id else name)
+            delete_it()
         except PopNotFound:
-            pass
+            pass  # already gone
+        except (Unreachable, NotFound) as exc:  # NotFound: the PoP itself was unregistered
+            if not force:
+                raise
+            log.warning("forgetting %s without deleting it: %s", what, _describe(exc))
 
     def _set_state(self, vnfc_id: str, state: str) -> None:
         with self._store.session() as session:
@@ -480,8 +486,9 @@ class Orchestrator:
             if row is not None:
                 row.state = state
 
-    def _forget_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None, name: str) -> None:
-        self._delete_container(pop_name, container_id, name)
+    def _forget_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None, name: str,
+                     force: bool = False) -> None:
+        self._delete_container(pop_name, container_id, name, force)
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is not None:

@@ -42,6 +42,10 @@ class ScaleRequest(_Camel):
     steps: int = Field(1, ge=1, le=100)
 
 
+class TerminateRequest(_Camel):
+    force: bool = Field(False, description="treat unreachable or unregistered PoPs as cleaned up")
+
+
 class HealRequest(_Camel):
     vnfc_instance_ids: list[str] = Field(default_factory=list, description="empty: every VNFC not RUNNING")
 
@@ -130,8 +134,8 @@ def heal(ns_id: str, nfv: Nfv, response: Response, body: HealRequest | None = No
 
 
 @router.post("/nslcm/v1/ns_instances/{ns_id}/terminate", status_code=202, tags=["nslcm"])
-def terminate(ns_id: str, nfv: Nfv, response: Response) -> OpOcc:
-    return _accepted(response, nfv.terminate(ns_id))
+def terminate(ns_id: str, nfv: Nfv, response: Response, body: TerminateRequest | None = None) -> OpOcc:
+    return _accepted(response, nfv.terminate(ns_id, force=bool(body and body.force)))
 
 
 @router.get("/nslcm/v1/ns_lcm_op_occs", tags=["nslcm"])
