@@ -143,3 +143,19 @@ def test_kill_9_at_random_moments_loses_nothing(fresh_daemon: Daemon, engine: do
             ids = {c["id"] for c in api.get("/v1/containers").json()}
             assert acknowledged <= ids, "a container the daemon acknowledged was lost"
             _assert_consistent(api, engine, d)
+
+
+def test_a_recorded_attachment_missing_on_the_engine_is_restored(fresh_daemon: Daemon,
+                                                                 engine: docker.DockerClient) -> None:
+    """As if popvimd died between recording a connect and telling the engine."""
+    d = fresh_daemon.start()
+    with d.client() as api:
+        api.post("/v1/networks", json={"name": "side", "subnet": "10.235.0.0/24"})
+        running = api.post("/v1/containers/run", json=_body()).json()
+        connected = api.post("/v1/networks/side/connect", json={"container": running["id"]}).json()
+        address = connected["endpoints"]["side"]["address"]
+    d.kill()
+    engine.networks.get(f"{d.prefix}side").disconnect(running["engine_id"], force=True)
+    d.start()
+    networks = engine.api.inspect_container(running["engine_id"])["NetworkSettings"]["Networks"]
+    assert networks[f"{d.prefix}side"]["IPAddress"] == address

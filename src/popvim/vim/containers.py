@@ -589,6 +589,17 @@ class ContainerService:
         except NotFound:
             return
 
+    def _reattach(self, row: ContainerRow, found: Any) -> None:
+        """Attach the engine container to recorded networks it is missing (a crash cut a connect short)."""
+        for endpoint in row.endpoints:
+            engine_network = self._networks.engine_name(endpoint.network.name)
+            if endpoint.active and engine_network not in found.networks:
+                try:
+                    self._engine.connect(engine_network, found.id, endpoint.address)
+                    log.warning("re-attached %s to network %s", row.name, endpoint.network.name)
+                except EngineError as exc:
+                    log.error("cannot re-attach %s to %s: %s", row.name, endpoint.network.name, exc.message)
+
     def _settle_dead(self, row: ContainerRow, exit_code: int | None, oom: bool, error: str = "") -> None:
         state = S.EXITED if exit_code == 0 and not oom else S.FAILED
         reason = "out of memory" if oom else error
@@ -647,6 +658,8 @@ class ContainerService:
                     self._transition(row, S.FAILED, "the engine container disappeared")
                 elif not (found.running or found.restarting):
                     self._settle_dead(row, found.exit_code, found.oom_killed, found.error)
+                else:
+                    self._reattach(row, found)
             elif state is S.STOPPING:
                 if found is not None and found.running:
                     restop = row.engine_id
