@@ -92,16 +92,17 @@ def test_deploy_resolves_dependencies_scales_and_terminates(daemon: Daemon, engi
 
 
 def test_failed_instantiate_rolls_back(daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
+    ours = {"label": f"io.popvim.pop={daemon.name}"}
     with daemon.client() as api:
-        before_containers = {c.id for c in engine.containers.list(all=True)}
-        before_networks = {n.id for n in engine.networks.list()}
+        before_containers = {c.id for c in engine.containers.list(all=True, filters=ours)}
+        before_networks = {n.id for n in engine.networks.list(filters=ours)}
         instance, op = deploy(api, nsd(idle_image, client_image="popvim-test/does-not-exist:latest"))
         assert op["operationState"] == "FAILED" and "rolled back" in op["error"]
         assert "does-not-exist" in op["error"]
         record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
         assert record["nsState"] == "NOT_INSTANTIATED" and record["vnfInstances"] == []
-        assert {c.id for c in engine.containers.list(all=True)} <= before_containers
-        assert {n.id for n in engine.networks.list()} <= before_networks
+        assert {c.id for c in engine.containers.list(all=True, filters=ours)} <= before_containers
+        assert {n.id for n in engine.networks.list(filters=ours)} <= before_networks
 
 
 def test_dead_vnfc_is_respawned_with_its_address(daemon: Daemon, engine: docker.DockerClient,

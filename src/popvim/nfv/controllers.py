@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,12 +46,17 @@ class _Sample:
 
 
 class Controllers:
-    def __init__(self, store: Store, orchestrator: Orchestrator, interval: float = 1.0) -> None:
+    def __init__(self, store: Store, orchestrator: Orchestrator, interval: float = 1.0, workers: int = 4) -> None:
         self._store = store
         self._orchestrator = orchestrator
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="popvim-nfv-controllers", daemon=True)
+        # Instances are visited in parallel, each at most once at a time: one whose PoP
+        # is slow to answer delays only itself.
+        self._visitors = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="popvim-nfv-visit")
+        self._visiting: set[str] = set()
+        self._visiting_lock = threading.Lock()
         self._samples: dict[tuple[str, str], deque[_Sample]] = defaultdict(lambda: deque(maxlen=1000))
 
     def start(self) -> None:
@@ -59,6 +65,7 @@ class Controllers:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._visitors.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
@@ -72,15 +79,23 @@ class Controllers:
         for key in [k for k in self._samples if k[0] not in instantiated]:
             del self._samples[key]  # the instance is gone or terminated
         for ns_id in instantiated:
-            if self._orchestrator.busy(ns_id):
-                continue
-            try:
-                if not self._heal(ns_id):
-                    self._autoscale(ns_id)
-            except (NfvError, PopError) as exc:
-                log.warning("controller pass over %s: %s", ns_id, exc)
-            except Exception:  # noqa: BLE001 - one bad instance must not stop the others
-                log.exception("controller pass over %s failed", ns_id)
+            with self._visiting_lock:
+                if ns_id in self._visiting or self._orchestrator.busy(ns_id):
+                    continue
+                self._visiting.add(ns_id)
+            self._visitors.submit(self._visit, ns_id)
+
+    def _visit(self, ns_id: str) -> None:
+        try:
+            if not self._heal(ns_id):
+                self._autoscale(ns_id)
+        except (NfvError, PopError) as exc:
+            log.warning("controller pass over %s: %s", ns_id, exc)
+        except Exception:  # noqa: BLE001 - one bad instance must not stop the others
+            log.exception("controller pass over %s failed", ns_id)
+        finally:
+            with self._visiting_lock:
+                self._visiting.discard(ns_id)
 
     def _instantiated(self) -> list[str]:
         with self._store.session() as session:
