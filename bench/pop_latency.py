@@ -30,21 +30,14 @@ Results: a table on stdout and JSON in bench/results/.
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import docker
-import docker.errors
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -52,58 +45,33 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
-    engine_facts,
-    host_facts,
-    interrupt_on_sigterm,
+    DockerSideBench,
     print_table,
     rss_mib,
-    run_and_record,
+    run_docker_side,
     summary,
 )
-from support.daemon import BUSYBOX, PASSWORD, USER, Daemon  # noqa: E402
+from support.daemon import BUSYBOX, PASSWORD, USER  # noqa: E402
 
 from popvim.client import PopClient  # noqa: E402
 from popvim.client.session import SessionCache  # noqa: E402
 
-BENCH_LABEL = "io.popvim.bench"
 SLEEP = ["sleep", "3600"]
 # Exits on SIGTERM at once: a lifecycle then measures popvim, not the engine's kill timeout.
 TRAPPING = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 PATHS = ("docker", "pop_fresh", "pop_cached")
 
 
-# --- helpers --------------------------------------------------------------------------------------
-def free_subnet(client: docker.DockerClient) -> ipaddress.IPv4Network:
-    used = []
-    for net in client.api.networks():
-        for cfg in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if n.version == 4:
-                used.append(n)
-    for candidate in ipaddress.IPv4Network("10.128.0.0/9").subnets(new_prefix=24):
-        if not any(candidate.overlaps(u) for u in used):
-            return candidate
-    raise RuntimeError("no free /24 for the docker-side bench network")
-
-
 # --- the benchmark --------------------------------------------------------------------------------
-class Bench:
+class Bench(DockerSideBench):
+    state_tag = "poplat"
+    daemon_tag = "plat"
+    net_tag = "pvplat"
+    subnet_prefix = 24
+
     def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.run_id = uuid.uuid4().hex[:6]
-        self.state_dir = Path(tempfile.mkdtemp(prefix=f"popvim-poplat-{self.run_id}-"))
-        self.daemon = Daemon(self.state_dir / "popvimd", name=f"plat{self.run_id}")
-        self.docker = docker.from_env(version="auto", timeout=120)
-        self.dapi = self.docker.api
-        self.labels = {BENCH_LABEL: self.run_id}
-        self.net_name = f"pvplat-{self.run_id}-net"
-        self.net_id: str | None = None
-        self.hosts: list[str] = []
+        super().__init__(args)
         self.caches: list[SessionCache] = []
-        self.results: dict[str, Any] = {}
 
     @property
     def address(self) -> str:
@@ -114,60 +82,12 @@ class Bench:
         assert self.daemon.proc is not None
         return self.daemon.proc.pid
 
-    # --- set-up and clean-up ----------------------------------------------------------------
-    def setup(self) -> None:
-        self.daemon.start()
-        subnet = free_subnet(self.docker)
-        pool = docker.types.IPAMPool(subnet=str(subnet), gateway=str(subnet.network_address + 1))
-        self.net_id = self.dapi.create_network(
-            self.net_name, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]), labels=self.labels,
-            check_duplicate=True,
-        )["Id"]
-        self.hosts = [str(h) for h in subnet.hosts()][1:]  # the first is the gateway
-
+    # --- clean-up ------------------------------------------------------------------------------
     def cleanup(self) -> None:
-        """Best effort, each step on its own: leave nothing behind."""
+        """The Pop sessions first, then what ``DockerSideBench.cleanup`` removes."""
         for cache in self.caches:
             cache.clear()
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("stop popvimd", self._stop_daemon),
-            ("purge popvim's engine objects", self.daemon.purge),
-            ("remove docker-side containers", self._remove_docker_side),
-            ("remove docker-side network", self._remove_network),
-        ]
-        for what, step in steps:
-            try:
-                step()
-            except Exception as exc:  # noqa: BLE001 - keep cleaning
-                print(f"clean-up: {what} failed: {exc}", file=sys.stderr)
-        self.docker.close()
-        if self.args.keep_state:
-            print(f"state kept in {self.state_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-
-    def _stop_daemon(self) -> None:
-        try:
-            self.daemon.stop()
-        except Exception:  # noqa: BLE001
-            self.daemon.kill()
-
-    def _remove_docker_side(self) -> None:
-        for c in self.dapi.containers(all=True, filters={"label": f"{BENCH_LABEL}={self.run_id}"}):
-            self._rm(c["Id"])
-
-    def _rm(self, cid: str) -> None:
-        try:
-            self.dapi.remove_container(cid, force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-
-    def _remove_network(self) -> None:
-        if self.net_id:
-            try:
-                self.dapi.remove_network(self.net_id)
-            except docker.errors.NotFound:
-                pass
+        super().cleanup()
 
     def new_cache(self) -> SessionCache:
         cache = SessionCache()
@@ -359,22 +279,7 @@ def main() -> int:
     if args.warmup + args.n > 250:
         parser.error("--warmup + --n must stay <= 250 (one fixed address per docker-side spawn in a /24)")
 
-    interrupt_on_sigterm()
-    probe = docker.from_env()
-    try:
-        probe.api.inspect_image(BUSYBOX)
-    except docker.errors.ImageNotFound:
-        print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
-        return 2
-    meta = {
-        **engine_facts(probe),
-        **host_facts(),
-        "image": BUSYBOX,
-        "args": {k: str(v) for k, v in vars(args).items()},
-    }
-    probe.close()
-
-    return run_and_record(Bench(args), meta, report, args.out_dir, "pop_latency")
+    return run_docker_side(args, Bench, report, "pop_latency", BUSYBOX)
 
 
 if __name__ == "__main__":

@@ -26,15 +26,11 @@ docker-side containers and network, the temporary state dir) is removed in a
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,18 +46,16 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
+    BENCH_LABEL,
+    DockerSideBench,
     compare,
-    engine_facts,
-    host_facts,
-    interrupt_on_sigterm,
     print_table,
     rss_mib,
-    run_and_record,
+    run_docker_side,
     summary,
 )
-from support.daemon import BUSYBOX, Daemon  # noqa: E402
+from support.daemon import BUSYBOX  # noqa: E402
 
-BENCH_LABEL = "io.popvim.bench"
 COMMAND = ["sleep", "3600"]
 
 
@@ -72,22 +66,6 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - t0) * 1000, result
 
 
-def free_subnet(client: docker.DockerClient, prefix: int = 16) -> ipaddress.IPv4Network:
-    used = []
-    for net in client.api.networks():
-        for cfg in (net.get("IPAM") or {}).get("Config") or []:
-            try:
-                n = ipaddress.ip_network(cfg.get("Subnet", ""), strict=False)
-            except ValueError:
-                continue
-            if n.version == 4:
-                used.append(n)
-    for candidate in ipaddress.IPv4Network("10.128.0.0/9").subnets(new_prefix=prefix):
-        if not any(candidate.overlaps(u) for u in used):
-            return candidate
-    raise RuntimeError("no free subnet for the docker-side bench network")
-
-
 def server_times(log_text: str, method: str, path: str, status: int) -> list[float]:
     """Durations the daemon's access-log middleware recorded, in request order."""
     pattern = re.compile(rf"logger=popvim\.rest {method} {re.escape(path)} {status} ([0-9.]+)ms")
@@ -95,76 +73,24 @@ def server_times(log_text: str, method: str, path: str, status: int) -> list[flo
 
 
 # --- the benchmark ---------------------------------------------------------------
-class Bench:
+class Bench(DockerSideBench):
+    state_tag = "bench"
+    daemon_tag = "bench"
+    net_tag = "pvbench"
+    subnet_prefix = 16
+
     def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self.run_id = uuid.uuid4().hex[:6]
-        self.state_dir = Path(tempfile.mkdtemp(prefix=f"popvim-bench-{self.run_id}-"))
-        self.daemon = Daemon(self.state_dir / "popvimd", name=f"bench{self.run_id}")
-        self.docker = docker.from_env(version="auto", timeout=120)
-        self.dapi = self.docker.api
-        self.net_name = f"pvbench-{self.run_id}-net"
-        self.net_id: str | None = None
-        self.hosts: list[str] = []
-        self.labels = {BENCH_LABEL: self.run_id}
-        self.results: dict[str, Any] = {}
+        super().__init__(args)
         self.memory: dict[str, float | None] = {}
 
     # --- set-up and clean-up -------------------------------------------------
     def setup(self) -> None:
         self.daemon.start()
         self.memory["start"] = rss_mib(self.daemon.proc.pid)  # type: ignore[union-attr]
-        subnet = free_subnet(self.docker)
-        gateway = str(next(subnet.hosts()))
-        pool = docker.types.IPAMPool(subnet=str(subnet), gateway=gateway)
-        self.net_id = self.dapi.create_network(
-            self.net_name, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]),
-            labels=self.labels, check_duplicate=True,
-        )["Id"]
-        self.hosts = [str(h) for h in subnet.hosts()][1:]  # skip the gateway
-        self.subnet = str(subnet)
-
-    def cleanup(self) -> None:
-        """Best effort, each step on its own: leave nothing behind."""
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("stop popvimd", self._stop_daemon),
-            ("purge popvim's engine objects", self.daemon.purge),
-            ("remove docker-side containers", self._remove_docker_side),
-            ("remove docker-side network", self._remove_network),
-        ]
-        for what, step in steps:
-            try:
-                step()
-            except Exception as exc:  # noqa: BLE001 - keep cleaning
-                print(f"clean-up: {what} failed: {exc}", file=sys.stderr)
-        self.docker.close()
-        if self.args.keep_state:
-            print(f"state kept in {self.state_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-
-    def _stop_daemon(self) -> None:
-        try:
-            self.daemon.stop()
-        except Exception:  # noqa: BLE001
-            self.daemon.kill()
+        self.subnet = str(self.create_network())
 
     def _remove_docker_side(self) -> None:
-        ids = [c["Id"] for c in self.dapi.containers(all=True, filters={"label": f"{BENCH_LABEL}={self.run_id}"})]
-        self._parallel(lambda cid: self._rm(cid), ids)
-
-    def _rm(self, cid: str) -> None:
-        try:
-            self.dapi.remove_container(cid, force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-
-    def _remove_network(self) -> None:
-        if self.net_id:
-            try:
-                self.dapi.remove_network(self.net_id)
-            except docker.errors.NotFound:
-                pass
+        self._parallel(self._rm, self._docker_side_ids())
 
     def _parallel(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         with ThreadPoolExecutor(max_workers=self.args.workers) as pool:
@@ -443,22 +369,7 @@ def main() -> int:
     if args.n < 2 or args.list_size < 1 or args.list_reps < 1:
         parser.error("--n must be >= 2, --list-size and --list-reps >= 1")
 
-    interrupt_on_sigterm()
-    probe = docker.from_env()
-    try:
-        probe.api.inspect_image(BUSYBOX)
-    except docker.errors.ImageNotFound:
-        print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
-        return 2
-    meta = {
-        **engine_facts(probe),
-        **host_facts(),
-        "image": BUSYBOX,
-        "args": {k: str(v) for k, v in vars(args).items()},
-    }
-    probe.close()
-
-    return run_and_record(Bench(args), meta, report, args.out_dir, "rest_vs_docker")
+    return run_docker_side(args, Bench, report, "rest_vs_docker", BUSYBOX)
 
 
 if __name__ == "__main__":
