@@ -397,14 +397,23 @@ def _read_policy(policy: Mapping[str, Any], path: str, problems: Problems) -> Sc
     )
 
 
+def _single(policy: Mapping[str, Any], key: str, path: str, problems: Problems,
+            what: str) -> tuple[str, Any] | None:
+    """The (path, item) of a list that must hold exactly one item; a problem otherwise."""
+    items = _items(policy, key, path, problems, required=True)
+    if len(items) != 1:
+        if isinstance(policy.get(key), list):
+            problems.add(at(path, key), f"must hold {what}")
+        return None
+    return items[0]
+
+
 def _read_action(policy: Mapping[str, Any], path: str, problems: Problems) -> tuple[bool, int] | None:
     """(scales out?, step) from the policy's single SCALE_OUT or SCALE_IN action."""
-    actions = _items(policy, "actions", path, problems, required=True)
-    if len(actions) != 1:
-        if isinstance(policy.get("actions"), list):
-            problems.add(at(path, "actions"), "must hold exactly one SCALE_OUT or SCALE_IN action")
+    single = _single(policy, "actions", path, problems, "exactly one SCALE_OUT or SCALE_IN action")
+    if single is None:
         return None
-    action_path, action = actions[0]
+    action_path, action = single
     kind = _text(action, "type", action_path, problems, required=True)
     step = _read_step(action, action_path, problems)
     if kind is None:
@@ -429,12 +438,10 @@ def _read_step(action: Mapping[str, Any], path: str, problems: Problems) -> int 
 
 def _read_alarm(policy: Mapping[str, Any], path: str, problems: Problems) -> tuple[bool, float] | None:
     """(fires on high CPU?, busy-CPU threshold in percent) from the policy's single alarm."""
-    alarms = _items(policy, "alarms", path, problems, required=True)
-    if len(alarms) != 1:
-        if isinstance(policy.get("alarms"), list):
-            problems.add(at(path, "alarms"), "must hold exactly one CPU alarm")
+    single = _single(policy, "alarms", path, problems, "exactly one CPU alarm")
+    if single is None:
         return None
-    alarm_path, alarm = alarms[0]
+    alarm_path, alarm = single
     metric = _text(alarm, "metric", alarm_path, problems, required=True)
     operator = _text(alarm, "comparisonOperator", alarm_path, problems, required=True)
     threshold = _threshold(alarm, alarm_path, problems)
