@@ -234,7 +234,7 @@ host_swarm_is_ours() {
 make_swarm() {
     local state; state=$(host_swarm_state)
     if [ "$state" = active ]; then
-        host_swarm_is_ours || die "the host engine is already in a Swarm the lab '$LAB' did not make; refusing to touch it (docker swarm leave it yourself, or run the lab without --swarm)"
+        host_swarm_is_ours || die "the host engine is in a Swarm that the lab '$LAB' did not make; refusing to touch it"
         [ "$("${HOST_DOCKER[@]}" info -f '{{.Swarm.NodeAddr}}')" = "$HOST_IP" ] \
             || die "the lab's Swarm advertises another address than $HOST_IP; run lab.sh down first"
     elif [ "$state" = inactive ]; then
@@ -313,6 +313,14 @@ cmd_up() {
     extra=$(existing_nodes | awk -v n="$count" '$1 > n' | tr '\n' ' ')
     [ -z "$extra" ] || die "the lab has nodes beyond $count ($extra); lab.sh down first"
     ensure_tools
+    if [ "$swarm" -eq 1 ]; then   # refuse before making anything
+        local state; state=$(host_swarm_state)
+        [ "$state" = inactive ] || host_swarm_is_ours \
+            || die "the host engine is in a Swarm (state '$state') that the lab '$LAB' did not make; refusing to touch it (leave it yourself, or run the lab without --swarm)"
+    fi
+    # ip netns makes /run/netns (a bind mount) when missing: note it, so that
+    # the last lab's down takes it away again.
+    [ -d /run/netns ] || { mkdir -p /run/popvim-lab; touch /run/popvim-lab/made-run-netns; }
     mkdir -p "$STATE"
     load_state
     if [ -z "$BLOCK" ]; then
@@ -489,7 +497,13 @@ cmd_down() {
         eval iptables $rule
     done
     rm -rf "$STATE" "/var/lib/$LAB-images.tar"
-    rmdir /run/popvim-lab 2>/dev/null || true
+    if [ -z "$(ls /run/popvim-lab 2>/dev/null | grep -vx made-run-netns)" ]; then   # the last lab
+        if [ -e /run/popvim-lab/made-run-netns ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+            umount /run/netns 2>/dev/null || true
+            rmdir /run/netns 2>/dev/null || true
+        fi
+        rm -rf /run/popvim-lab
+    fi
     log "lab '$LAB' is down"
 }
 

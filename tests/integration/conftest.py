@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from support.daemon import BUSYBOX, Daemon
+from support.lab import Lab, LabError
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +70,23 @@ def idle_image(engine: docker.DockerClient) -> str:
         finally:
             base.remove(force=True)
     return IDLE
+
+
+@pytest.fixture(scope="session")
+def lab_session(engine: docker.DockerClient) -> Iterator[Lab]:
+    """A 3-node lab Swarm (scripts/lab.sh), made on first use, always torn down at the end."""
+    lab = Lab(name="pvtest", size=3, swarm=True)
+    try:
+        yield lab
+    finally:
+        if lab.touched:
+            lab.down()
+
+
+@pytest.fixture
+def lab(lab_session: Lab) -> Lab:
+    """The session's lab, up (again, if a test took it down)."""
+    try:
+        return lab_session.up()
+    except LabError as exc:
+        pytest.fail(str(exc))

@@ -1,0 +1,142 @@
+"""The multi-host lab of scripts/lab.sh, driven from tests.
+
+``Lab.up`` runs ``lab.sh up`` and reads its JSON; ``Lab.down`` runs ``lab.sh
+down``; ``traces`` looks, independently of the script, for anything a lab of
+that name may leave behind, so a test can prove that ``down`` removed it all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+
+LAB_SH = Path(__file__).resolve().parents[2] / "scripts" / "lab.sh"
+
+
+class LabError(RuntimeError):
+    """lab.sh failed; the message carries its stderr."""
+
+
+@dataclass(frozen=True)
+class LabNode:
+    index: int
+    name: str
+    socket: str
+    docker_host: str
+    address: str
+    swarm_node_id: str
+    labels: dict[str, str]
+
+    def client(self) -> docker.DockerClient:
+        """The node's own engine (not the Swarm manager)."""
+        return docker.DockerClient(base_url=self.docker_host, timeout=60)
+
+
+@dataclass
+class Lab:
+    name: str
+    size: int
+    swarm: bool = True
+    images: str | None = None  # LAB_IMAGES; None: the script's default (the test images)
+    nodes: list[LabNode] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    failed: LabError | None = None
+    touched: bool = False  # up was tried: down is owed, whatever happened
+
+    @property
+    def is_up(self) -> bool:
+        return bool(self.nodes)
+
+    def _run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "POPVIM_LAB": self.name}
+        if self.images is not None:
+            env["LAB_IMAGES"] = self.images
+        result = subprocess.run([str(LAB_SH), *args], capture_output=True, text=True, env=env, timeout=timeout)
+        if result.returncode != 0:
+            raise LabError(f"lab.sh {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    def up(self) -> Lab:
+        """Bring the lab up (once: a failure is kept and raised again rather than retried)."""
+        if self.failed is not None:
+            raise self.failed
+        if self.is_up:
+            return self
+        self.touched = True
+        args = ["up", str(self.size), "--json"] + (["--swarm"] if self.swarm else [])
+        try:
+            self.status = json.loads(self._run(*args).stdout)
+        except LabError as exc:
+            self.failed = exc
+            raise
+        self.nodes = [
+            LabNode(
+                index=n["index"],
+                name=n["name"],
+                socket=n["socket"],
+                docker_host=n["docker_host"],
+                address=n["address"],
+                swarm_node_id=n["swarm_node_id"],
+                labels=n["labels"],
+            )
+            for n in self.status["nodes"]
+        ]
+        return self
+
+    def down(self) -> None:
+        self.nodes = []
+        self.status = {}
+        self._run("down", timeout=180)
+
+    def manager(self) -> docker.DockerClient:
+        """The Swarm manager: the host engine."""
+        assert self.status.get("swarm"), "the lab has no Swarm"
+        return docker.DockerClient(base_url=self.status["swarm"]["manager"], timeout=60)
+
+    def node(self, swarm_node_id: str) -> LabNode:
+        return next(n for n in self.nodes if n.swarm_node_id == swarm_node_id)
+
+
+def _lines(*cmd: str) -> list[str]:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    return result.stdout.splitlines() if result.returncode == 0 else []
+
+
+def traces(name: str, host: docker.DockerClient) -> list[str]:
+    """Everything a lab called ``name`` may have left on this machine, as readable strings."""
+    node = re.compile(rf"^{re.escape(name)}-(\d+)(\.sock|\.pid)?$")
+    found: list[str] = []
+    found += [f"netns {ns.split()[0]}" for ns in _lines("ip", "netns", "list") if node.match(ns.split()[0])]
+    for line in _lines("ip", "-o", "link", "show"):
+        link = line.split(": ")[1].split("@")[0]
+        if node.match(link) or link == f"{name}-br":
+            found.append(f"link {link}")
+    for parent in (Path("/run"), Path("/var/lib")):
+        found += [f"path {p}" for p in parent.glob(f"{name}-*") if node.match(p.name) or p.name == f"{name}-images.tar"]
+    if Path(f"/run/popvim-lab/{name}").exists():
+        found.append(f"path /run/popvim-lab/{name}")
+    found += [f"cgroup {p}" for p in Path("/sys/fs/cgroup").glob(f"*/{name}-*") if node.match(p.name)]
+    found += [f"mount {m}" for m in _lines("findmnt", "-rn", "-o", "TARGET")
+              if re.match(rf"^(/run|/var/lib|/run/netns)/{re.escape(name)}-\d+(/|$)", m)]
+    found += [f"iptables {r}" for r in _lines("iptables", "-S") if f"popvim-lab:{name}" in r]
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f"/run/{name}-" in cmdline and "dockerd" in cmdline:
+            found.append(f"process {proc.name}: {cmdline[:80]}")
+    found += [f"host network {n.name}" for n in host.networks.list(filters={"label": f"popvim.lab={name}"})]
+    swarm = host.info().get("Swarm", {})
+    if swarm.get("LocalNodeState") == "active" and swarm.get("ControlAvailable"):
+        me = host.nodes.get(swarm["NodeID"])
+        if me.attrs["Spec"].get("Labels", {}).get("popvim.lab") == name:
+            found.append("host engine still in the lab's Swarm")
+    return found
