@@ -18,8 +18,9 @@
 # veth is "<lab>-<i>", the bridge "<lab>-br", iptables rules carry the comment
 # "popvim-lab:<lab>", and the host's Swarm node carries the label
 # popvim.lab=<lab> (the proof that the lab made that Swarm).
-set -euo pipefail
+set -Eeuo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
+trap 'echo "lab: failed (line $LINENO: $BASH_COMMAND); lab.sh down removes what was made" >&2' ERR
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${POPVIM_LAB:-pvlab}
@@ -64,7 +65,7 @@ ensure_tools() {
     [ "$(id -u)" -eq 0 ] || die "must run as root"
     "$HERE/ensure-docker.sh"
     # command-to-check:debian-package
-    local needed=("ip:iproute2" "nsenter:util-linux" "unshare:util-linux" "iptables:iptables" "findmnt:util-linux")
+    local needed=("python3:python3" "ip:iproute2" "nsenter:util-linux" "unshare:util-linux" "iptables:iptables" "findmnt:util-linux")
     local missing=() item
     for item in "${needed[@]}"; do
         command -v "${item%%:*}" >/dev/null 2>&1 || missing+=("${item#*:}")
@@ -112,6 +113,14 @@ EOF
 
 load_state() {
     BLOCK=$(cat "$STATE/block" 2>/dev/null || true)
+    # The state file lost (it lives in /run), the lab not: its bridge, or its
+    # Swarm's advertise address, still tells which block it has.
+    local addr=""
+    [ -n "$BLOCK" ] || addr=$(ip -4 -o addr show dev "$BR" 2>/dev/null | awk '{print $4}' | head -n1 || true)
+    [ -n "$BLOCK" ] || [ -n "$addr" ] || ! host_swarm_is_ours || addr=$("${HOST_DOCKER[@]}" info -f '{{.Swarm.NodeAddr}}')
+    if [ -z "$BLOCK" ] && [[ $addr =~ ^10\.([0-9]+)\. ]]; then
+        BLOCK="10.${BASH_REMATCH[1]}.0.0/16"
+    fi
     [ -n "$BLOCK" ] || return 0
     local b=${BLOCK#10.}; b=${b%%.*}
     PREFIX="10.$b"
@@ -259,18 +268,17 @@ make_swarm() {
     else
         die "the host engine's Swarm state is '$state'; refusing to touch it"
     fi
-    local cluster token i n id
-    cluster=$("${HOST_DOCKER[@]}" info -f '{{.Swarm.Cluster.ID}}')
+    local token i n id
     token=$("${HOST_DOCKER[@]}" swarm join-token -q worker)
     local ids=()
     for i in "$@"; do
         n=$(node "$i")
-        if [ "$(ndocker "$i" info -f '{{.Swarm.LocalNodeState}}')" = active ]; then
-            if [ "$(ndocker "$i" info -f '{{.Swarm.Cluster.ID}}' 2>/dev/null)" != "$cluster" ] \
-                && [ "$(ndocker "$i" info -f '{{.Swarm.ControlAvailable}}')" != true ]; then
-                log "$n: leaving a stale Swarm"
-                ndocker "$i" swarm leave --force >/dev/null
-            fi
+        # A node left over from an earlier Swarm (a crash, a reboot) leaves it
+        # first; a worker knows no cluster ID, but the manager knows its node ID.
+        if [ "$(ndocker "$i" info -f '{{.Swarm.LocalNodeState}}')" != inactive ] \
+            && ! "${HOST_DOCKER[@]}" node inspect "$(ndocker "$i" info -f '{{.Swarm.NodeID}}')" >/dev/null 2>&1; then
+            log "$n: leaving a stale Swarm"
+            ndocker "$i" swarm leave --force >/dev/null
         fi
         if [ "$(ndocker "$i" info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
             log "$n: joining the Swarm"
@@ -283,14 +291,14 @@ make_swarm() {
         "${HOST_DOCKER[@]}" node update --label-add "lab.node=$n" --label-add "site=site$i" \
             --label-add "popvim.lab=$LAB" "$id" >/dev/null
     done
-    # Nodes of an earlier incarnation (their data roots are gone) linger as "down".
-    local stale
+    # Nodes of an earlier incarnation (data roots wiped, a stale Swarm left)
+    # would linger as "down" under the same hostnames: the lab's Swarm holds
+    # only the host and the current nodes.
+    local stale me; me=$(host_node_id)
     for stale in $("${HOST_DOCKER[@]}" node ls -q); do
-        [ "$stale" = "$(host_node_id)" ] && continue
+        [ "$stale" = "$me" ] && continue
         printf '%s\n' "${ids[@]}" | grep -qx "$stale" && continue
-        if [ "$("${HOST_DOCKER[@]}" node inspect "$stale" -f '{{.Status.State}}')" = down ]; then
-            "${HOST_DOCKER[@]}" node rm --force "$stale" >/dev/null
-        fi
+        "${HOST_DOCKER[@]}" node rm --force "$stale" >/dev/null
     done
     touch "$STATE/swarm"
 }
@@ -323,11 +331,9 @@ cmd_up() {
     [ -d /run/netns ] || { mkdir -p /run/popvim-lab; touch /run/popvim-lab/made-run-netns; }
     mkdir -p "$STATE"
     load_state
-    if [ -z "$BLOCK" ]; then
-        BLOCK=$(choose_block)
-        echo "$BLOCK" >"$STATE/block"
-        load_state
-    fi
+    [ -n "$BLOCK" ] || BLOCK=$(choose_block)
+    echo "$BLOCK" >"$STATE/block"
+    load_state
     log "lab '$LAB': $count node(s) on $SUBNET (host $HOST_IP)"
     make_bridge
     local i nodes=()
@@ -344,7 +350,7 @@ cmd_up() {
 status_json() {
     load_state
     local i n first=1 swarm=null
-    if [ -e "$STATE/swarm" ] && host_swarm_is_ours; then
+    if host_swarm_is_ours; then
         swarm=$(printf '{"manager": "%s", "manager_address": "%s:2377", "cluster_id": "%s", "address_pool": "%s"}' \
             "${DOCKER_HOST:-unix:///var/run/docker.sock}" "$HOST_IP" \
             "$("${HOST_DOCKER[@]}" info -f '{{.Swarm.Cluster.ID}}')" "$POOL")
@@ -376,7 +382,7 @@ status_text() {
         return 0
     fi
     echo "lab '$LAB' on ${SUBNET:-?}: host side $BR ${HOST_IP:-?}"
-    if [ -e "$STATE/swarm" ] && host_swarm_is_ours; then
+    if host_swarm_is_ours; then
         echo "swarm: manager = host engine (${DOCKER_HOST:-unix:///var/run/docker.sock}), advertising $HOST_IP:2377, drained"
     fi
     local i

@@ -69,9 +69,10 @@ class Lab:
             raise self.failed
         if self.is_up:
             return self
-        self.touched = True
         args = ["up", str(self.size), "--json"] + (["--swarm"] if self.swarm else [])
         try:
+            self._claim()
+            self.touched = True
             self.status = json.loads(self._run(*args).stdout)
         except LabError as exc:
             self.failed = exc
@@ -89,6 +90,21 @@ class Lab:
             for n in self.status["nodes"]
         ]
         return self
+
+    def _claim(self) -> None:
+        """Refuse a lab of this name that a live process (another test session) uses;
+        take down one whose owner is gone (a crashed session), so each session starts clean."""
+        owner = Path(f"/run/popvim-lab/{self.name}/owner")
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
+            raise LabError(f"the lab {self.name!r} is in use by process {pid} (another test session?)")
+        if pid != os.getpid():
+            self._run("down", timeout=180)
+        owner.parent.mkdir(parents=True, exist_ok=True)
+        owner.write_text(str(os.getpid()))
 
     def down(self) -> None:
         self.nodes = []
