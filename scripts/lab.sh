@@ -31,7 +31,7 @@ log() { echo "lab: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 usage() {
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     exit 2
 }
 
@@ -51,11 +51,10 @@ ndocker() { docker -H "unix://$(sock "$1")" "${@:2}"; }
 # Indices of every node that has left any trace (namespace, link, files, process).
 existing_nodes() {
     {
-        ip netns list 2>/dev/null | awk '{print $1}'
-        ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1
-        ls -d /run/"$LAB"-* /var/lib/"$LAB"-* 2>/dev/null | xargs -r -n1 basename
-        ls /sys/fs/cgroup/*/ 2>/dev/null
-        true
+        ip netns list 2>/dev/null | awk '{print $1}' || true
+        ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 || true
+        ls -d /run/"$LAB"-* /var/lib/"$LAB"-* 2>/dev/null | xargs -r -n1 basename || true
+        ls /sys/fs/cgroup/*/ 2>/dev/null || true
     } | sed -nE "s/^$LAB-([0-9]+)(\.sock|\.pid)?$/\1/p" | sort -un
 }
 
@@ -84,10 +83,11 @@ ensure_tools() {
 # Every IPv4 network in use on the host: routes, and the host engine's networks
 # (including Swarm overlays and networks of bridges that are down).
 used_networks() {
-    ip -4 route show table all 2>/dev/null | awk '$1 ~ /^[0-9]/ {print $1}'
+    ip -4 route show table all 2>/dev/null | awk '$1 ~ /^[0-9]/ {print $1}' || true
+    # (a network removed meanwhile by someone else makes inspect fail: fine)
     "${HOST_DOCKER[@]}" network ls -q 2>/dev/null \
         | xargs -r "${HOST_DOCKER[@]}" network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' 2>/dev/null \
-        | tr ' ' '\n'
+        | tr ' ' '\n' || true
     cat /run/popvim-lab/*/block 2>/dev/null || true
 }
 
@@ -416,8 +416,8 @@ kill_node_processes() {
     local n; n=$(node "$1")
     local sig pids
     for sig in TERM KILL; do
-        pids=$( { cat /sys/fs/cgroup/*/"$n"/*/cgroup.procs /sys/fs/cgroup/*/"$n"/cgroup.procs 2>/dev/null
-                  [ -e "/run/netns/$n" ] && ip netns pids "$n" 2>/dev/null; } | sort -un | tr '\n' ' ')
+        pids=$( { cat /sys/fs/cgroup/*/"$n"/*/cgroup.procs /sys/fs/cgroup/*/"$n"/cgroup.procs 2>/dev/null || true
+                  [ ! -e "/run/netns/$n" ] || ip netns pids "$n" 2>/dev/null || true; } | sort -un | tr '\n' ' ')
         [ -n "${pids// /}" ] || return 0
         # shellcheck disable=SC2086
         kill -"$sig" $pids 2>/dev/null || true
