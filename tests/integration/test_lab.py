@@ -11,35 +11,21 @@ import ipaddress
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
 import pytest
 from docker.types import EndpointSpec, ServiceMode
 
-from support.daemon import BUSYBOX, free_subnet, unique
+from support.daemon import BUSYBOX, free_subnet, unique, wait_for
 from support.lab import LAB_SH, Lab, traces
 
 VNF_BASE = "popvim-test/vnf-base:latest"
 # An HTTP server whose page is its hostname: a reply says who answered.
 WEB = ["sh", "-c", "mkdir -p /www && hostname >/www/index.html && exec httpd -f -p 8080 -h /www"]
-
-T = TypeVar("T")
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 def fetch(container: Any, address: str) -> str:
@@ -83,7 +69,7 @@ def overlay(lab: Lab) -> Iterator[Any]:
     for node in lab.nodes:  # plain containers a test attached must be gone first
         for c in node.client().containers.list(all=True, filters={"label": "popvim.lab.test"}):
             c.remove(force=True)
-    poll("overlay removal", lambda: _try_remove(net), timeout=30)
+    wait_for(lambda: _try_remove(net), timeout=30, interval=0.3, what="overlay removal")
 
 
 def _try_remove(net: Any) -> bool:
@@ -125,7 +111,7 @@ def overlay_address(task: dict[str, Any], network_id: str) -> str:
 def test_a_replicated_service_spreads_and_its_overlay_carries_traffic_across_nodes(
     lab: Lab, overlay: Any, web: Any
 ) -> None:
-    tasks = poll("3 running tasks", lambda: running_tasks(web, 3), timeout=90)
+    tasks = wait_for(lambda: running_tasks(web, 3), timeout=90, interval=0.3, what="3 running tasks")
     assert len({t["NodeID"] for t in tasks}) >= 2, tasks
 
     # A plain container with a fixed address on the attachable overlay, on another
@@ -145,11 +131,11 @@ def test_a_replicated_service_spreads_and_its_overlay_carries_traffic_across_nod
     assert plain.attrs["NetworkSettings"]["Networks"][overlay.name]["IPAddress"] == fixed
 
     target_container = task_container(lab, target)
-    reply = poll("the task's page over the overlay",
-                 lambda: (r := fetch(plain, overlay_address(target, overlay.id))) and "200 OK" in r and r)
+    reply = wait_for(lambda: (r := fetch(plain, overlay_address(target, overlay.id))) and "200 OK" in r and r,
+                     timeout=30, interval=0.3, what="the task's page over the overlay")
     assert reply.rstrip().endswith(target_container.attrs["Config"]["Hostname"])
-    reply = poll("the plain container's page over the overlay",
-                 lambda: (r := fetch(target_container, fixed)) and "200 OK" in r and r)
+    reply = wait_for(lambda: (r := fetch(target_container, fixed)) and "200 OK" in r and r,
+                     timeout=30, interval=0.3, what="the plain container's page over the overlay")
     assert reply.rstrip().endswith(plain.attrs["Config"]["Hostname"])
 
     # dnsrr: the service name resolves to every task, from any node
@@ -191,7 +177,8 @@ def test_down_after_a_half_made_up_leaves_no_trace(engine: docker.DockerClient, 
     up = subprocess.Popen([str(LAB_SH), "up", "2"], env=env, start_new_session=True,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        poll("the first node's dockerd socket", lambda: Path(f"/run/{name}-1.sock").exists() or up.poll() is not None)
+        wait_for(lambda: Path(f"/run/{name}-1.sock").exists() or up.poll() is not None,
+                 timeout=60, interval=0.1, what="the first node's dockerd socket")
     finally:
         os.killpg(up.pid, signal.SIGKILL)
         up.wait()

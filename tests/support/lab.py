@@ -35,8 +35,13 @@ class LabNode:
     labels: dict[str, str]
 
     def client(self) -> docker.DockerClient:
-        """The node's own engine (not the Swarm manager)."""
-        return docker.DockerClient(base_url=self.docker_host, timeout=60)
+        """The node's own engine (not the Swarm manager); one client per node, closed by ``Lab.down``."""
+        if self.docker_host not in _clients:
+            _clients[self.docker_host] = docker.DockerClient(base_url=self.docker_host, timeout=60)
+        return _clients[self.docker_host]
+
+
+_clients: dict[str, docker.DockerClient] = {}
 
 
 @dataclass
@@ -107,6 +112,10 @@ class Lab:
         owner.write_text(str(os.getpid()))
 
     def down(self) -> None:
+        for node in self.nodes:
+            client = _clients.pop(node.docker_host, None)
+            if client is not None:
+                client.close()
         self.nodes = []
         self.status = {}
         self._run("down", timeout=180)
@@ -114,7 +123,10 @@ class Lab:
     def manager(self) -> docker.DockerClient:
         """The Swarm manager: the host engine."""
         assert self.status.get("swarm"), "the lab has no Swarm"
-        return docker.DockerClient(base_url=self.status["swarm"]["manager"], timeout=60)
+        url = self.status["swarm"]["manager"]
+        if url not in _clients:
+            _clients[url] = docker.DockerClient(base_url=url, timeout=60)
+        return _clients[url]
 
     def node(self, swarm_node_id: str) -> LabNode:
         return next(n for n in self.nodes if n.swarm_node_id == swarm_node_id)
