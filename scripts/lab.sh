@@ -265,6 +265,13 @@ make_swarm() {
         # other users' containers.
         "${HOST_DOCKER[@]}" node update --availability drain --label-add "popvim.lab=$LAB" \
             --label-add lab.role=manager "$(host_node_id)" >/dev/null
+        # A leave before the ingress sandbox is in place leaves a stale
+        # "ingress" behind on the host engine: let it settle first.
+        local deadline=$(( $(date +%s) + 30 ))
+        until "${HOST_DOCKER[@]}" network inspect ingress -f '{{range $k, $v := .Containers}}{{$k}} {{end}}' 2>/dev/null | grep -qw ingress-sbox; do
+            [ "$(date +%s)" -lt "$deadline" ] || die "the host's ingress sandbox did not appear within 30 s"
+            sleep 0.3
+        done
     else
         die "the host engine's Swarm state is '$state'; refusing to touch it"
     fi
@@ -466,12 +473,37 @@ leave_host_swarm() {
     host_swarm_is_ours || return 0
     log "host engine: leaving the lab's Swarm"
     "${HOST_DOCKER[@]}" swarm leave --force >/dev/null
-    # docker_gwbridge outlives the Swarm; remove it only if the lab made it
-    # and nothing uses it.
-    if [ "$("${HOST_DOCKER[@]}" network inspect docker_gwbridge -f '{{index .Labels "popvim.lab"}}' 2>/dev/null)" = "$LAB" ]; then
-        "${HOST_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1 \
-            || log "docker_gwbridge is still in use; left in place"
+    local deadline=$(( $(date +%s) + 15 ))
+    while "${HOST_DOCKER[@]}" network ls --format '{{.Name}} {{.Scope}}' | grep -qx 'ingress swarm'; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            log "the host engine still lists a stale 'ingress' network (a Docker quirk); the next swarm init replaces it"
+            break
+        fi
+        sleep 0.3
+    done
+    remove_our_gwbridge   # it outlives the Swarm
+    # Docker leaves its (unmounted, empty) ingress sandbox file behind.
+    local sbox=/var/run/docker/netns/ingress_sbox
+    if [ -f "$sbox" ] && [ ! -s "$sbox" ] && ! findmnt -rn "$sbox" >/dev/null; then
+        rm -f "$sbox"
     fi
+}
+
+# The host's docker_gwbridge, if the lab made it (labelled) and nothing uses it
+# any more (the ingress sandbox may take a moment to let go of it).
+remove_our_gwbridge() {
+    local deadline=$(( $(date +%s) + 15 ))
+    while [ "$("${HOST_DOCKER[@]}" network inspect docker_gwbridge -f '{{index .Labels "popvim.lab"}}' 2>/dev/null)" = "$LAB" ]; do
+        "${HOST_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1 && return 0
+        # the Swarm is gone: an ingress sandbox endpoint left on it is stale
+        [ "$(host_swarm_state)" != inactive ] \
+            || "${HOST_DOCKER[@]}" network disconnect -f docker_gwbridge gateway_ingress-sbox >/dev/null 2>&1 || true
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            log "docker_gwbridge is still in use; left in place"
+            return 0
+        fi
+        sleep 0.5
+    done
 }
 
 cmd_down() {
@@ -491,9 +523,7 @@ cmd_down() {
     for i in $nodes; do stop_dockerd "$i" & done
     wait
     # a docker_gwbridge made for a swarm init that then failed
-    if [ "$(host_swarm_state)" = inactive ] && [ "$("${HOST_DOCKER[@]}" network inspect docker_gwbridge -f '{{index .Labels "popvim.lab"}}' 2>/dev/null)" = "$LAB" ]; then
-        "${HOST_DOCKER[@]}" network rm docker_gwbridge >/dev/null 2>&1 || true
-    fi
+    [ "$(host_swarm_state)" != inactive ] || remove_our_gwbridge
     for i in $nodes; do remove_node "$i" & done   # rm of image layers dominates: in parallel
     wait
     ip link del "$BR" 2>/dev/null || true
