@@ -307,7 +307,6 @@ make_swarm() {
         printf '%s\n' "${ids[@]}" | grep -qx "$stale" && continue
         "${HOST_DOCKER[@]}" node rm --force "$stale" >/dev/null
     done
-    touch "$STATE/swarm"
 }
 
 cmd_up() {
