@@ -6,6 +6,7 @@
 #
 #   scripts/lab.sh up N [--swarm] [--json]   make nodes 1..N (idempotent)
 #   scripts/lab.sh status [--json]           what exists and whether it answers
+#   scripts/lab.sh stop-node I               stop node I's dockerd (a lost host); `up` starts it again
 #   scripts/lab.sh down                      remove every trace (also of a half-made lab)
 #
 # Environment: POPVIM_LAB (or --name) names the lab (default "pvlab"; several
@@ -542,6 +543,23 @@ cmd_down() {
     log "lab '$LAB' is down"
 }
 
+cmd_stop_node() {
+    local i=""
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --name) LAB=$2; shift ;;
+            [0-9]*) i=$1 ;;
+            *) usage ;;
+        esac
+        shift
+    done
+    set_names
+    [ "$(id -u)" -eq 0 ] || die "must run as root"
+    existing_nodes | grep -qx "$i" || die "the lab '$LAB' has no node '$i'"
+    stop_dockerd "$i"
+    log "$(node "$i"): dockerd stopped (namespace, address and data kept; lab.sh up starts it again)"
+}
+
 # ---------------------------------------------------------------- main
 
 [ $# -ge 1 ] || usage
@@ -549,6 +567,7 @@ cmd=$1; shift
 case $cmd in
     up) cmd_up "$@" ;;
     status) cmd_status "$@" ;;
+    stop-node) cmd_stop_node "$@" ;;
     down) cmd_down "$@" ;;
     *) usage ;;
 esac

@@ -170,6 +170,20 @@ def test_host_bridge_networks_still_work_while_the_lab_swarm_is_active(lab: Lab,
         explicit.remove()
 
 
+def test_a_stopped_node_engine_is_a_lost_host_to_swarm_and_comes_back(lab: Lab) -> None:
+    manager = lab.manager()
+    node = lab.nodes[-1]
+
+    def state() -> str:
+        return str(manager.nodes.get(node.swarm_node_id).attrs["Status"]["State"])
+
+    lab.stop_node(node.index)
+    wait_for(lambda: state() == "down", timeout=60, interval=0.3, what=f"{node.name} down in Swarm")
+    lab.restart_stopped()
+    wait_for(lambda: state() == "ready", timeout=60, interval=0.3, what=f"{node.name} ready again")
+    assert node.client().ping()
+
+
 def test_down_after_a_half_made_up_leaves_no_trace(engine: docker.DockerClient, lab: Lab) -> None:
     """A crash mid-up (here: killed once the first engine socket exists), then down."""
     name = "pvcrash"

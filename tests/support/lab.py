@@ -111,6 +111,19 @@ class Lab:
         owner.parent.mkdir(parents=True, exist_ok=True)
         owner.write_text(str(os.getpid()))
 
+    def stop_node(self, index: int) -> None:
+        """Stop node ``index``'s dockerd: to Swarm, a lost host."""
+        node = next(n for n in self.nodes if n.index == index)
+        client = _clients.pop(node.docker_host, None)  # its connections die with the engine
+        if client is not None:
+            client.close()
+        self._run("stop-node", str(index), timeout=60)
+
+    def restart_stopped(self) -> None:
+        """Start again every node engine that was stopped (``lab.sh up`` is idempotent)."""
+        args = ["up", str(self.size), "--json"] + (["--swarm"] if self.swarm else [])
+        self.status = json.loads(self._run(*args).stdout)
+
     def down(self) -> None:
         for node in self.nodes:
             client = _clients.pop(node.docker_host, None)
