@@ -9,9 +9,9 @@ kept in the state directory.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 
 import tomli_w
 
+from popvim.statedir import ADMIN_PASSWORD_FILE, write_private
 from popvim.vim.auth import hash_password
 from popvim.vim.settings import VimSettings
 
@@ -38,6 +39,19 @@ def split_hostport(value: str, what: str) -> tuple[str, int]:
 
 
 @dataclass
+class TlsConfig:
+    """The ``[tls]`` section: paths of PEM files (see popvim.tls for what each does)."""
+
+    cert: str = ""  # the server certificate (chain) of both faces; TLS is on when set
+    key: str = ""
+    client_ca: str = ""  # when set, both faces require a client certificate signed by it (mTLS)
+    ca: str = ""  # what the orchestrator trusts: its own PoP, and registered PoPs naming no CA
+    client_cert: str = ""  # what the orchestrator presents to PoPs that require a certificate
+    client_key: str = ""
+    allow_plaintext: bool = False  # plain listeners on addresses other than loopback
+
+
+@dataclass
 class Config:
     name: str = "popvim"
     state_dir: Path = field(default_factory=default_state_dir)
@@ -54,6 +68,8 @@ class Config:
     controller_interval: float = 1.0  # seconds between healing/autoscaling passes
     users: dict[str, str] = field(default_factory=dict)  # name -> bcrypt hash
     verbose: bool = False
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    install_id: str = ""  # read from (or made in) the state dir at start
 
     @property
     def db_url(self) -> str:
@@ -62,6 +78,7 @@ class Config:
     def settings(self) -> VimSettings:
         return VimSettings(
             pop_name=self.name,
+            install_id=self.install_id,
             engine_prefix=self.engine_prefix,
             token_ttl_seconds=self.token_ttl,
             stop_timeout_seconds=self.stop_timeout,
@@ -69,6 +86,12 @@ class Config:
             default_network_internal=self.default_network_internal,
             subnet_pool=self.subnet_pool,
         )
+
+
+_TLS_KEYS: dict[str, tuple[type, ...]] = {
+    "cert": (str,), "key": (str,), "client_ca": (str,), "ca": (str,), "client_cert": (str,), "client_key": (str,),
+    "allow_plaintext": (bool,),
+}
 
 
 # Each key with the TOML types it may have: a wrong type is a clear error at
@@ -123,6 +146,10 @@ def load(path: Path | None) -> Config:
             raise ValueError(f"{path}: unknown key [network].{key}")
         attribute, types = _NETWORK_KEYS[key]
         setattr(config, attribute, _typed(path, f"[network].{key}", value, types))
+    for key, value in (data.get("tls") or {}).items():
+        if key not in _TLS_KEYS:
+            raise ValueError(f"{path}: unknown key [tls].{key}")
+        setattr(config.tls, key, _typed(path, f"[tls].{key}", value, _TLS_KEYS[key]))
     _check(path, config)
     users = data.get("users") or {}
     for name, hashed in users.items():
@@ -160,8 +187,24 @@ def ensure_users(config: Config) -> None:
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_text(tomli_w.dumps({"users": config.users}))
     stored.chmod(0o600)
-    # Printed once, to the terminal only (not the log): the hash is all that is kept.
-    print(f"popvimd: created user 'admin' with password: {password}", file=sys.stderr)
+    _show_once(config.state_dir, f"popvimd: created user 'admin' with password: {password}\n")
+
+
+def _show_once(state_dir: Path, text: str) -> None:
+    """On the terminal, never on stderr: stderr is the log stream, which is often kept and
+    shipped. Without a terminal (a service, a container) it goes to a 0600 file whose path
+    is logged; the hash is all popvimd keeps."""
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(text)
+        return
+    except OSError:
+        pass
+    path = state_dir / ADMIN_PASSWORD_FILE
+    write_private(path, text)
+    logging.getLogger("popvim").warning(
+        "generated password of user 'admin' written to %s (mode 0600): read it, then delete the file", path
+    )
 
 
 def write(path: Path, config: Config) -> None:
@@ -184,6 +227,9 @@ def write(path: Path, config: Config) -> None:
         data["pop"]["db"] = config.db
     if config.docker_host:
         data["pop"]["docker_host"] = config.docker_host
+    tls = {k: v for k, v in vars(config.tls).items() if v}
+    if tls:
+        data["tls"] = tls
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomli_w.dumps(data))
     path.chmod(0o600)

@@ -16,14 +16,17 @@ import typer
 import uvicorn
 
 from popvim import config as cfg
+from popvim import statedir
+from popvim import tls as tlsconf
 from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
-from popvim.nfv.pops import LocalPop, PopRegistry
+from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
 from popvim.vim.auth import hash_password
 from popvim.engine.docker_driver import DockerDriver
 from popvim.store.db import Store
+from popvim.store.secrets import SecretBox
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
 
@@ -55,6 +58,15 @@ def serve(
     engine_prefix: Annotated[
         str | None, typer.Option(help="prefix of engine-side names, so PoPs can share an engine")
     ] = None,
+    tls_cert: Annotated[str | None, typer.Option(help="(tls.cert) PEM certificate (chain) of both faces")] = None,
+    tls_key: Annotated[str | None, typer.Option(help="(tls.key) its PEM private key")] = None,
+    tls_client_ca: Annotated[
+        str | None, typer.Option(help="(tls.client_ca) require client certificates signed by this CA (mTLS)")
+    ] = None,
+    tls_ca: Annotated[str | None, typer.Option(help="(tls.ca) the CA the orchestrator trusts")] = None,
+    allow_plaintext: Annotated[
+        bool, typer.Option("--allow-plaintext", help="(tls.allow_plaintext) plain text off loopback")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the REST API and the Pop protocol over one Docker engine."""
@@ -69,11 +81,20 @@ def serve(
         }.items():
             if value is not None:
                 setattr(config, key, value)
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        for key, value in {"cert": tls_cert, "key": tls_key, "client_ca": tls_client_ca, "ca": tls_ca}.items():
+            if value is not None:
+                setattr(config.tls, key, value)
+        config.tls.allow_plaintext = config.tls.allow_plaintext or allow_plaintext
+        statedir.prepare(config.state_dir)
+        config.install_id = statedir.install_id(config.state_dir)
         cfg.ensure_users(config)
         host, port = cfg.split_hostport(config.listen, "--listen")
         cfg.split_hostport(config.pop_listen, "--pop-listen")
-    except ValueError as exc:
+        server_tls = tlsconf.server_tls(config.tls)
+        client_tls = tlsconf.client_tls(config.tls, server_tls)
+        tlsconf.check_plaintext(config, server_tls)
+        secrets_box = SecretBox.in_state_dir(config.state_dir)
+    except (ValueError, OSError) as exc:
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
@@ -88,16 +109,19 @@ def serve(
         raise typer.Exit(1) from exc
     pop_server = PopServer(vim)
     try:
-        pop_server.start(config.pop_listen)
+        pop_server.start(config.pop_listen, tlsconf.grpc_credentials(server_tls))
     except RuntimeError as exc:
         vim.close()
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(1) from exc
-    nfv, controllers = _orchestrator(vim, config)
-    log.info("serving pop=%s rest=%s:%d grpc=%s db=%s", config.name, host, port, config.pop_listen,
+    nfv, controllers = _orchestrator(vim, config, secrets_box, client_tls, server_tls is not None)
+    log.info("serving pop=%s install=%s rest=%s://%s:%d grpc=%s%s db=%s", config.name, config.install_id,
+             "https" if server_tls else "http", host, port, config.pop_listen,
+             (" (tls, client certificates required)" if server_tls.client_ca else " (tls)") if server_tls else "",
              config.db_url.split("@")[-1])
     server = uvicorn.Server(
-        uvicorn.Config(create_app(vim, nfv), host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        uvicorn.Config(create_app(vim, nfv), host=host, port=port, log_config=None, access_log=False, lifespan="off",
+                       **tlsconf.uvicorn_options(config.tls, server_tls))
     )
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the
     # default handler that kills us before the clean-up below, so keep ours.
@@ -112,7 +136,8 @@ def serve(
         log.info("stopped")
 
 
-def _orchestrator(vim: Vim, config: cfg.Config) -> tuple[Orchestrator, Controllers]:
+def _orchestrator(vim: Vim, config: cfg.Config, secrets_box: SecretBox, client_tls: ClientTls,
+                  local_tls: bool) -> tuple[Orchestrator, Controllers]:
     """The orchestrator reaches this PoP like any other, through the Pop protocol, as a
     user that exists only for this process (a random password, never stored)."""
     password = secrets.token_urlsafe(32)
@@ -120,8 +145,10 @@ def _orchestrator(vim: Vim, config: cfg.Config) -> tuple[Orchestrator, Controlle
     pop_host, pop_port = cfg.split_hostport(config.pop_listen, "--pop-listen")
     if pop_host in ("0.0.0.0", "::", ""):
         pop_host = "127.0.0.1"
-    local = LocalPop(config.name, f"{pop_host}:{pop_port}", ORCHESTRATOR_USER, password)
-    nfv = Orchestrator(vim.store, PopRegistry(vim.store, local))
+    if ":" in pop_host:
+        pop_host = f"[{pop_host}]"
+    local = LocalPop(config.name, f"{pop_host}:{pop_port}", ORCHESTRATOR_USER, password, tls=local_tls)
+    nfv = Orchestrator(vim.store, PopRegistry(vim.store, local, secrets_box, client_tls))
     controllers = Controllers(vim.store, nfv, interval=config.controller_interval)
     controllers.start()
     return nfv, controllers
@@ -133,8 +160,15 @@ def init(
     user: Annotated[str, typer.Option(prompt=True)] = "admin",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
     state_dir: Annotated[Path | None, typer.Option()] = None,
+    tls: Annotated[bool, typer.Option("--tls", help="make a CA and a server certificate, serve both faces over TLS")]
+    = False,
+    mtls: Annotated[bool, typer.Option("--mtls", help="with --tls: also require client certificates; "
+                                                      "makes one for the orchestrator and the pop CLI")] = False,
+    san: Annotated[list[str] | None, typer.Option("--san", help="extra name or address of the server certificate")]
+    = None,
 ) -> None:
-    """Write a configuration file with one user (stored as a bcrypt hash)."""
+    """Write a configuration file with one user (stored as a bcrypt hash), and with --tls the
+    certificates (in <state-dir>/tls) that the file names."""
     if not password:
         typer.echo("popvimd: a password is required", err=True)
         raise typer.Exit(2)
@@ -142,6 +176,15 @@ def init(
     if state_dir:
         config.state_dir = state_dir
     config.users = {user: cfg.hash_password(password)}
+    if tls or mtls:
+        statedir.prepare(config.state_dir)
+        made = tlsconf.make_certificates(config.state_dir / "tls", tlsconf.default_sans() + list(san or []), mtls)
+        config.tls.cert, config.tls.key, config.tls.ca = str(made.cert), str(made.key), str(made.ca)
+        if made.client_cert and made.client_key:
+            config.tls.client_ca = str(made.ca)
+            config.tls.client_cert, config.tls.client_key = str(made.client_cert), str(made.client_key)
+        typer.echo(f"made a CA and certificates in {made.ca.parent}; clients trust it with: pop --ca {made.ca}"
+                   + (f" --cert {made.client_cert} --key {made.client_key}" if made.client_cert else ""))
     cfg.write(config_file, config)
     typer.echo(f"wrote {config_file}")
 

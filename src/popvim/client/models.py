@@ -35,6 +35,7 @@ class Container:
     metadata: dict[str, str] = field(default_factory=dict)
     exit_code: int | None = None
     engine_id: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def terminated(self) -> bool:
@@ -49,6 +50,7 @@ class Container:
             "command": self.command, "created": self.created, "started": self.started, "status": self.status,
             "extended_status": self.extended_status, "exit_code": self.exit_code, "metadata": self.metadata,
             "engine_id": self.engine_id, "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
+            "labels": self.labels,
         }
 
 
@@ -65,6 +67,7 @@ class Network:
     external: bool
     driver: str
     subnets: list[Subnet]
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def container(m: pb.Container) -> Container:
         metadata=dict(m.md.entries),
         exit_code=m.exit_code if m.HasField("exit_code") else None,
         engine_id=m.engine_id,
+        labels=dict(m.labels),
     )
 
 
@@ -146,6 +150,7 @@ def network(m: pb.Network) -> Network:
     return Network(
         id=m.id, name=m.name, external=m.external, driver=m.driver,
         subnets=[Subnet(s.cidr, s.gateway) for s in m.subnets],
+        labels=dict(m.labels),
     )
 
 

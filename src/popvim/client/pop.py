@@ -47,10 +47,13 @@ class PopClient:
         token: str = "",
         tls: bool = False,
         ca_certificate: bytes | None = None,
+        client_certificate: bytes | None = None,
+        client_key: bytes | None = None,
         timeout: float = 60.0,
         cache: SessionCache = SESSIONS,
     ) -> None:
-        self.credentials = Credentials(address, username, password, tls, ca_certificate, token)
+        self.credentials = Credentials(address, username, password, tls, ca_certificate, token,
+                                       client_certificate, client_key)
         self.timeout = timeout
         self._cache = cache
 
@@ -140,6 +143,7 @@ class PopClient:
         metadata: dict[str, str] | None = None,
         cpus: float | None = None,
         memory: int | None = None,
+        labels: dict[str, str] | None = None,
     ) -> models.Container:
         """A CREATED container with an address reserved on each endpoint network
         (``{network: fixed_ip_or_None}``; none given: the PoP's default network)."""
@@ -155,6 +159,7 @@ class PopClient:
             ports=ports or {},
             cpus=cpus or 0,
             memory=memory or 0,
+            labels=labels or {},
         )
         if metadata:
             request.md.entries.update(metadata)
@@ -194,10 +199,11 @@ class PopClient:
     # --- networks and images --------------------------------------------------
     def create_network(
         self, name: str, *, subnet: str = "", ip_range: str = "", gateway: str = "", driver: str = "",
-        internal: bool = False,
+        internal: bool = False, labels: dict[str, str] | None = None,
     ) -> models.Network:
         request = pb.NetworkConfig(
-            name=name, subnet=subnet, ip_range=ip_range, gateway=gateway, driver=driver, internal=internal
+            name=name, subnet=subnet, ip_range=ip_range, gateway=gateway, driver=driver, internal=internal,
+            labels=labels or {},
         )
         return models.network(self._unary("CreateNetwork", request))
 

@@ -19,6 +19,9 @@ from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
 
+SessionKey = tuple[str, str, str, bool, bytes | None, str]
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What identifies a session: the PoP, the user, and a password and/or a token.
@@ -36,13 +39,23 @@ class Credentials:
     tls: bool = False
     ca_certificate: bytes | None = None  # PEM; the system roots when None
     token: str = ""
+    # PEM: the certificate (chain) and key this client presents to a PoP that requires one (mTLS).
+    client_certificate: bytes | None = None
+    client_key: bytes | None = None
 
-    def key(self) -> tuple[str, str, str, bool, bytes | None]:
+    def key(self) -> SessionKey:
         # With a password the token is a hint, so clients holding different hints still share one
         # session; without one the token *is* the identity. Hashes keep secrets out of reprs.
         secret = self.password or ("token:" + self.token if self.token else "")
+        client = hashlib.sha256((self.client_certificate or b"") + b"\0" + (self.client_key or b"")).hexdigest()
         return (self.address, self.username, hashlib.sha256(secret.encode()).hexdigest(), self.tls,
-                self.ca_certificate)
+                self.ca_certificate, client)
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca_certificate, private_key=self.client_key,
+            certificate_chain=self.client_certificate,
+        )
 
     def __repr__(self) -> str:  # never print secrets in tracebacks or logs
         return f"Credentials(address={self.address!r}, username={self.username!r}, tls={self.tls})"
@@ -52,9 +65,7 @@ class Session:
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
         if credentials.tls:
-            channel = grpc.secure_channel(
-                credentials.address, grpc.ssl_channel_credentials(root_certificates=credentials.ca_certificate)
-            )
+            channel = grpc.secure_channel(credentials.address, credentials.channel_credentials())
         else:
             channel = grpc.insecure_channel(credentials.address)
         self.channel = channel
@@ -107,7 +118,7 @@ class Session:
 
 class SessionCache:
     def __init__(self) -> None:
-        self._sessions: dict[tuple[str, str, str, bool, bytes | None], Session] = {}
+        self._sessions: dict[SessionKey, Session] = {}
         self._lock = threading.Lock()
 
     def get(self, credentials: Credentials) -> Session:

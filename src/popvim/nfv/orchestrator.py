@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.client import NotFound as PopNotFound
 from popvim.client import PopClient, PopError, Unreachable
 from popvim.client import models as pop_models
 from popvim.nfv.descriptors import read_descriptor
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem, VnfDescriptor
+from popvim.nfv import naming
 from popvim.nfv.errors import Conflict, Invalid, NotFound
 from popvim.nfv.pops import PopRegistry
 from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc, instance_view, nsd_view, op_view
@@ -46,8 +48,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _slug(value: str, length: int = 20) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", value).strip("-.")[:length] or "x"
+_slug = naming.slug
 
 
 def dependency_key(source: VnfDescriptor, parameter: str) -> str:
@@ -319,11 +320,21 @@ class Orchestrator:
         links = {vl.name: vl for vl in nsd.virtual_links}
         for vl_name, pop_name in needed:
             vl = links[vl_name]
-            network_name = f"{_slug(ns_name, 24)}-{_slug(vl.network_name or vl.name)}"[:63]
+            network_name = naming.network_name(ns_name, ns_id, vl.network_name or vl.name, vl_name)
             with self._store.session() as session:  # recorded first: a crash leaves nothing unnamed
-                session.add(NsNetworkRow(ns_id=ns_id, virtual_link=vl_name, pop_name=pop_name,
-                                         network_name=network_name))
-            self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "")
+                row = NsNetworkRow(ns_id=ns_id, virtual_link=vl_name, pop_name=pop_name, network_name=network_name)
+                session.add(row)
+                session.flush()
+                row_id = row.id
+            try:
+                self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "",
+                                                          labels=naming.network_labels(ns_id))
+            except PopAlreadyExists:
+                # The name (or the subnet) is someone else's: forget the record, so that the
+                # rollback never deletes what holds it.
+                with self._store.session() as session:
+                    session.execute(delete(NsNetworkRow).where(NsNetworkRow.id == row_id))
+                raise
 
     def _add_vnf_record(self, ns_id: str, vnf: VnfDescriptor, position: int) -> str:
         with self._store.session() as session:
@@ -365,7 +376,7 @@ class Orchestrator:
             for cp in vnf.connection_points
         }
         metadata = {**vnf.configuration, **self._dependency_values(ns_id, nsd, vnf)}
-        name = f"{_slug(ns_name, 24)}-{_slug(vnf.name)}-{index}"[:63]
+        name = naming.container_name(ns_name, ns_id, vnf.name, index)
         # Recorded (by name) before the PoP is asked, so a crash in between leaves a
         # record that teardown can act on, never an unnamed container.
         with self._store.session() as session:
@@ -381,10 +392,15 @@ class Orchestrator:
                 name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
                 endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
                 ports={k: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
-                cpus=vnf.cpus, memory=vnf.memory,
+                cpus=vnf.cpus, memory=vnf.memory, labels=naming.container_labels(ns_id, vnfc_id),
             )
-        except Exception:
+        except PopAlreadyExists:
+            # Whatever holds the name is not ours: nothing to delete, only the record to forget.
             if not replacing:
+                self._forget_record(vnfc_id)
+            raise
+        except Exception:
+            if not replacing:  # the answer may have been lost: delete by name, if it is ours
                 self._forget_vnfc(vnfc_id, pop_name, None, name)
             raise
         by_network = {net: vl for (vl, _pop), net in networks.items()}
@@ -452,7 +468,7 @@ class Orchestrator:
             networks = [(n.id, n.pop_name, n.network_name) for n in ns.networks]
         self._parallel(vnfcs, lambda v: self._forget_vnfc(*v, force=force))
         for row_id, pop_name, network_name in networks:
-            self._gone(lambda p=pop_name, n=network_name: self.pops.client(p).delete_network(n), force,
+            self._gone(lambda p=pop_name, n=network_name: self._delete_network(p, n, ns_id), force,
                        f"network {network_name} on {pop_name}")
             with self._store.session() as session:
                 row = session.get(NsNetworkRow, row_id)
@@ -464,10 +480,36 @@ class Orchestrator:
                 session.delete(vnf)
             ns.state = NOT_INSTANTIATED
 
-    def _delete_container(self, pop_name: str, container_id: str | None, name: str, force: bool = False) -> None:
-        """Gone from the PoP, by id, or by name when the create's answer never arrived."""
-        ref = f"id:{container_id}" if container_id else name
-        self._gone(lambda: self.pops.client(pop_name).delete(ref), force, f"container {name} on {pop_name}")
+    def _delete_network(self, pop_name: str, name: str, ns_id: str) -> None:
+        """Delete the instance's network by name, if the network of that name is the instance's."""
+        client = self.pops.client(pop_name)
+        found = client.networks(name)
+        if not found:
+            return
+        if found[0].labels.get(naming.LABEL_NS) != ns_id:
+            log.warning("network %s on %s is not this instance's (labels %s): left alone", name, pop_name,
+                        found[0].labels.get(naming.LABEL_NS, "none"))
+            return
+        client.delete_network(f"id:{found[0].id}")
+
+    def _delete_container(self, pop_name: str, container_id: str | None, name: str, vnfc_id: str,
+                          force: bool = False) -> None:
+        """Gone from the PoP: by the id its create answered, else (the answer never arrived)
+        by name, but only when the container of that name carries this VNFC's label."""
+        def delete_it() -> None:
+            client = self.pops.client(pop_name)
+            if container_id:
+                client.delete(f"id:{container_id}")
+                return
+            found = client.containers(name)
+            if not found:
+                return
+            if found[0].labels.get(naming.LABEL_VNFC) != vnfc_id:
+                log.warning("container %s on %s is not VNFC %s's: left alone", name, pop_name, vnfc_id)
+                return
+            client.delete(f"id:{found[0].id}")
+
+        self._gone(delete_it, force, f"container {name} on {pop_name}")
 
     @staticmethod
     def _gone(delete_it: Callable[[], None], force: bool, what: str) -> None:
@@ -488,7 +530,10 @@ class Orchestrator:
 
     def _forget_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None, name: str,
                      force: bool = False) -> None:
-        self._delete_container(pop_name, container_id, name, force)
+        self._delete_container(pop_name, container_id, name, vnfc_id, force)
+        self._forget_record(vnfc_id)
+
+    def _forget_record(self, vnfc_id: str) -> None:
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is not None:
@@ -585,7 +630,7 @@ class Orchestrator:
                 if (c.id in vnfc_ids if vnfc_ids else c.state != "RUNNING")
             ]
         for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id, name in chosen:
-            self._delete_container(pop_name, container_id, name)
+            self._delete_container(pop_name, container_id, name, vnfc_id)
             self._set_state(vnfc_id, "HEALING")
             self._create_vnfc(ns_id, nsd, nsd.vnf(vnf_name), record_id, index, fixed=addresses, replacing=vnfc_id)
             self._start_vnfc(vnfc_id)

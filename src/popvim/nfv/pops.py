@@ -11,13 +11,15 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
+from cryptography import x509
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from popvim.client import PopClient
 from popvim.nfv.errors import Conflict, NotFound
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsNetworkRow, PopRow, VnfRecordRow
+from popvim.store.secrets import SecretBox
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
@@ -29,7 +31,20 @@ class PopConfig(BaseModel):
     password: str = Field(..., min_length=1, max_length=72)
     site: str = ""
     tls: bool = False
-    ca_certificate: str | None = Field(None, description="PEM of the CA that signed the PoP's certificate")
+    ca_certificate: str | None = Field(
+        None, max_length=64 * 1024,
+        description="PEM of the CA that signed the PoP's certificate; else the daemon's [tls].ca",
+    )
+
+    @field_validator("ca_certificate")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                x509.load_pem_x509_certificates(value.encode())
+            except ValueError as exc:
+                raise ValueError("ca_certificate is not a PEM certificate") from exc
+        return value or None
 
 
 class Pop(BaseModel):
@@ -43,11 +58,26 @@ class Pop(BaseModel):
 
 
 @dataclass(frozen=True)
+class ClientTls:
+    """How this orchestrator speaks TLS to PoPs: the CA it trusts when a PoP's
+    registration names none (None: the system's roots), and the certificate it
+    presents to PoPs that require one (mTLS). PEM bytes."""
+
+    ca_certificate: bytes | None = None
+    certificate: bytes | None = None
+    key: bytes | None = None
+
+
+@dataclass(frozen=True)
 class LocalPop:
     name: str
     address: str
     username: str
     password: str
+    tls: bool = False
+
+    def __repr__(self) -> str:  # never print the password
+        return f"LocalPop(name={self.name!r}, address={self.address!r}, tls={self.tls})"
 
 
 def _now() -> datetime:
@@ -62,11 +92,17 @@ def _view(row: PopRow) -> Pop:
 
 
 class PopRegistry:
-    def __init__(self, store: Store, local: LocalPop) -> None:
+    def __init__(self, store: Store, local: LocalPop, secrets: SecretBox | None = None,
+                 client_tls: ClientTls | None = None) -> None:
         self._store = store
         self._local = local
+        self._secrets = secrets or SecretBox(SecretBox.new_key())
+        self._tls = client_tls or ClientTls()
         self._lock = threading.Lock()
         with store.session() as session:
+            for row in session.scalars(select(PopRow).where(PopRow.is_local.is_(False))).all():
+                if row.password and not SecretBox.is_sealed(row.password):
+                    row.password = self._secrets.seal(row.password)  # written in clear by an older popvim
             for row in session.scalars(select(PopRow).where(PopRow.is_local.is_(True))).all():
                 if row.name != local.name:
                     session.delete(row)  # the daemon was renamed
@@ -96,7 +132,8 @@ class PopRegistry:
             if session.get(PopRow, config.name) is not None:
                 raise Conflict(f"PoP {config.name!r} is registered already")
             row = PopRow(
-                name=config.name, address=config.address, username=config.username, password=config.password,
+                name=config.name, address=config.address, username=config.username,
+                password=self._secrets.seal(config.password),
                 site=config.site, tls=config.tls, ca_certificate=config.ca_certificate, is_local=False,
                 created_at=_now(),
             )
@@ -118,12 +155,17 @@ class PopRegistry:
 
     def client(self, name: str | None, timeout: float = 60.0) -> PopClient:
         """A client for the PoP (``None``: the local one); cheap, sessions are shared."""
+        tls = self._tls
         if name is None or name == self._local.name:
             local = self._local
-            return PopClient(local.address, local.username, local.password, timeout=timeout)
+            return PopClient(local.address, local.username, local.password, tls=local.tls,
+                             ca_certificate=tls.ca_certificate, client_certificate=tls.certificate,
+                             client_key=tls.key, timeout=timeout)
         with self._store.session() as session:
             row = session.get(PopRow, name)
             if row is None:
                 raise NotFound(f"PoP {name!r} is not registered")
-            ca = row.ca_certificate.encode() if row.ca_certificate else None
-            return PopClient(row.address, row.username, row.password, tls=row.tls, ca_certificate=ca, timeout=timeout)
+            address, username, password, remote_tls = row.address, row.username, row.password, row.tls
+            ca = row.ca_certificate.encode() if row.ca_certificate else tls.ca_certificate
+        return PopClient(address, username, self._secrets.open(password), tls=remote_tls, ca_certificate=ca,
+                         client_certificate=tls.certificate, client_key=tls.key, timeout=timeout)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -21,6 +23,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(url: str) -> None:
+    """The database file and its journal readable by us only (0600).
+
+    SQLite gives the -wal and -shm files the mode of the database file, so
+    creating that file 0600 before the first connection covers all three;
+    files of an older install are corrected too.
+    """
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    db = Path(path)
+    if db.parent.is_dir():
+        os.close(os.open(db, os.O_CREAT | os.O_RDWR, 0o600))
+    for candidate in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+        if candidate.exists():
+            candidate.chmod(0o600)
+
+
 class Store:
     """Owns the SQLAlchemy engine; ``session()`` is one transaction."""
 
@@ -32,7 +52,9 @@ class Store:
             # Enough for every worker thread (REST, gRPC, stoppers, watcher, controllers) at once.
             kwargs["pool_size"] = 32
             kwargs["max_overflow"] = 96
-        self.engine: Engine = create_engine(url, **kwargs)
+            _private_sqlite_file(url)
+        # hide_parameters: an SQL error must never put a bound value (a password, a token) in a log line.
+        self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)

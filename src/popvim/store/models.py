@@ -37,6 +37,8 @@ class NetworkRow(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     engine_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Given at creation (an orchestrator marks what it made); nullable: added after the first release.
+    labels: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class ContainerRow(Base):

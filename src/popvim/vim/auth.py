@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import bcrypt
 from sqlalchemy import delete
 
+from popvim.logtext import shown
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
 from popvim.vim.errors import BadCredentials, PermissionDenied, Unauthenticated
@@ -72,14 +73,14 @@ class AuthService:
         stored = self._users.get(username)
         matches = bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
         if not (stored and matches):
-            log.info("login refused user=%s", username)
+            log.info("login refused user=%s", shown(username))
             raise BadCredentials("invalid username or password")
         token = secrets.token_urlsafe(32)
         expires = now() + self._ttl
         with self._store.session() as session:
             session.execute(delete(TokenRow).where(TokenRow.expires_at < now()))
             session.add(TokenRow(digest=_digest(token), username=username, expires_at=expires))
-        log.info("login user=%s expires_at=%s", username, expires.isoformat())
+        log.info("login user=%s expires_at=%s", shown(username), expires.isoformat())
         return token, expires
 
     def verify(self, token: str | None) -> str:

@@ -47,7 +47,7 @@ from popvim.vim.errors import (
 from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
-from popvim.vim.labels import LABEL_ID, LABEL_POP
+from popvim.vim.labels import LABEL_ID, LABEL_INSTALL, LABEL_POP
 from popvim.vim.models import (
     Container,
     ContainerConfig,
@@ -148,6 +148,7 @@ class ContainerService:
         self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._stoppers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="popvim-stop")
+        self._reported: set[str] = set()  # engine ids of foreign containers already reported
 
     def close(self) -> None:
         self._stoppers.shutdown(wait=True)
@@ -347,7 +348,7 @@ class ContainerService:
             image=row.image_id,
             command=row.command,
             env={**(row.env or {}), **(row.md or {})},
-            labels={**(row.labels or {}), **self.labels, LABEL_ID: row.id},
+            labels={**(row.labels or {}), **self.labels, LABEL_INSTALL: self._settings.install_id, LABEL_ID: row.id},
             ports=row.ports or {},
             volumes=row.volumes or [],
             nano_cpus=int(cpus * 1e9) if cpus else None,
@@ -613,9 +614,9 @@ class ContainerService:
         except EngineError as exc:
             log.warning("container reconciliation skipped: engine unavailable: %s", exc.message)
             return
-        by_pop_id = {c.labels.get(LABEL_ID, ""): c for c in engine_containers}
         with self._store.session() as session:
             ids = session.scalars(select(ContainerRow.id)).all()
+        by_pop_id, foreign = self._ours(engine_containers, set(ids))
         for container_id in ids:
             try:
                 self._reconcile_one(container_id, by_pop_id.pop(container_id, None))
@@ -623,6 +624,9 @@ class ContainerService:
                 continue
             except Exception:  # noqa: BLE001 - one bad record must not stop the others
                 log.exception("reconciling container %s failed", container_id)
+        if not ids:  # a fresh or emptied database knows nothing: it cannot call anything an orphan
+            foreign += by_pop_id.values()
+            by_pop_id = {}
         for orphan in by_pop_id.values():
             try:
                 self._engine.remove_container(orphan.id, force=True)
@@ -632,6 +636,27 @@ class ContainerService:
                 pass  # its record was deleted (and it removed) while we looked
             except EngineError as exc:
                 log.error("cannot remove orphan engine container %s: %s", orphan.name, exc.message)
+        for other in foreign:
+            if other.id not in self._reported:
+                self._reported.add(other.id)
+                owner = other.labels.get(LABEL_INSTALL) or "none"
+                log.warning("engine container %s (%s) has this PoP's name but is not this install's "
+                            "(install %s): left alone", other.name, other.id[:12], owner)
+                self._bus.publish("container.foreign", other.id, name=other.name, install=owner)
+
+    def _ours(self, listed: list[Any], ids: set[str]) -> tuple[dict[str, Any], list[Any]]:
+        """Engine containers labelled with our PoP name, split into this install's (by
+        Pop id) and the others'. One without an install label is ours only if it carries
+        the id of one of our records: made by this install before the label existed."""
+        mine: dict[str, Any] = {}
+        foreign: list[Any] = []
+        for container in listed:
+            owner, pop_id = container.labels.get(LABEL_INSTALL), container.labels.get(LABEL_ID, "")
+            if owner == self._settings.install_id or (owner is None and pop_id in ids):
+                mine[pop_id] = container
+            else:
+                foreign.append(container)
+        return mine, foreign
 
     def _reconcile_one(self, container_id: str, listed: Any) -> None:
         restop: str | None = None

@@ -215,6 +215,7 @@ class NetworkConfig(BaseModel):
     bridge_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")
     parent: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,15}$", description="macvlan/ipvlan parent")
     options: dict[str, str] = Field(default_factory=dict, description="driver options passed to the engine")
+    labels: dict[str, str] = Field(default_factory=dict, description="kept on the network and its engine network")
 
 
 class Network(BaseModel):
@@ -232,6 +233,7 @@ class Network(BaseModel):
     engine_id: str | None
     created_at: datetime
     addresses_in_use: int
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class Image(BaseModel):

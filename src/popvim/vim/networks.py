@@ -23,7 +23,7 @@ from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
 from popvim.vim.auth import now
 from popvim.vim.errors import AlreadyExists, EngineFailure, Exhausted, InvalidArgument, InvalidState, NotFound
 from popvim.vim.events import EventBus
-from popvim.vim.labels import LABEL_NETWORK, LABEL_POP
+from popvim.vim.labels import LABEL_INSTALL, LABEL_NETWORK, LABEL_POP
 from popvim.vim.models import Network, NetworkConfig
 from popvim.vim.settings import VimSettings
 
@@ -61,6 +61,7 @@ class NetworkService:
         self._subnet_lock = threading.Lock()
         # Addresses held on our networks by engine containers that are not ours.
         self._foreign: dict[str, set[str]] = {}
+        self._reported: set[str] = set()  # engine ids of other installs' networks already reported
 
     @property
     def labels(self) -> dict[str, str]:
@@ -123,6 +124,7 @@ class NetworkService:
             engine_id=row.engine_id,
             created_at=row.created_at,
             addresses_in_use=used,
+            labels=row.labels or {},
         )
 
     # --- create / delete ------------------------------------------------------
@@ -237,6 +239,7 @@ class NetworkService:
             options=options,
             is_default=default,
             created_at=now(),
+            labels=dict(config.labels),
         )
 
     @staticmethod
@@ -267,7 +270,8 @@ class NetworkService:
             gateway=row.gateway,
             internal=row.internal,
             options=dict(row.options or {}),
-            labels={**self.labels, LABEL_NETWORK: row.id},
+            labels={**(row.labels or {}), **self.labels, LABEL_INSTALL: self._settings.install_id,
+                    LABEL_NETWORK: row.id},
         )
 
     def delete(self, ref: str) -> None:
@@ -391,7 +395,13 @@ class NetworkService:
             }
             known: set[str] = set()
             for row in rows:
-                found = by_id.get(row.engine_id or "") or by_name.get(self.engine_name(row.name))
+                found = by_id.get(row.engine_id or "")
+                if found is None:
+                    found = by_name.get(self.engine_name(row.name))
+                    if found is not None and not self._adoptable(found, row):
+                        self._report(found, f"holds the engine name of network {row.name!r}")
+                        known.add(found.id)
+                        continue
                 if found is None:
                     try:
                         row.engine_id = self._engine.create_network(self._spec(row))
@@ -405,10 +415,31 @@ class NetworkService:
                         a for a in found.containers.values() if a and (row.id, a) not in ours_active
                     }
                 known.add(row.engine_id)
+        # The default network alone does not make a database that knows what it made.
+        remembers = any(not r.is_default for r in rows)
         for net in engine_nets:
-            if net.labels.get(LABEL_POP) == self._settings.pop_name and net.id not in known:
-                try:
-                    self._engine.remove_network(net.id)
-                    log.warning("removed orphan engine network %s (%s)", net.name, net.id[:12])
-                except EngineError as exc:
-                    log.warning("orphan engine network %s left in place: %s", net.name, exc.message)
+            if net.labels.get(LABEL_POP) != self._settings.pop_name or net.id in known:
+                continue
+            if net.labels.get(LABEL_INSTALL) != self._settings.install_id or not remembers:
+                self._report(net, "has this PoP's name but is not one of this install's networks")
+                continue
+            try:
+                self._engine.remove_network(net.id)
+                log.warning("removed orphan engine network %s (%s)", net.name, net.id[:12])
+                self._bus.publish("network.orphan_removed", net.id, name=net.name)
+            except EngineError as exc:
+                log.warning("orphan engine network %s left in place: %s", net.name, exc.message)
+
+    def _adoptable(self, found: EngineNetwork, row: NetworkRow) -> bool:
+        """An engine network found by name is ours if it carries our record's id, or if
+        popvim never labelled it (the default network adopted as seed 001 does)."""
+        marked = found.labels.get(LABEL_NETWORK)
+        return marked == row.id or (marked is None and found.labels.get(LABEL_INSTALL) is None)
+
+    def _report(self, net: EngineNetwork, why: str) -> None:
+        if net.id in self._reported:
+            return
+        self._reported.add(net.id)
+        owner = net.labels.get(LABEL_INSTALL) or "none"
+        log.warning("engine network %s (%s) %s (install %s): left alone", net.name, net.id[:12], why, owner)
+        self._bus.publish("network.foreign", net.id, name=net.name, install=owner)

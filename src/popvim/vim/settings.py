@@ -18,6 +18,9 @@ DEFAULT_FLAVOURS: tuple[Flavour, ...] = (
 @dataclass
 class VimSettings:
     pop_name: str = "popvim"
+    # The id of this install (kept in the state dir): engine objects carry it, and only
+    # objects carrying it are ever removed as orphans, whatever their PoP name.
+    install_id: str = ""
     # Prepended to engine-side names so several PoPs (or test runs) can share one engine.
     engine_prefix: str = ""
     token_ttl_seconds: int = 24 * 3600

@@ -103,6 +103,7 @@ def container(c: Container) -> pb.Container:
         extended_status=c.extended_status,
         endpoints={name: endpoint(e) for name, e in c.endpoints.items()},
         md=pb.Metadata(entries=c.metadata),
+        labels=c.labels,
     )
     if c.exit_code is not None:
         message.exit_code = c.exit_code
@@ -122,6 +123,7 @@ def network(n: Network) -> pb.Network:
         external=not n.internal,
         subnets=[pb.Subnet(cidr=n.subnet, gateway=n.gateway)],
         driver=n.driver,
+        labels=n.labels,
     )
 
 
@@ -183,6 +185,8 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
         fields["cpus"] = request.cpus
     if request.memory:
         fields["memory"] = request.memory
+    if request.labels:
+        fields["labels"] = dict(request.labels)
     return ContainerConfig(**fields)
 
 
@@ -192,6 +196,8 @@ def network_config(request: pb.NetworkConfig) -> NetworkConfig:
         value = getattr(request, key)
         if value:
             fields[key] = value
+    if request.labels:
+        fields["labels"] = dict(request.labels)
     return NetworkConfig(**fields)
 
 

@@ -37,8 +37,8 @@ class PopServer:
         self._health = health.HealthServicer()
         self.port: int | None = None
 
-    def start(self, address: str) -> int:
-        """Bind ``address`` (HOST:PORT) and serve; returns the bound port.
+    def start(self, address: str, tls: grpc.ServerCredentials | None = None) -> int:
+        """Bind ``address`` (HOST:PORT) and serve, over TLS with ``tls``; returns the bound port.
 
         Raises ``RuntimeError`` when the address cannot be bound. SO_REUSEPORT
         is turned off (gRPC enables it by default) so that a second daemon on
@@ -57,7 +57,7 @@ class PopServer:
             (POP_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
         try:
-            port = server.add_insecure_port(address)
+            port = server.add_secure_port(address, tls) if tls else server.add_insecure_port(address)
         except RuntimeError as exc:
             raise RuntimeError(f"cannot listen for the Pop protocol on {address}: {exc}") from exc
         if not port:
@@ -66,7 +66,7 @@ class PopServer:
         for service in ("", POP_SERVICE):
             self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._server, self.port = server, port
-        log.info("pop protocol listening on %s (port %d)", address, port)
+        log.info("pop protocol listening on %s (port %d, %s)", address, port, "tls" if tls else "plain text")
         return port
 
     def stop(self, grace: float | None = 5.0) -> None:

@@ -14,6 +14,7 @@ from popvim import __version__
 from popvim.api.rest import errors
 from popvim.api.rest.routes import compat, containers, images, networks, system
 from popvim.api.rest.routes import nfv as nfv_routes
+from popvim.logtext import shown
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
@@ -61,11 +62,11 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         response = await call_next(request)
         log.info(
             "%s %s %d %.1fms user=%s",
-            request.method,
-            request.url.path,
+            shown(request.method, 16),
+            shown(request.url.path, 200),
             response.status_code,
             (time.perf_counter() - started) * 1000,
-            getattr(request.state, "user", "-"),
+            shown(getattr(request.state, "user", "-")),
         )
         return response
 
