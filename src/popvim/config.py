@@ -190,12 +190,15 @@ def ensure_users(config: Config) -> None:
     _show_once(config.state_dir, f"popvimd: created user 'admin' with password: {password}\n")
 
 
+TERMINAL = "/dev/tty"  # the controlling terminal, if the process has one
+
+
 def _show_once(state_dir: Path, text: str) -> None:
     """On the terminal, never on stderr: stderr is the log stream, which is often kept and
     shipped. Without a terminal (a service, a container) it goes to a 0600 file whose path
     is logged; the hash is all popvimd keeps."""
     try:
-        with open("/dev/tty", "w") as tty:
+        with open(TERMINAL, "w") as tty:
             tty.write(text)
         return
     except OSError:

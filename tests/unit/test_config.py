@@ -46,17 +46,22 @@ def test_bad_config_files_are_refused_with_the_reason(tmp_path: Path, text: str,
         cfg.load(path)
 
 
-def test_generated_admin_is_printed_once_and_kept_as_a_hash(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_generated_admin_is_shown_once_off_the_log_and_kept_as_a_hash(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Without a terminal (as under pytest) the password goes to a 0600 file, never to stderr."""
     monkeypatch.delenv("POPD_AUTH", raising=False)
+    monkeypatch.setattr(cfg, "TERMINAL", str(tmp_path / "no-such-dir" / "tty"))
     first = cfg.Config(state_dir=tmp_path)
     cfg.ensure_users(first)
-    printed = capsys.readouterr().err
-    password = printed.rsplit(": ", 1)[1].strip()
+    shown = tmp_path / "admin-password"
+    password = shown.read_text().rsplit(": ", 1)[1].strip()
+    assert shown.stat().st_mode & 0o777 == 0o600
+    assert password not in capsys.readouterr().err
     assert bcrypt.checkpw(password.encode(), first.users["admin"].encode())
     assert password not in (tmp_path / "users.toml").read_text()
+    shown.unlink()
     again = cfg.Config(state_dir=tmp_path)
     cfg.ensure_users(again)
-    assert again.users == first.users and capsys.readouterr().err == ""
+    assert again.users == first.users and not shown.exists()
 
 
 def test_popd_auth_gives_several_users(monkeypatch) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -13,6 +16,7 @@ from popvim.cli.tokens import TokenStore
 from popvim.client import DEFAULT_ADDRESS, PopClient
 
 ENV_HOST, ENV_AUTH = "POP_HOST", "POP_AUTH"
+ENV_CA, ENV_CERT, ENV_KEY, ENV_TLS = "POP_CA", "POP_CERT", "POP_KEY", "POP_TLS"
 DEFAULT_PORT = DEFAULT_ADDRESS.rsplit(":", 1)[1]
 
 
@@ -43,6 +47,46 @@ def normalize_host(value: str) -> str:
     return f"{host}:{int(port)}"
 
 
+@dataclass(frozen=True)
+class TlsOptions:
+    """``--ca``/``--cert``/``--key`` (or POP_CA, POP_CERT, POP_KEY): TLS is on when any is given,
+    or with ``--tls`` (the system's roots then)."""
+
+    enabled: bool = False
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @staticmethod
+    def _read(path: str | None, what: str) -> bytes | None:
+        if not path:
+            return None
+        try:
+            return Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from exc
+
+    def pop_client_options(self) -> dict[str, Any]:
+        """Keyword arguments of PopClient."""
+        if bool(self.cert) != bool(self.key):
+            raise UsageError("--cert and --key (POP_CERT, POP_KEY) go together")
+        return {
+            "tls": self.enabled or bool(self.ca or self.cert),
+            "ca_certificate": self._read(self.ca, "--ca"),
+            "client_certificate": self._read(self.cert, "--cert"),
+            "client_key": self._read(self.key, "--key"),
+        }
+
+    def http_options(self) -> dict[str, Any]:
+        """Keyword arguments of NfvClient, for the REST API (``pop ns``)."""
+        if not (self.ca or self.cert):
+            return {}
+        context = ssl.create_default_context(cafile=str(Path(self.ca).expanduser()) if self.ca else None)
+        if self.cert and self.key:
+            context.load_cert_chain(str(Path(self.cert).expanduser()), str(Path(self.key).expanduser()))
+        return {"verify": context}
+
+
 @dataclass
 class State:
     """What the global options decided, shared by every command through ``ctx.obj``."""
@@ -51,6 +95,7 @@ class State:
     out: Output
     timeout: float
     error_exit_code: int = 1
+    tls: TlsOptions = field(default_factory=TlsOptions)
     _client: PopClient | None = field(default=None, repr=False)
 
     def client(self) -> PopClient:
@@ -61,13 +106,17 @@ class State:
                 user, sep, password = auth.partition(":")
                 if not sep or not user:
                     raise UsageError(f"{ENV_AUTH} must be user:password")
-                self._client = PopClient(self.host, user, password, timeout=self.timeout)
+                self._client = self.pop_client(user, password)
             else:
                 stored = TokenStore().get(self.host)
                 if stored is None:
                     raise CliError(f"not logged in to {self.host}: run `pop login` or set {ENV_AUTH}=user:password")
-                self._client = PopClient(self.host, stored.user, token=stored.token, timeout=self.timeout)
+                self._client = self.pop_client(stored.user, token=stored.token)
         return self._client
+
+    def pop_client(self, user: str, password: str = "", token: str = "") -> PopClient:
+        return PopClient(self.host, user, password, token=token, timeout=self.timeout,
+                         **self.tls.pop_client_options())
 
     def image_names(self) -> ImageNames:
         return ImageNames(lambda: self.client().images())

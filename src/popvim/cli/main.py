@@ -34,7 +34,9 @@ from popvim.cli.output import (
     network_doc,
     short_id,
 )
-from popvim.cli.context import ENV_AUTH, ENV_HOST, CliError, State, normalize_host, state
+from popvim.cli.context import (
+    ENV_AUTH, ENV_CA, ENV_CERT, ENV_HOST, ENV_KEY, ENV_TLS, CliError, State, TlsOptions, normalize_host, state,
+)
 from popvim.cli.ns import ns_app
 from popvim.cli.tokens import TokenStore
 from popvim.client import (
@@ -70,12 +72,19 @@ def root(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON documents.")] = False,
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print YAML documents.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each call.", min=0.1)] = 60.0,
+    ca: Annotated[str | None, typer.Option("--ca", envvar=ENV_CA, show_envvar=True,
+                                           help="PEM CA that signed the PoP's certificate (implies TLS).")] = None,
+    cert: Annotated[str | None, typer.Option("--cert", envvar=ENV_CERT, show_envvar=True,
+                                             help="PEM client certificate, for a PoP that requires one.")] = None,
+    key: Annotated[str | None, typer.Option("--key", envvar=ENV_KEY, show_envvar=True,
+                                            help="PEM key of --cert.")] = None,
+    tls: Annotated[bool, typer.Option("--tls", envvar=ENV_TLS, help="TLS with the system's roots.")] = False,
 ) -> None:
     """Credentials: POP_AUTH=user:password, or the token stored by `pop login`."""
     if as_json and as_yaml:
         raise UsageError("--json and --yaml are exclusive")
     ctx.obj = State(host=normalize_host(host), out=Output("json" if as_json else "yaml" if as_yaml else "table"),
-                    timeout=timeout)
+                    timeout=timeout, tls=TlsOptions(tls, ca or None, cert or None, key or None))
 
 
 # --- session ---------------------------------------------------------------------------------
@@ -96,7 +105,7 @@ def login(
         user = typer.prompt("user")
     if password is None:
         password = typer.prompt("password", hide_input=True)
-    client = PopClient(s.host, user, password, timeout=s.timeout)
+    client = s.pop_client(user, password)
     token = client.login()
     store = TokenStore()
     store.put(s.host, user, token)
@@ -114,7 +123,7 @@ def logout(ctx: typer.Context) -> None:
         s.out.note(f"not logged in to {s.host}", {"host": s.host, "logged_out": False})
         return
     try:
-        PopClient(s.host, stored.user, token=stored.token, timeout=s.timeout).logout()
+        s.pop_client(stored.user, token=stored.token).logout()
         detail = ""
     except PermissionDenied:  # expired or already invalidated: forgetting it is all that is left
         detail = " (the token had already expired)"
@@ -475,8 +484,8 @@ def md_set(
 
 
 # --- entry point -----------------------------------------------------------------------------
-_GLOBAL_FLAGS = ("--json", "--yaml")
-_GLOBAL_WITH_VALUE = ("--host", "--timeout")
+_GLOBAL_FLAGS = ("--json", "--yaml", "--tls")
+_GLOBAL_WITH_VALUE = ("--host", "--timeout", "--ca", "--cert", "--key")
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:

@@ -36,11 +36,11 @@ def _client(ctx: typer.Context, api: str) -> NfvClient:
     auth = os.environ.get(ENV_AUTH, "")
     if auth:
         user, _, password = auth.partition(":")
-        return NfvClient(api, user, password, timeout=s.timeout)
+        return NfvClient(api, user, password, timeout=s.timeout, **s.tls.http_options())
     stored = TokenStore().get(s.host)
     if stored is None:
         raise CliError(f"not logged in: run `pop login` or set {ENV_AUTH}=user:password")
-    return NfvClient(api, token=stored.token, timeout=s.timeout)
+    return NfvClient(api, token=stored.token, timeout=s.timeout, **s.tls.http_options())
 
 
 @contextlib.contextmanager

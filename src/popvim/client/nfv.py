@@ -5,6 +5,7 @@ Plain dicts come back: the records are documented by the daemon's OpenAPI.
 
 from __future__ import annotations
 
+import ssl
 import time
 from typing import Any
 
@@ -23,8 +24,10 @@ class NfvError(Exception):
 
 class NfvClient:
     def __init__(self, api: str = DEFAULT_API, username: str = "", password: str = "", *,
-                 token: str | None = None, timeout: float = 60.0) -> None:
-        self._http = httpx.Client(base_url=api, timeout=timeout)
+                 token: str | None = None, timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
+        """``verify``: an SSL context trusting the API's CA (and holding a client certificate
+        when the API requires one)."""
+        self._http = httpx.Client(base_url=api, timeout=timeout, verify=verify)
         self._username, self._password = username, password
         self._token = token
 
