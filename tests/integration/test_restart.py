@@ -83,7 +83,8 @@ def test_orphans_are_removed_and_lost_networks_recreated(fresh_daemon: Daemon, e
     d.stop()
     orphan = engine.containers.run(
         BUSYBOX, SLEEPER, detach=True, name=f"{d.prefix}orphan",
-        labels={"io.popvim.pop": d.name, "io.popvim.id": str(uuid.uuid4())},
+        labels={"io.popvim.pop": d.name, "io.popvim.id": str(uuid.uuid4()),
+                "io.popvim.install": (d.state_dir / "install-id").read_text().strip()},
     )
     engine.networks.get(net["engine_id"]).remove()
     d.start()

@@ -12,11 +12,13 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +101,45 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
     raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; last={last!r}")
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """How a test talks to a daemon serving TLS: the CA to trust, and a client certificate for mTLS."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.ca))
+        if self.cert and self.key:
+            context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+    def pop_options(self) -> dict[str, Any]:
+        """Keyword arguments of popvim.client.PopClient."""
+        return {"tls": True, "ca_certificate": self.ca.read_bytes(),
+                "client_certificate": self.cert.read_bytes() if self.cert else None,
+                "client_key": self.key.read_bytes() if self.key else None}
+
+
 class Daemon:
     def __init__(self, state_dir: Path, *, name: str | None = None, extra_args: list[str] | None = None,
-                 config_text: str | None = None) -> None:
+                 config_text: str | None = None, tls: ClientTls | None = None,
+                 env: dict[str, str | None] | None = None, own_session: bool = False) -> None:
+        """``tls``: the daemon serves TLS (its config says how) and tests talk to it so;
+        ``env``: changes to its environment (None removes a variable, e.g. POPD_AUTH);
+        ``own_session``: no controlling terminal, as under a service manager."""
         self.name = name or f"t{uuid.uuid4().hex[:8]}"
         self.prefix = f"{self.name}-"
         self.state_dir = state_dir
         self.port = free_port()
         self.pop_port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.extra_args = extra_args or []
         self.config_text = config_text
+        self.env = env or {}
+        self.own_session = own_session
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir / "popvimd.log"
         self._token: str | None = None
@@ -130,9 +160,11 @@ class Daemon:
             config = self.state_dir / "popvimd.toml"
             config.write_text(self.config_text)
             args += ["--config", str(config)]
-        env = {**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}"}
+        env = {**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}", **self.env}
+        env = {k: v for k, v in env.items() if v is not None}
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                         start_new_session=self.own_session)
         wait_for(self._healthy, timeout, 0.1, f"popvimd {self.name} to answer /health")
         self._token = None
         return self
@@ -142,7 +174,7 @@ class Daemon:
         if self.proc.poll() is not None:
             raise AssertionError(f"popvimd exited with {self.proc.returncode}:\n{self.log()}")
         try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+            return httpx.get(f"{self.url}/health", timeout=1, verify=self.verify).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -167,15 +199,21 @@ class Daemon:
 
     # --- HTTP ---------------------------------------------------------------------
     @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return self.tls.context() if self.tls else True
+
+    @property
     def token(self) -> str:
         if self._token is None:
-            r = httpx.post(f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD})
+            r = httpx.post(f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD},
+                           verify=self.verify)
             r.raise_for_status()
             self._token = r.json()["token"]
         return self._token
 
     def client(self, timeout: float = 60.0) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout)
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout,
+                            verify=self.verify)
 
     # --- engine-side clean-up -----------------------------------------------------
     def purge(self) -> None:
