@@ -18,7 +18,8 @@ from popvim.store.models import Base
 
 class PopRow(Base):
     """A registered PoP. The password is what the orchestrator logs in with:
-    it must be usable, so it is kept (never returned by the API, never logged)."""
+    it must be usable, so it is kept, encrypted with the install's key
+    (popvim.store.secrets; never returned by the API, never logged)."""
 
     __tablename__ = "pops"
 
