@@ -178,7 +178,11 @@ def init(
     config.users = {user: cfg.hash_password(password)}
     if tls or mtls:
         statedir.prepare(config.state_dir)
-        made = tlsconf.make_certificates(config.state_dir / "tls", tlsconf.default_sans() + list(san or []), mtls)
+        try:
+            made = tlsconf.make_certificates(config.state_dir / "tls", tlsconf.default_sans() + list(san or []), mtls)
+        except ValueError as exc:
+            typer.echo(f"popvimd: {exc}", err=True)
+            raise typer.Exit(2) from exc
         config.tls.cert, config.tls.key, config.tls.ca = str(made.cert), str(made.key), str(made.ca)
         if made.client_cert and made.client_key:
             config.tls.client_ca = str(made.ca)

@@ -188,7 +188,10 @@ def _san(value: str) -> x509.GeneralName:
 
 def make_certificates(directory: Path, sans: list[str], mtls: bool, days: int = 825) -> MadeFiles:
     """A CA, a server certificate for ``sans`` and, with ``mtls``, a client certificate for the
-    orchestrator and the ``pop`` CLI; every key 0600, the directory 0700."""
+    orchestrator and the ``pop`` CLI; every key 0600, the directory 0700. An existing CA is
+    never replaced: clients that trust it would all stop working."""
+    if (directory / "ca.pem").exists():
+        raise ValueError(f"{directory / 'ca.pem'} exists already: remove {directory} first to make new ones")
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     ca_key = _key()
