@@ -156,12 +156,12 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _sign(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
+def _sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
           days: int) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .subject_name(subject)
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -197,8 +197,7 @@ def make_certificates(directory: Path, sans: list[str], mtls: bool, days: int = 
     ca_key = _key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"popvim CA {socket.gethostname()}")])
     ca = (
-        _sign(ca_name.rfc4514_string(), ca_key, ca_name, ca_key, 3650)
-        .subject_name(ca_name)
+        _sign(ca_name, ca_key, ca_name, ca_key, 3650)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False, data_encipherment=False,
@@ -213,7 +212,8 @@ def make_certificates(directory: Path, sans: list[str], mtls: bool, days: int = 
 
     def leaf(cn: str, usage: x509.ObjectIdentifier, names: list[str]) -> tuple[bytes, bytes]:
         key = _key()
-        builder = _sign(cn, key, ca_name, ca_key, days).add_extension(
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        builder = _sign(subject, key, ca_name, ca_key, days).add_extension(
             x509.ExtendedKeyUsage([usage]), critical=False
         ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         if names:
