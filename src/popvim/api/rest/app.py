@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from popvim import __version__
-from popvim.api.rest import errors
+from popvim.api.rest import docs, errors
 from popvim.api.rest.routes import compat, containers, images, networks, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.logtext import shown
@@ -22,12 +22,14 @@ from popvim.vim.service import Vim
 log = logging.getLogger("popvim.rest")
 
 # Everything else needs a token. The API description is public: it holds no state.
-PUBLIC_PATHS = frozenset({"/health", "/v1/auth/login", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC_PATHS = frozenset({"/health", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
 
 
 def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app = FastAPI(
         title="popvim",
+        docs_url=None,
+        redoc_url=None,
         version=__version__,
         description="A Virtualised Infrastructure Manager that runs VNFs as containers. "
         "Log in with POST /v1/auth/login, then send `Authorization: Bearer <token>`.",
@@ -35,6 +37,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app.state.vim = vim
     app.state.nfv = nfv
     errors.install(app)
+    docs.install(app)
     for router in (
         system.public, system.router, images.router, containers.router, networks.router, nfv_routes.router,
         compat.router,
