@@ -115,6 +115,8 @@ def serve(
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(1) from exc
     nfv, controllers = _orchestrator(vim, config, secrets_box, client_tls, server_tls is not None)
+    vim.readiness.add("controllers", controllers.health)
+    vim.readiness.watch(pop_server.set_ready)
     log.info("serving pop=%s install=%s rest=%s://%s:%d grpc=%s%s db=%s", config.name, config.install_id,
              "https" if server_tls else "http", host, port, config.pop_listen,
              (" (tls, client certificates required)" if server_tls.client_ca else " (tls)") if server_tls else "",

@@ -10,7 +10,7 @@ import pytest
 
 from support.daemon import PASSWORD, USER, Daemon, expect_error, wait_for
 
-PUBLIC = {"/health", "/v1/auth/login"}
+PUBLIC = {"/health", "/ready", "/v1/auth/login"}
 METHODS = {"get", "post", "put", "patch", "delete"}
 BOGUS_CREDENTIALS = [
     {},

@@ -58,6 +58,7 @@ class Controllers:
         self._visiting: set[str] = set()
         self._visiting_lock = threading.Lock()
         self._samples: dict[tuple[str, str], deque[_Sample]] = defaultdict(lambda: deque(maxlen=1000))
+        self._last_tick = time.monotonic()
 
     def start(self) -> None:
         self._thread.start()
@@ -67,8 +68,18 @@ class Controllers:
         self._thread.join(timeout=10)
         self._visitors.shutdown(wait=True, cancel_futures=True)
 
+    def health(self) -> str | None:
+        """A readiness check: None while the loop runs and ticks, else why not."""
+        if not self._thread.is_alive():
+            return "the NFV controllers are not running"
+        late = time.monotonic() - self._last_tick
+        if late > max(30.0, 10 * self._interval):
+            return f"the NFV controllers have not run for {late:.0f}s"
+        return None
+
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
+            self._last_tick = time.monotonic()
             try:
                 self._pass()
             except Exception:  # noqa: BLE001 - e.g. the database was briefly locked: try next time

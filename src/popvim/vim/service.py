@@ -17,6 +17,7 @@ from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
 from popvim.vim.mesh import Mesh
 from popvim.vim.networks import NetworkService
+from popvim.vim.readiness import Readiness, database_check, engine_check
 from popvim.vim.settings import VimSettings
 from popvim.vim.watcher import EngineWatcher
 
@@ -39,6 +40,9 @@ class Vim:
         self.mesh = Mesh()
         self._reconciling = threading.Lock()
         self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
+        self.readiness = Readiness()
+        self.readiness.add("engine", engine_check(engine))
+        self.readiness.add("database", database_check(store))
 
     def open(self, event_timeout: float = 10.0) -> None:
         """Ready to serve: events followed, default network present, state reconciled.
@@ -72,6 +76,7 @@ class Vim:
         return self._engine.ping()
 
     def close(self) -> None:
+        self.readiness.close()
         self._watcher.stop()
         self.containers.close()
         self._engine.close()

@@ -69,6 +69,12 @@ class PopServer:
         log.info("pop protocol listening on %s (port %d, %s)", address, port, "tls" if tls else "plain text")
         return port
 
+    def set_ready(self, ready: bool) -> None:
+        """The health service follows the PoP's readiness (vim.readiness), not mere liveness."""
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in ("", POP_SERVICE):
+            self._health.set(service, status)
+
     def stop(self, grace: float | None = 5.0) -> None:
         """Refuse new calls, let running ones finish for ``grace`` seconds, then cancel them."""
         if self._server is None:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from popvim import __version__
 from popvim.api.rest import docs, errors
-from popvim.api.rest.routes import compat, containers, images, networks, system
+from popvim.api.rest.routes import compat, containers, images, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.logtext import shown
 from popvim.nfv.orchestrator import Orchestrator
@@ -22,7 +22,7 @@ from popvim.vim.service import Vim
 log = logging.getLogger("popvim.rest")
 
 # Everything else needs a token. The API description is public: it holds no state.
-PUBLIC_PATHS = frozenset({"/health", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
 
 
 def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
@@ -39,7 +39,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     errors.install(app)
     docs.install(app)
     for router in (
-        system.public, system.router, images.router, containers.router, networks.router, nfv_routes.router,
+        system.public, ready.router, system.router, images.router, containers.router, networks.router, nfv_routes.router,
         compat.router,
     ):
         app.include_router(router)
