@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import REGISTRY
 
 from popvim import config as cfg
 from popvim import statedir
@@ -107,6 +108,7 @@ def serve(
     except Exception as exc:  # noqa: BLE001 - e.g. an unreachable engine or database
         typer.echo(f"popvimd: cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
+    REGISTRY.register(vim.collector)
     pop_server = PopServer(vim)
     try:
         pop_server.start(config.pop_listen, tlsconf.grpc_credentials(server_tls))

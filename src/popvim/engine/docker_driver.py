@@ -282,6 +282,21 @@ class DockerDriver:
             "read": raw.get("read"),
         }
 
+    def usage(self, container_id: str) -> dict[str, float]:
+        """Cumulative counters in base units, from one sample (no second sample to wait for)."""
+        with _translated():
+            raw = self._api.stats(container_id, stream=False, one_shot=True)
+        cpu = (raw.get("cpu_stats") or {}).get("cpu_usage") or {}
+        memory = raw.get("memory_stats") or {}
+        networks = (raw.get("networks") or {}).values()
+        return {
+            "cpu_seconds": float(cpu.get("total_usage") or 0) / 1e9,
+            "memory_bytes": float(memory.get("usage") or 0),
+            "memory_limit_bytes": float(memory.get("limit") or 0),
+            "rx_bytes": float(sum(int(n.get("rx_bytes") or 0) for n in networks)),
+            "tx_bytes": float(sum(int(n.get("tx_bytes") or 0) for n in networks)),
+        }
+
     def exec(
         self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None
     ) -> ExecResult:

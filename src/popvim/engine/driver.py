@@ -172,6 +172,10 @@ class EngineDriver(Protocol):
 
     def stats(self, container_id: str) -> dict[str, Any]: ...
 
+    def usage(self, container_id: str) -> dict[str, float]:
+        """cpu_seconds, memory_bytes, memory_limit_bytes, rx_bytes, tx_bytes: cumulative, one sample."""
+        ...
+
     def exec(
         self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None
     ) -> ExecResult: ...

@@ -34,6 +34,7 @@ from popvim.nfv import naming
 from popvim.nfv.errors import Conflict, Invalid, NotFound
 from popvim.nfv.pops import PopRegistry
 from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc, instance_view, nsd_view, op_view
+from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsdRow, NsInstanceRow, NsNetworkRow, OpOccRow, VnfcRecordRow, VnfRecordRow
 
@@ -259,7 +260,12 @@ class Orchestrator:
                 session.add(row)
             self._busy.add(ns_id)
         log.info("ns_lcm_op_occ %s %s ns=%s params=%s", row.id, operation, ns_id, params)
-        self._ops.submit(self._run, row.id, ns_id, run)
+
+        def measured(ns: str) -> None:
+            with metrics.lcm_operation(operation, automatic, params):
+                run(ns)
+
+        self._ops.submit(self._run, row.id, ns_id, measured)
         return op_view(row)
 
     def _run(self, op_id: str, ns_id: str, run: Callable[[str], None]) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from popvim.engine.driver import ContainerSpec, EndpointSpec, EngineDriver, EngineError, EngineNotFound
+from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
 from popvim.vim.auth import now
@@ -267,6 +268,7 @@ class ContainerService:
             self._bus.unsubscribe(events)
 
     # --- create ---------------------------------------------------------------
+    @metrics.timed_operation("create")
     def create(self, config: ContainerConfig) -> Container:
         flavour = self._flavours.get(config.flavour)
         image = self._images.resolve(config.image)
@@ -322,6 +324,7 @@ class ContainerService:
         return result
 
     # --- start ----------------------------------------------------------------
+    @metrics.timed_operation("start")
     def start(self, ref: str) -> Container:
         with self._locked_row(ref) as (session, row):
             if row.state != S.CREATED.value:
@@ -387,6 +390,7 @@ class ContainerService:
             return merged
 
     # --- stop and delete ------------------------------------------------------
+    @metrics.timed_operation("stop")
     def stop(self, ref: str, wait: bool = False) -> Container:
         """STOPPING now; EXITED (or FAILED) once the engine has stopped it."""
         with self._locked_row(ref) as (session, row):
@@ -444,6 +448,7 @@ class ContainerService:
                 continue  # it stopped or went away on its own meanwhile
         return stopped
 
+    @metrics.timed_operation("delete")
     def delete(self, ref: str) -> None:
         """Stops if needed and forgets the container; its addresses are free again."""
         with self._locked_row(ref) as (session, row):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from popvim.observe import metrics
+
 log = logging.getLogger("popvim.events")
 
 
@@ -33,6 +35,9 @@ class EventBus:
 
     def publish(self, kind: str, subject: str, **data: Any) -> None:
         event = Event(kind, subject, data)
+        metrics.EVENTS.labels(kind).inc()
+        if kind == "container.state" and isinstance(data.get("state"), str):
+            metrics.CONTAINER_TRANSITIONS.labels(data["state"]).inc()
         log.info("%s subject=%s %s", kind, subject, " ".join(f"{k}={v}" for k, v in data.items()))
         with self._lock:
             subscribers = list(self._subscribers)
@@ -40,13 +45,22 @@ class EventBus:
             try:
                 q.put_nowait(event)
             except queue.Full:  # a slow reader loses events rather than slowing the domain
-                pass
+                metrics.EVENTS_DROPPED.inc()
 
     def subscribe(self) -> queue.Queue[Event]:
         q: queue.Queue[Event] = queue.Queue(self._backlog)
         with self._lock:
             self._subscribers.append(q)
         return q
+
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+    def max_backlog(self) -> int:
+        """Events queued for the slowest subscriber: how far the event stream lags."""
+        with self._lock:
+            return max((q.qsize() for q in self._subscribers), default=0)
 
     def unsubscribe(self, q: queue.Queue[Event]) -> None:
         with self._lock:

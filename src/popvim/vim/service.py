@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, cast
 
 from popvim import __version__
 from popvim.engine.driver import EngineDriver, EngineError
+from popvim.observe.metrics import InstrumentedEngine
 from popvim.store.db import Store
 from popvim.vim.auth import AuthService
 from popvim.vim.containers import ContainerService
@@ -16,9 +17,11 @@ from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
 from popvim.vim.mesh import Mesh
+from popvim.vim.metrics import StateCollector
 from popvim.vim.networks import NetworkService
 from popvim.vim.readiness import Readiness, database_check, engine_check
 from popvim.vim.settings import VimSettings
+from popvim.vim.usage import UsageSampler
 from popvim.vim.watcher import EngineWatcher
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class Vim:
     def __init__(self, store: Store, engine: EngineDriver, settings: VimSettings, users: dict[str, str]) -> None:
+        engine = cast(EngineDriver, InstrumentedEngine(engine))  # every engine call is timed
         self.settings = settings
         self.store = store
         self._engine = engine
@@ -40,6 +44,8 @@ class Vim:
         self.mesh = Mesh()
         self._reconciling = threading.Lock()
         self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
+        self.usage = UsageSampler(store, engine)
+        self.collector = StateCollector(store, self.bus, self.usage)
         self.readiness = Readiness()
         self.readiness.add("engine", engine_check(engine))
         self.readiness.add("database", database_check(store))
@@ -59,6 +65,7 @@ class Vim:
             log.warning("engine event stream not connected after %.0fs; relying on reconciliation", event_timeout)
         self.networks.ensure_default()
         self.reconcile()
+        self.usage.start()
 
     def reconcile(self) -> None:
         with self._reconciling:  # start-up and an event-stream reconnect may coincide
@@ -77,6 +84,7 @@ class Vim:
 
     def close(self) -> None:
         self.readiness.close()
+        self.usage.stop()
         self._watcher.stop()
         self.containers.close()
         self._engine.close()

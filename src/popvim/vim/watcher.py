@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from popvim.engine.driver import EngineDriver, EngineError, EventStream
+from popvim.observe import metrics
 from popvim.vim.containers import ContainerService
 from popvim.vim.labels import LABEL_ID, LABEL_POP
 
@@ -66,6 +68,8 @@ class EngineWatcher:
                 self.connected.set()
                 backoff = 0.2
                 for event in self._stream:
+                    if event.time > 0:
+                        metrics.ENGINE_EVENT_LAG_SECONDS.observe(max(0.0, time.time() - event.time))
                     self._handle(event.action, event.labels.get(LABEL_ID), event.exit_code)
             except EngineError as exc:
                 if self._stop.is_set():

@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from popvim.api.pop.auth import TokenAuthInterceptor
+from popvim.api.pop.metrics import MetricsInterceptor
 from popvim.api.pop.servicer import PopServicer
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
@@ -48,7 +49,7 @@ class PopServer:
             raise RuntimeError("the Pop server is already running")
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="popvim-grpc"),
-            interceptors=[TokenAuthInterceptor(self._vim.auth)],
+            interceptors=[MetricsInterceptor(), TokenAuthInterceptor(self._vim.auth)],
             options=[("grpc.so_reuseport", 0)],
         )
         pb_grpc.add_PopServicer_to_server(PopServicer(self._vim), server)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from popvim import __version__
-from popvim.api.rest import docs, errors
+from popvim.api.rest import docs, errors, metrics
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.logtext import shown
@@ -38,6 +38,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app.state.nfv = nfv
     errors.install(app)
     docs.install(app)
+    metrics.install(app)
     for router in (
         system.public, ready.router, system.router, images.router, containers.router, networks.router, nfv_routes.router,
         compat.router,

@@ -1,0 +1,68 @@
+"""Pop protocol call metrics: by method and status code, with durations.
+
+Outermost interceptor, so calls refused for a missing token count too. For a
+streaming answer the duration runs until the stream ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from popvim.observe import metrics
+
+
+def _code(context: grpc.ServicerContext, failed: bool) -> str:
+    code = context.code()  # set by abort() or set_code(); None when the call just returned
+    if code is None:
+        return "UNKNOWN" if failed else "OK"
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:  # an unknown method: no series for names a client made up
+            return handler
+        method = handler_call_details.method.lstrip("/")
+
+        def done(context: grpc.ServicerContext, started: float, failed: bool) -> None:
+            metrics.GRPC_REQUEST_SECONDS.labels(method).observe(time.perf_counter() - started)
+            metrics.GRPC_REQUESTS.labels(method, _code(context, failed)).inc()
+
+        def unary(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+            def measured(request: Any, context: grpc.ServicerContext) -> Any:
+                started, failed = time.perf_counter(), True
+                try:
+                    answer = behaviour(request, context)
+                    failed = False
+                    return answer
+                finally:
+                    done(context, started, failed)
+
+            return measured
+
+        def streaming(behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[..., Any]:
+            def measured(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                started, failed = time.perf_counter(), True
+                try:
+                    yield from behaviour(request, context)
+                    failed = False
+                finally:
+                    done(context, started, failed)
+
+            return measured
+
+        for kind, wrap in (("unary_unary", unary), ("stream_unary", unary),
+                           ("unary_stream", streaming), ("stream_stream", streaming)):
+            behaviour = getattr(handler, kind)
+            if behaviour is not None:
+                return handler._replace(**{kind: wrap(behaviour)})  # type: ignore[attr-defined, no-any-return]
+        return handler

@@ -1,0 +1,1 @@
+"""Operations: metrics definitions that every layer records into (imports nothing of popvim)."""
