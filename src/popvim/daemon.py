@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import secrets
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,7 @@ from popvim.api.rest.app import create_app
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
+from popvim.observe import logs
 from popvim.vim.auth import hash_password
 from popvim.engine.docker_driver import DockerDriver
 from popvim.store.db import Store
@@ -34,16 +34,6 @@ from popvim.vim.service import Vim
 app = typer.Typer(add_completion=False, help="popvim daemon: one per Point of Presence.")
 log = logging.getLogger("popvim")
 ORCHESTRATOR_USER = "popvim-orchestrator"
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("urllib3", "docker", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @app.callback(invoke_without_command=True)
@@ -69,11 +59,16 @@ def serve(
         bool, typer.Option("--allow-plaintext", help="(tls.allow_plaintext) plain text off loopback")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    log_format: Annotated[str, typer.Option(help="text or json (one object per line)")] = "text",
 ) -> None:
     """Serve the REST API and the Pop protocol over one Docker engine."""
     if ctx.invoked_subcommand is not None:
         return
-    _setup_logging(verbose)
+    try:
+        logs.setup(verbose, log_format)
+    except ValueError as exc:
+        typer.echo(f"popvimd: {exc}", err=True)
+        raise typer.Exit(2) from exc
     try:
         config = cfg.load(config_file)
         for key, value in {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from popvim.observe import metrics
+from popvim.observe import logs, metrics
 
 log = logging.getLogger("popvim.events")
 
@@ -34,6 +34,9 @@ class EventBus:
         self._backlog = backlog
 
     def publish(self, kind: str, subject: str, **data: Any) -> None:
+        rid = logs.request_id.get()
+        if rid is not None and "request_id" not in data:
+            data["request_id"] = rid  # the request that caused it, for correlation with the logs
         event = Event(kind, subject, data)
         metrics.EVENTS.labels(kind).inc()
         if kind == "container.state" and isinstance(data.get("state"), str):

@@ -91,10 +91,11 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 
 def _log_call(method: str, started: float, code: grpc.StatusCode, message: str = "") -> None:
     elapsed = (time.perf_counter() - started) * 1000
+    extra = {"method": method, "status": code.name, "duration_ms": round(elapsed, 1)}
     if message:
-        access.info("rpc=%s code=%s %.1fms message=%r", method, code.name, elapsed, message)
+        access.info("rpc=%s code=%s %.1fms message=%r", method, code.name, elapsed, message, extra=extra)
     else:
-        access.info("rpc=%s code=%s %.1fms", method, code.name, elapsed)
+        access.info("rpc=%s code=%s %.1fms", method, code.name, elapsed, extra=extra)
 
 
 def _abort(context: grpc.ServicerContext, exc: BaseException, method: str, started: float) -> NoReturn:

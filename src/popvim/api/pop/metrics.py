@@ -1,4 +1,5 @@
-"""Pop protocol call metrics: by method and status code, with durations.
+"""Pop protocol call metrics (by method and status code, with durations) and a request
+id per call (the client's ``x-request-id`` metadata when sane), for the logs and events.
 
 Outermost interceptor, so calls refused for a missing token count too. For a
 streaming answer the duration runs until the stream ends.
@@ -12,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from popvim.observe import metrics
+from popvim.observe import logs, metrics
 
 
 def _code(context: grpc.ServicerContext, failed: bool) -> str:
@@ -20,6 +21,11 @@ def _code(context: grpc.ServicerContext, failed: bool) -> str:
     if code is None:
         return "UNKNOWN" if failed else "OK"
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    offered = next((v for k, v in context.invocation_metadata() or () if k == "x-request-id"), None)
+    return logs.new_request_id(offered if isinstance(offered, str) else None)
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):
@@ -40,20 +46,33 @@ class MetricsInterceptor(grpc.ServerInterceptor):
         def unary(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
             def measured(request: Any, context: grpc.ServicerContext) -> Any:
                 started, failed = time.perf_counter(), True
+                token = logs.request_id.set(_request_id(context))
                 try:
                     answer = behaviour(request, context)
                     failed = False
                     return answer
                 finally:
                     done(context, started, failed)
+                    logs.request_id.reset(token)
 
             return measured
 
         def streaming(behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[..., Any]:
             def measured(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 started, failed = time.perf_counter(), True
+                rid = _request_id(context)
                 try:
-                    yield from behaviour(request, context)
+                    # a generator resumes in the caller's context each time: set the id per step
+                    iterator = iter(behaviour(request, context))
+                    while True:
+                        token = logs.request_id.set(rid)
+                        try:
+                            item = next(iterator)
+                        except StopIteration:
+                            break
+                        finally:
+                            logs.request_id.reset(token)
+                        yield item
                     failed = False
                 finally:
                     done(context, started, failed)

@@ -38,7 +38,6 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app.state.nfv = nfv
     errors.install(app)
     docs.install(app)
-    metrics.install(app)
     for router in (
         system.public, ready.router, system.router, images.router, containers.router, networks.router, nfv_routes.router,
         compat.router,
@@ -64,14 +63,19 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
+        elapsed, user = (time.perf_counter() - started) * 1000, getattr(request.state, "user", "-")
+        route = getattr(request.scope.get("route"), "path", None)
         log.info(
             "%s %s %d %.1fms user=%s",
             shown(request.method, 16),
             shown(request.url.path, 200),
             response.status_code,
-            (time.perf_counter() - started) * 1000,
-            shown(getattr(request.state, "user", "-")),
+            elapsed,
+            shown(user),
+            extra={"method": request.method, "route": route, "status": response.status_code,
+                   "duration_ms": round(elapsed, 1), "user": user},
         )
         return response
 
+    metrics.install(app)  # last, so outermost: every request gets an id and is counted, 401s too
     return app

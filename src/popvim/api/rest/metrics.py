@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from popvim.observe import metrics
+from popvim.observe import logs, metrics
 
 router = APIRouter(tags=["system"])
 
@@ -30,8 +30,9 @@ async def scrape() -> Response:
 
 
 class RequestMetrics:
-    """Pure ASGI, so streaming responses pass through untouched; the duration is
-    measured until the response starts."""
+    """Outermost, pure ASGI (streaming responses pass through untouched): gives the
+    request its id (``X-Request-ID``, echoed in the answer) and records it; the
+    duration is measured until the response starts."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +43,9 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         recorded = False
+        offered = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), None)
+        rid = logs.new_request_id(offered)
+        token = logs.request_id.set(rid)
 
         def record(status: int) -> None:
             nonlocal recorded
@@ -57,6 +61,7 @@ class RequestMetrics:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record(int(message["status"]))
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
             await send(message)
 
         try:
@@ -64,6 +69,8 @@ class RequestMetrics:
         except BaseException:
             record(500)
             raise
+        finally:
+            logs.request_id.reset(token)
 
 
 def install(app: FastAPI) -> None:
