@@ -37,6 +37,7 @@ from popvim.cli.output import (
 from popvim.cli.context import (
     ENV_AUTH, ENV_CA, ENV_CERT, ENV_HOST, ENV_KEY, ENV_TLS, CliError, State, TlsOptions, normalize_host, state,
 )
+from popvim.cli.events import events as events_command
 from popvim.cli.ns import ns_app
 from popvim.cli.tokens import TokenStore
 from popvim.client import (
@@ -62,6 +63,7 @@ md_app = typer.Typer(help="A container's metadata: the environment it gets at st
 app.add_typer(networks_app, name="networks")
 app.add_typer(md_app, name="md")
 app.add_typer(ns_app, name="ns")
+app.command("events")(events_command)
 
 
 @app.callback()

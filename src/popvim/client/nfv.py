@@ -5,8 +5,10 @@ Plain dicts come back: the records are documented by the daemon's OpenAPI.
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -61,6 +63,27 @@ class NfvClient:
         except (ValueError, KeyError, TypeError):
             error = {"code": _STATUS.get(reply.status_code, "ERROR"), "message": reply.text}
         raise NfvError(reply.status_code, error.get("code", ""), error.get("message", ""), error.get("problems"))
+
+    # --- the PoP's event stream ------------------------------------------------
+    def events(self, keepalive: float = 1.0) -> Iterator[dict[str, Any] | None]:
+        """``GET /v1/events`` as it happens: each event as a dict, ``None`` for each
+        ``keepalive`` seconds of silence (so a caller can stop when it is quiet)."""
+        if self._token is None:
+            self._token = self._login()
+        headers = {"Authorization": f"Bearer {self._token}"}
+        timeout = httpx.Timeout(self._http.timeout.connect, read=keepalive * 4 + 30)
+        with self._http.stream("GET", "/v1/events", params={"keepalive": keepalive}, headers=headers,
+                               timeout=timeout) as reply:
+            if reply.status_code == 401 and self._password:
+                self._token = None
+                reply.close()
+                yield from self.events(keepalive)
+                return
+            if reply.status_code >= 400:
+                reply.read()
+                self._check(reply)
+            for line in reply.iter_lines():
+                yield json.loads(line) if line.strip() else None
 
     # --- descriptors and instances --------------------------------------------
     def onboard(self, content: bytes, yaml: bool) -> dict[str, Any]:
