@@ -58,6 +58,7 @@ class Config:
     db: str = ""
     listen: str = "127.0.0.1:8080"
     pop_listen: str = "127.0.0.1:60000"
+    metrics_listen: str = ""  # HOST:PORT for /metrics without a token (for Prometheus); off when empty
     docker_host: str = ""
     engine_prefix: str = ""
     token_ttl: int = 24 * 3600
@@ -98,7 +99,7 @@ _TLS_KEYS: dict[str, tuple[type, ...]] = {
 # start, not a TypeError deep inside the VIM (``true`` is not a number here).
 _POP_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "state_dir": (str,), "db": (str,), "listen": (str,), "pop_listen": (str,),
-    "docker_host": (str,), "engine_prefix": (str,), "token_ttl": (int,), "stop_timeout": (int, float),
+    "metrics_listen": (str,), "docker_host": (str,), "engine_prefix": (str,), "token_ttl": (int,), "stop_timeout": (int, float),
     "controller_interval": (int, float),
 }
 _NETWORK_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {

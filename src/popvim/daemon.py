@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, start_http_server
 
 from popvim import config as cfg
 from popvim import statedir
@@ -44,6 +44,9 @@ def serve(
     db: Annotated[str | None, typer.Option(help="database URL, e.g. postgresql+psycopg://u:p@host/db")] = None,
     listen: Annotated[str | None, typer.Option(help="REST HOST:PORT [127.0.0.1:8080]")] = None,
     pop_listen: Annotated[str | None, typer.Option(help="Pop gRPC HOST:PORT [127.0.0.1:60000]")] = None,
+    metrics_listen: Annotated[
+        str | None, typer.Option(help="HOST:PORT serving only /metrics, without a token [off]")
+    ] = None,
     docker_host: Annotated[str | None, typer.Option(help="engine URL, e.g. unix:///var/run/docker.sock")] = None,
     name: Annotated[str | None, typer.Option(help="this PoP's name")] = None,
     engine_prefix: Annotated[
@@ -73,7 +76,7 @@ def serve(
         config = cfg.load(config_file)
         for key, value in {
             "state_dir": state_dir, "db": db, "listen": listen, "pop_listen": pop_listen,
-            "docker_host": docker_host, "name": name, "engine_prefix": engine_prefix,
+            "metrics_listen": metrics_listen, "docker_host": docker_host, "name": name, "engine_prefix": engine_prefix,
         }.items():
             if value is not None:
                 setattr(config, key, value)
@@ -90,6 +93,8 @@ def serve(
         client_tls = tlsconf.client_tls(config.tls, server_tls)
         tlsconf.check_plaintext(config, server_tls)
         secrets_box = SecretBox.in_state_dir(config.state_dir)
+        metrics_address = cfg.split_hostport(config.metrics_listen, "--metrics-listen") if config.metrics_listen \
+            else None
     except (ValueError, OSError) as exc:
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -104,6 +109,12 @@ def serve(
         typer.echo(f"popvimd: cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
     REGISTRY.register(vim.collector)
+    try:
+        metrics_server = start_http_server(metrics_address[1], metrics_address[0])[0] if metrics_address else None
+    except OSError as exc:
+        vim.close()
+        typer.echo(f"popvimd: cannot listen for metrics on {config.metrics_listen}: {exc}", err=True)
+        raise typer.Exit(1) from exc
     pop_server = PopServer(vim)
     try:
         pop_server.start(config.pop_listen, tlsconf.grpc_credentials(server_tls))
@@ -131,6 +142,8 @@ def serve(
         controllers.stop()
         nfv.close()
         pop_server.stop()
+        if metrics_server is not None:
+            metrics_server.shutdown()
         vim.close()
         log.info("stopped")
 

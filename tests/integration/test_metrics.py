@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import grpc
@@ -11,7 +12,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.daemon import Daemon, create_container, wait_for
+from support.daemon import Daemon, create_container, free_port, wait_for
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
@@ -150,3 +151,18 @@ def test_grpc_calls_count_by_method_and_code(daemon: Daemon, api: httpx.Client) 
     assert value(samples, "popvim_grpc_requests_total", method="vim_pop.Pop/Containers",
                  code="UNAUTHENTICATED") >= 1
     assert value(samples, "popvim_grpc_request_duration_seconds_count", method="vim_pop.Pop/Containers") >= 1
+
+
+def test_a_separate_metrics_address_serves_them_without_a_token(engine: docker.DockerClient, tmp_path: Path) -> None:
+    port = free_port()
+    d = Daemon(tmp_path / "state", extra_args=["--metrics-listen", f"127.0.0.1:{port}"])
+    try:
+        d.start()
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert r.status_code == 200
+        names = {f.name for f in text_string_to_metric_families(r.text)}
+        assert {"popvim_containers", "popvim_http_requests"} <= names
+        assert httpx.get(f"{d.url}/metrics").status_code == 401  # the REST port still wants a token
+    finally:
+        d.stop()
+        d.purge()
