@@ -21,6 +21,7 @@ import tomli_w
 
 from popvim.statedir import ADMIN_PASSWORD_FILE, write_private
 from popvim.vim.auth import hash_password
+from popvim.vim.limits import Limits
 from popvim.vim.settings import VimSettings
 
 
@@ -67,6 +68,9 @@ class Config:
     default_network_internal: bool = False
     subnet_pool: str = "172.16.0.0/12"
     controller_interval: float = 1.0  # seconds between healing/autoscaling passes
+    reconcile_interval: float = 60.0  # seconds between periodic reconciliations with the engine
+    largest_subnet: int = 16  # prefix length of the largest subnet a request may ask for
+    limits: Limits = field(default_factory=Limits)
     users: dict[str, str] = field(default_factory=dict)  # name -> bcrypt hash
     verbose: bool = False
     tls: TlsConfig = field(default_factory=TlsConfig)
@@ -86,6 +90,9 @@ class Config:
             default_network=self.default_network,
             default_network_internal=self.default_network_internal,
             subnet_pool=self.subnet_pool,
+            largest_subnet=self.largest_subnet,
+            reconcile_interval=self.reconcile_interval,
+            limits=self.limits,
         )
 
 
@@ -100,12 +107,17 @@ _TLS_KEYS: dict[str, tuple[type, ...]] = {
 _POP_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "state_dir": (str,), "db": (str,), "listen": (str,), "pop_listen": (str,),
     "metrics_listen": (str,), "docker_host": (str,), "engine_prefix": (str,), "token_ttl": (int,), "stop_timeout": (int, float),
-    "controller_interval": (int, float),
+    "controller_interval": (int, float), "reconcile_interval": (int, float),
 }
 _NETWORK_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "default": ("default_network", (str,)),
     "internal": ("default_network_internal", (bool,)),
     "pool": ("subnet_pool", (str,)),
+    "largest_subnet": ("largest_subnet", (int,)),
+}
+# [limits]: every field of Limits, with its type (see README, Security / Limits).
+_LIMITS_KEYS: dict[str, tuple[type, ...]] = {
+    name: (int,) if isinstance(value, int) else (int, float) for name, value in vars(Limits()).items()
 }
 
 
@@ -123,6 +135,10 @@ def _check(path: Path, config: Config) -> None:
         raise ValueError(f"{path}: [pop].token_ttl must be at least 1 (seconds), not {config.token_ttl}")
     if config.stop_timeout < 0:
         raise ValueError(f"{path}: [pop].stop_timeout must not be negative, not {config.stop_timeout}")
+    if config.reconcile_interval < 0:
+        raise ValueError(f"{path}: [pop].reconcile_interval must not be negative, not {config.reconcile_interval}")
+    if not 8 <= config.largest_subnet <= 30:
+        raise ValueError(f"{path}: [network].largest_subnet must be a prefix length from 8 to 30")
     try:
         ipaddress.IPv4Network(config.subnet_pool)
     except ValueError as exc:
@@ -151,6 +167,12 @@ def load(path: Path | None) -> Config:
         if key not in _TLS_KEYS:
             raise ValueError(f"{path}: unknown key [tls].{key}")
         setattr(config.tls, key, _typed(path, f"[tls].{key}", value, _TLS_KEYS[key]))
+    for key, value in (data.get("limits") or {}).items():
+        if key not in _LIMITS_KEYS:
+            raise ValueError(f"{path}: unknown key [limits].{key}")
+        if _typed(path, f"[limits].{key}", value, _LIMITS_KEYS[key]) <= 0:
+            raise ValueError(f"{path}: [limits].{key} must be positive, not {value!r}")
+        setattr(config.limits, key, value)
     _check(path, config)
     users = data.get("users") or {}
     for name, hashed in users.items():

@@ -90,3 +90,15 @@ class EngineFailure(VimError):
     """The container engine refused or failed; the message is the engine's."""
 
     code = "engine_error"
+
+
+class TooBusy(VimError):
+    """A bound on concurrent or repeated work is reached (REST 429, gRPC RESOURCE_EXHAUSTED)."""
+
+    code = "too_many_requests"
+
+
+class PayloadTooLarge(VimError):
+    """A request body or message is larger than this PoP accepts (REST 413)."""
+
+    code = "payload_too_large"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from popvim.vim.limits import Limits
 from popvim.vim.models import Flavour
 
 DEFAULT_FLAVOURS: tuple[Flavour, ...] = (
@@ -32,3 +33,8 @@ class VimSettings:
     default_network_prefix: int = 16
     auto_subnet_prefix: int = 24
     flavours: tuple[Flavour, ...] = field(default=DEFAULT_FLAVOURS)
+    # The largest subnet a request may ask for, as a prefix length (/16).
+    largest_subnet: int = 16
+    # Seconds between reconciliations with the engine besides start-up and event reconnects (0: never).
+    reconcile_interval: float = 60.0
+    limits: Limits = field(default_factory=Limits)

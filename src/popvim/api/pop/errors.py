@@ -38,6 +38,8 @@ STATUS: dict[type[e.VimError], grpc.StatusCode] = {
     e.AlreadyStopped: Code.UNAVAILABLE,  # reference: ErrAlreadyStopped
     e.InvalidState: Code.FAILED_PRECONDITION,
     e.Exhausted: Code.RESOURCE_EXHAUSTED,
+    e.TooBusy: Code.RESOURCE_EXHAUSTED,
+    e.PayloadTooLarge: Code.RESOURCE_EXHAUSTED,
     e.Unavailable: Code.UNAVAILABLE,
     e.EngineFailure: Code.INTERNAL,
 }

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from popvim import __version__
 from popvim.api.rest import docs, errors, metrics
+from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.logtext import shown
@@ -77,5 +78,8 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         )
         return response
 
+    # Outside every layer that could read a body, so that none does before it is counted.
+    limits = vim.settings.limits
+    app.add_middleware(BodyLimit, default=limits.body_bytes, per_path={"/v1/auth/login": limits.login_body_bytes})
     metrics.install(app)  # last, so outermost: every request gets an id and is counted, 401s too
     return app

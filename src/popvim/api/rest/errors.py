@@ -27,6 +27,8 @@ STATUS: dict[type[e.VimError], int] = {
     e.AlreadyExists: 409,
     e.InvalidState: 409,
     e.Exhausted: 409,
+    e.TooBusy: 429,
+    e.PayloadTooLarge: 413,
     e.EngineFailure: 502,
     e.Unavailable: 503,
 }
@@ -77,7 +79,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 413: "payload_too_large",
+                429: "too_many_requests"}.get(exc.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )

@@ -8,8 +8,15 @@ safe placeholder, and only the reader's last step raises.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import yaml
 
 from popvim.nfv.descriptors.model import Dependency, DescriptorError, Problem, VnfDescriptor
+
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# With neither anchors nor aliases, a document's size bounds its data; this bounds it further.
+MAX_YAML_NODES = 200_000
 
 
 def at(path: str, key: str | int) -> str:
@@ -24,10 +31,12 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self._seen: set[Problem] = set()  # a set, so that thousands of problems stay linear
 
     def add(self, path: str, reason: str) -> None:
         problem = Problem(path, reason)
-        if problem not in self.items:
+        if problem not in self._seen:
+            self._seen.add(problem)
             self.items.append(problem)
 
     def __bool__(self) -> bool:
@@ -110,3 +119,24 @@ def check_dependencies(
     cycle = find_cycle((d.source, d.target) for _, d in dependencies)
     if cycle:
         problems.add(where, "dependency cycle: " + " -> ".join(cycle))
+
+
+def safe_yaml(text: str) -> Any:
+    """YAML text as data, refusing anchors and aliases (``&a``, ``*a``).
+
+    An alias is a reference: a few hundred bytes of nested aliases stand for
+    gigabytes once anything walks, copies or prints the data. Descriptors do
+    not need them. Raises ``yaml.YAMLError`` (a ``MarkedYAMLError`` where a
+    position is known).
+    """
+    nodes = 0
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(problem="anchors and aliases (&name, *name) are not supported",
+                                       problem_mark=event.start_mark)
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_YAML_NODES:
+                raise yaml.MarkedYAMLError(problem=f"more than {MAX_YAML_NODES} YAML nodes",
+                                           problem_mark=event.start_mark)
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader

@@ -15,12 +15,28 @@ class Problem:
     reason: str
 
 
+# A reply stays small whatever the descriptor: at most this many problems, each cut short,
+# so that no user value is copied back beyond a short excerpt.
+MAX_PROBLEMS = 100
+MAX_PATH_CHARS = 120
+MAX_REASON_CHARS = 200
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class DescriptorError(Exception):
-    """Every problem found in a descriptor, not just the first."""
+    """Every problem found in a descriptor (the first ``MAX_PROBLEMS``, then how many more)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(f"{p.path}: {p.reason}" for p in problems))
-        self.problems = problems
+        shown = [Problem(cut(p.path, MAX_PATH_CHARS), cut(p.reason, MAX_REASON_CHARS))
+                 for p in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(Problem("", f"and {len(problems) - MAX_PROBLEMS} more problems"))
+        super().__init__("; ".join(f"{p.path}: {p.reason}" for p in shown))
+        self.problems = shown
+        self.total = len(problems)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from toscaparser.common.exception import ExceptionCollector, TOSCAException, Val
 from toscaparser.functions import Function
 from toscaparser.tosca_template import ToscaTemplate
 
-from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe
+from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe, safe_yaml
 from popvim.nfv.descriptors.model import (
     ConnectionPoint,
     Dependency,
@@ -77,6 +77,9 @@ _PARSER_LOCK = threading.Lock()
 # ('Node template "VL9" was not found in "CP1"'), else the first template it names.
 _FOUND_IN = re.compile(r'not found in "([^"]+)"')
 _TEMPLATE_NAME = re.compile(r'(?:[Tt]emplate|Policy|[Gg]roup) "([^"]+)"')
+# What a container may ask for (as ContainerConfig): larger values overflow the engine's fields.
+MAX_CPUS = 1024
+MIN_MEMORY, MAX_MEMORY = 4 * 2**20, 2**40
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _SIZE_UNITS = {"": 2**20, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "ki": 2**10,
                "m": 2**20, "mb": 2**20, "mib": 2**20, "mi": 2**20,
@@ -97,7 +100,7 @@ def load_yaml(text: str) -> Any:
     if not isinstance(text, str):
         raise DescriptorError([Problem("", f"a TOSCA template must be YAML text, not {describe(text)}")])
     try:
-        return yaml.safe_load(text)
+        return safe_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -470,8 +473,8 @@ class _Reader:
 
     def _cpus(self, node: Any, container: tuple[str, dict[str, Any]] | None) -> float | None:
         for path, value in self._sources(node, container, "num_cpus"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
-                self.problems.add(path, f"must be a positive number of CPUs, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CPUS:
+                self.problems.add(path, f"must be a number of CPUs above 0 and at most {MAX_CPUS}, not {value!r}")
                 return None
             return float(value)
         return None
@@ -481,6 +484,9 @@ class _Reader:
             size = parse_size(value)
             if size is None:
                 self.problems.add(path, f"must be a size such as \"512 MB\", not {value!r}")
+            elif not MIN_MEMORY <= size <= MAX_MEMORY:
+                self.problems.add(path, f"must be from 4 MiB to 1 TiB, not {str(value)[:40]!r}")
+                return None
             return size
         return None
 
@@ -610,7 +616,10 @@ def parse_size(value: object) -> int | None:
     match = _SIZE.match(text)
     if not match or match.group(2).lower() not in _SIZE_UNITS:
         return None
-    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    try:
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    except (OverflowError, ValueError):  # digits beyond a float's range
+        return 2**63
     return size if size > 0 else None
 
 
@@ -658,7 +667,7 @@ def _config_mapping(config: object, path: str, problems: Problems) -> Mapping[An
         problems.add(path, f"must be a YAML mapping, not {describe(config)}")
         return {}
     try:
-        parsed = yaml.safe_load(config)
+        parsed = safe_yaml(config)
     except Exception as exc:  # noqa: BLE001 - PyYAML raises more than YAMLError
         problems.add(path, f"must be a YAML mapping: {exc}")
         return {}
