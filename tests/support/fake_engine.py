@@ -19,7 +19,7 @@ class FakeEngine:
     def info(self) -> dict[str, Any]:
         return {"ServerVersion": "fake"}
 
-    def ping(self) -> bool:
+    def ping(self, timeout: float = 2.0) -> bool:
         return True
 
     def image(self, ref: str) -> EngineImage:

@@ -22,6 +22,12 @@ from popvim.vim.settings import VimSettings
 from support.fake_engine import FakeEngine
 
 
+@pytest.fixture(autouse=True)
+def no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules here do not depend on the routes of the machine the tests run on."""
+    monkeypatch.setattr("popvim.vim.networks.host_routes", lambda: [])
+
+
 @pytest.fixture
 def services(tmp_path) -> Iterator[tuple[NetworkService, ContainerService, FakeEngine]]:
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -26,6 +33,8 @@ from popvim.engine.driver import (
     EngineInvalid,
     EngineNetwork,
     EngineNotFound,
+    EngineUnreachable,
+    ExecBounds,
     ExecResult,
     NetworkSpec,
 )
@@ -46,7 +55,7 @@ def _translated() -> Iterator[None]:
         cls = {409: EngineConflict, 400: EngineInvalid}.get(status or 0, EngineError)
         raise cls(_explain(exc), status) from exc
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineError(f"container engine unreachable: {exc}") from exc
+        raise EngineUnreachable(f"container engine unreachable: {exc}") from exc
 
 
 def _explain(exc: docker.errors.APIError) -> str:
@@ -142,10 +151,12 @@ class DockerDriver:
             info["ServerVersion"] = info.get("ServerVersion") or self._api.version().get("Version")
             return info
 
-    def ping(self) -> bool:
+    def ping(self, timeout: float = 2.0) -> bool:
+        """Whether the engine answers within ``timeout`` seconds (not the client's long default)."""
         try:
             with _translated():
-                return bool(self._api.ping())
+                response = self._api._get(self._api._url("/_ping"), timeout=timeout)  # noqa: SLF001
+                return response.status_code == 200
         except EngineError:
             return False
 
@@ -298,19 +309,117 @@ class DockerDriver:
         }
 
     def exec(
-        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None
+        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
+        bounds: ExecBounds = ExecBounds(), cancel: threading.Event | None = None,
     ) -> ExecResult:
+        """Runs ``command`` and reads its output from the raw stream, with a deadline.
+
+        docker-py's own readers block without limit, so the multiplexed stream
+        (8-byte frame headers) is read here with ``select``: past the deadline,
+        past the output cap on either stream, or when ``cancel`` is set, the
+        process is killed (see ``_kill_exec``) and the answer says why.
+        """
+        deadline = time.monotonic() + bounds.timeout
         with _translated():
             handle = self._api.exec_create(
                 container_id, command, stdout=True, stderr=True, environment=env or None, workdir=workdir
             )
-            out, err = self._api.exec_start(handle["Id"], demux=True)
-            code = self._api.exec_inspect(handle["Id"]).get("ExitCode")
+            exec_id = handle["Id"]
+            response = self._api._post_json(  # noqa: SLF001 - exec_start(socket=True) without losing buffered bytes
+                self._api._url("/exec/{0}/start", exec_id),  # noqa: SLF001
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                data={"Tty": False, "Detach": False},
+                stream=True,
+            )
+            raw = self._api._get_raw_response_socket(response)  # noqa: SLF001
+        sock: socket.socket = getattr(raw, "_sock", raw)
+        outputs = (bytearray(), bytearray())
+        truncated = [False, False]
+        reason = ""
+        pending = bytearray(_buffered(response))
+        try:
+            while not reason:
+                if pending:
+                    _take_frames(pending, outputs, truncated, bounds.max_output)
+                    if any(truncated):
+                        reason = "output"
+                        break
+                if cancel is not None and cancel.is_set():
+                    reason = "cancelled"
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    reason = "timeout"
+                    break
+                if not (hasattr(sock, "pending") and sock.pending()):
+                    ready, _, _ = select.select([sock], [], [], min(0.25, remaining))
+                    if not ready:
+                        continue
+                chunk = sock.recv(65536)
+                if not chunk:
+                    _take_frames(pending, outputs, truncated, bounds.max_output)
+                    break
+                pending += chunk
+        except OSError as exc:
+            if not reason:
+                raise EngineUnreachable(f"the exec stream broke: {exc}") from exc
+        finally:
+            if reason:
+                self._kill_exec(exec_id, container_id)
+            with contextlib.suppress(Exception):
+                raw.close()
+            with contextlib.suppress(Exception):
+                response.close()
+        code = self._exec_exit_code(exec_id)
         return ExecResult(
-            exit_code=int(code if code is not None else -1),
-            stdout=(out or b"").decode(errors="replace"),
-            stderr=(err or b"").decode(errors="replace"),
+            exit_code=code,
+            stdout=bytes(outputs[0]).decode(errors="replace"),
+            stderr=bytes(outputs[1]).decode(errors="replace"),
+            stdout_truncated=truncated[0],
+            stderr_truncated=truncated[1],
+            timed_out=reason == "timeout",
+            cancelled=reason == "cancelled",
         )
+
+    def _exec_exit_code(self, exec_id: str, wait: float = 3.0) -> int:
+        """The exit code once the engine has noticed the end (it can lag the stream by a moment)."""
+        until = time.monotonic() + wait
+        with _translated():
+            while True:
+                info = self._api.exec_inspect(exec_id)
+                if not info.get("Running") or time.monotonic() > until:
+                    code = info.get("ExitCode")
+                    return int(code) if code is not None and not info.get("Running") else -1
+                time.sleep(0.02)
+
+    def _kill_exec(self, exec_id: str, container_id: str) -> None:
+        """Kill the exec'd process and its children.
+
+        The Docker API has no call to end an exec; its inspect gives the host PID
+        of the process. When the engine runs on this host (the PID is there and in
+        the container's cgroup), the process tree is killed with SIGKILL.
+        """
+        try:
+            with _translated():
+                info = self._api.exec_inspect(exec_id)
+                full_id = self._api.inspect_container(container_id)["Id"]
+        except EngineError as exc:
+            log.warning("cannot inspect exec %s to end it: %s", exec_id[:12], exc.message)
+            return
+        pid = int(info.get("Pid") or 0)
+        if not info.get("Running") or pid <= 0:
+            return
+        if not kill_process_tree(pid, full_id):
+            log.warning("exec %s (pid %d) cannot be killed from here: the engine is not on this host", exec_id[:12],
+                        pid)
+
+    def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> _LogStream:
+        with _translated():
+            stream = self._api.logs(
+                container_id, stdout=True, stderr=True, stream=True, follow=follow,
+                tail="all" if tail is None else tail, timestamps=timestamps,
+            )
+        return _LogStream(stream)
 
     def connect(self, network_id: str, container_id: str, ipv4: str | None) -> None:
         with _translated():
@@ -361,6 +470,99 @@ class DockerDriver:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._api.close()
+
+
+class _LogStream:
+    """docker-py's log stream (bytes); ``close()`` from another thread unblocks a reader."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:
+                with _translated():
+                    chunk = next(self._stream, None)
+            except EngineError:
+                return  # closed under the reader, or the engine went away: the output ends here
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._stream.close()
+
+
+def _buffered(response: Any) -> bytes:
+    """Bytes the HTTP layer read past the response headers, which would be lost to a raw reader."""
+    try:
+        fp = response.raw._fp.fp  # noqa: SLF001 - http.client's buffered reader
+        waiting = len(fp.peek(0)) if fp.raw is not None and _readable_now(fp.raw) else 0
+        return bytes(fp.read(waiting)) if waiting else b""
+    except Exception:  # noqa: BLE001 - an unusual transport: nothing to recover
+        return b""
+
+
+def _readable_now(raw: Any) -> bool:
+    sock = getattr(raw, "_sock", raw)
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+        return bool(ready)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _take_frames(pending: bytearray, outputs: tuple[bytearray, bytearray], truncated: list[bool], cap: int) -> None:
+    """Move the complete frames of ``pending`` into stdout/stderr, keeping at most ``cap`` bytes of each."""
+    while len(pending) >= 8:
+        size = int.from_bytes(pending[4:8], "big")
+        if len(pending) < 8 + size:
+            return
+        index = 1 if pending[0] == 2 else 0
+        payload = pending[8 : 8 + size]
+        del pending[: 8 + size]
+        room = cap - len(outputs[index])
+        if len(payload) > room:
+            outputs[index].extend(payload[: max(room, 0)])
+            truncated[index] = True
+        else:
+            outputs[index].extend(payload)
+
+
+def _children(proc: Path = Path("/proc")) -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[1].isdigit():
+            tree.setdefault(int(fields[1]), []).append(int(entry.name))
+    return tree
+
+
+def kill_process_tree(pid: int, container_id: str, proc: Path = Path("/proc")) -> bool:
+    """SIGKILL ``pid`` and its descendants if it is a process of that container on this host."""
+    try:
+        cgroups = (proc / str(pid) / "cgroup").read_text()
+    except OSError:
+        return False
+    if container_id not in cgroups:
+        return False  # not ours: the PID was reused, or is another host's
+    tree = _children(proc)
+    victims, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        victims.append(current)
+        queue.extend(tree.get(current, []))
+    for victim in victims:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(victim, signal.SIGKILL)
+    return True
 
 
 class _EventStream:

@@ -8,6 +8,7 @@ objects, so that nothing engine-specific leaks upwards.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,6 +21,10 @@ class EngineError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class EngineUnreachable(EngineError):
+    """The engine did not answer at all (connection refused, reset, timed out)."""
 
 
 class EngineNotFound(EngineError):
@@ -111,6 +116,18 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+    stdout_truncated: bool = False  # the command wrote more than the cap; it was killed
+    stderr_truncated: bool = False
+    timed_out: bool = False  # the deadline passed; the command was killed
+    cancelled: bool = False  # the caller gave up (a client went away); the command was killed
+
+
+@dataclass(frozen=True)
+class ExecBounds:
+    """How long an exec may run and how much of its output is kept (per stream)."""
+
+    timeout: float = 30.0
+    max_output: int = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,14 @@ class NetworkSpec:
     internal: bool = False
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+
+
+class LogStream(Protocol):
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None:
+        """Unblocks a reader waiting in ``__iter__``."""
+        ...
 
 
 class EventStream(Protocol):
@@ -138,7 +163,7 @@ class EngineDriver(Protocol):
 
     def info(self) -> dict[str, Any]: ...
 
-    def ping(self) -> bool: ...
+    def ping(self, timeout: float = 2.0) -> bool: ...
 
     # images
     def images(self) -> list[EngineImage]: ...
@@ -177,8 +202,15 @@ class EngineDriver(Protocol):
         ...
 
     def exec(
-        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None
-    ) -> ExecResult: ...
+        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
+        bounds: ExecBounds = ExecBounds(), cancel: threading.Event | None = None,
+    ) -> ExecResult:
+        """Runs ``command``; past ``bounds`` or once ``cancel`` is set, the process is killed."""
+        ...
+
+    def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> LogStream:
+        """The container's output as it comes (``follow``: until ``close()`` or the container ends)."""
+        ...
 
     def connect(self, network_id: str, container_id: str, ipv4: str | None) -> None: ...
 

@@ -27,9 +27,9 @@ NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 class PopConfig(BaseModel):
     name: str = Field(..., pattern=NAME)
     address: str = Field(..., pattern=r"^[^\s/]+:\d{1,5}$", description="host:port of the PoP's Pop protocol")
-    username: str = Field(..., min_length=1)
+    username: str = Field(..., min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(..., min_length=1, max_length=72)
-    site: str = ""
+    site: str = Field("", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
     tls: bool = False
     ca_certificate: str | None = Field(
         None, max_length=64 * 1024,

@@ -330,13 +330,15 @@ class LogsRequest(_message.Message):
     def __init__(self, filter: _Optional[_Union[Filter, _Mapping]] = ..., tail: _Optional[int] = ..., timestamps: _Optional[bool] = ...) -> None: ...
 
 class LogsReply(_message.Message):
-    __slots__ = ("logs",)
+    __slots__ = ("logs", "truncated")
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     logs: str
-    def __init__(self, logs: _Optional[str] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, logs: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
 
 class ExecRequest(_message.Message):
-    __slots__ = ("filter", "command", "env", "workdir")
+    __slots__ = ("filter", "command", "env", "workdir", "timeout")
     class EnvEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -348,21 +350,29 @@ class ExecRequest(_message.Message):
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ENV_FIELD_NUMBER: _ClassVar[int]
     WORKDIR_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     filter: Filter
     command: _containers.RepeatedScalarFieldContainer[str]
     env: _containers.ScalarMap[str, str]
     workdir: str
-    def __init__(self, filter: _Optional[_Union[Filter, _Mapping]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., workdir: _Optional[str] = ...) -> None: ...
+    timeout: float
+    def __init__(self, filter: _Optional[_Union[Filter, _Mapping]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., workdir: _Optional[str] = ..., timeout: _Optional[float] = ...) -> None: ...
 
 class ExecReply(_message.Message):
-    __slots__ = ("exit_code", "stdout", "stderr")
+    __slots__ = ("exit_code", "stdout", "stderr", "stdout_truncated", "stderr_truncated", "timed_out")
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     STDOUT_FIELD_NUMBER: _ClassVar[int]
     STDERR_FIELD_NUMBER: _ClassVar[int]
+    STDOUT_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    STDERR_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
     exit_code: int
     stdout: str
     stderr: str
-    def __init__(self, exit_code: _Optional[int] = ..., stdout: _Optional[str] = ..., stderr: _Optional[str] = ...) -> None: ...
+    stdout_truncated: bool
+    stderr_truncated: bool
+    timed_out: bool
+    def __init__(self, exit_code: _Optional[int] = ..., stdout: _Optional[str] = ..., stderr: _Optional[str] = ..., stdout_truncated: _Optional[bool] = ..., stderr_truncated: _Optional[bool] = ..., timed_out: _Optional[bool] = ...) -> None: ...
 
 class StatsReply(_message.Message):
     __slots__ = ("cpu_percent", "memory_usage", "memory_limit", "pids", "rx_bytes", "tx_bytes")

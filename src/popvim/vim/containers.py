@@ -26,10 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from popvim.engine.driver import ContainerSpec, EndpointSpec, EngineDriver, EngineError, EngineNotFound
+from popvim.engine.driver import (
+    ContainerSpec,
+    EndpointSpec,
+    EngineDriver,
+    EngineError,
+    EngineNotFound,
+    EngineUnreachable,
+    ExecBounds,
+)
 from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
@@ -49,17 +57,19 @@ from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
 from popvim.vim.labels import LABEL_ID, LABEL_INSTALL, LABEL_POP
+from popvim.vim.limits import Slots
 from popvim.vim.models import (
     Container,
     ContainerConfig,
     ContainerState,
     Endpoint,
     ExecOutput,
+    Logs,
     Stats,
     check_env,
     is_text,
 )
-from popvim.vim.networks import NetworkService
+from popvim.vim.networks import NetworkService, engine_prefix_ref
 from popvim.vim.settings import VimSettings
 
 log = logging.getLogger(__name__)
@@ -150,6 +160,8 @@ class ContainerService:
         self._locks_guard = threading.Lock()
         self._stoppers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="popvim-stop")
         self._reported: set[str] = set()  # engine ids of foreign containers already reported
+        limits = settings.limits
+        self.exec_slots = Slots("commands running (exec)", limits.execs, limits.execs_per_user)
 
     def close(self) -> None:
         self._stoppers.shutdown(wait=True)
@@ -167,8 +179,8 @@ class ContainerService:
         if not ref:
             return None
         row = session.get(ContainerRow, ref) or session.scalar(select(ContainerRow).where(ContainerRow.name == ref))
-        if row is None and len(ref) >= 12 and re.fullmatch(r"[0-9a-f]+", ref):
-            row = session.scalar(select(ContainerRow).where(ContainerRow.engine_id.startswith(ref)))
+        if row is None and engine_prefix_ref(ref):  # literally: '_' and '%' are no wildcards
+            row = session.scalar(select(ContainerRow).where(ContainerRow.engine_id.startswith(ref, autoescape=True)))
         return row
 
     def _row(self, session: Session, ref: str) -> ContainerRow:
@@ -308,6 +320,8 @@ class ContainerService:
                     raise InvalidArgument(f"network {net.name!r} is named twice in endpoints")
                 seen.add(net.id)
                 address = self._networks.allocate(session, net, ip)
+                if position == 0 and config.mac_address:
+                    self._check_mac_free(session, net, config.mac_address)
                 row.endpoints.append(
                     EndpointRow(
                         network_id=net.id,
@@ -322,6 +336,18 @@ class ContainerService:
             result = view(row)
         self._bus.publish("container.state", result.id, name=name, previous="", state="CREATED", status="created")
         return result
+
+    @staticmethod
+    def _check_mac_free(session: Session, net: Any, mac: str) -> None:
+        """Two interfaces with one MAC on one network break both; call under the IPAM lock."""
+        holder = session.scalar(
+            select(ContainerRow.name).join(EndpointRow).where(
+                EndpointRow.network_id == net.id, EndpointRow.active.is_(True),
+                func.lower(EndpointRow.mac) == mac.lower(),
+            )
+        )
+        if holder:
+            raise AlreadyExists(f"MAC address {mac} is used on network {net.name!r} by container {holder!r}")
 
     # --- start ----------------------------------------------------------------
     @metrics.timed_operation("start")
@@ -422,6 +448,9 @@ class ContainerService:
                 self._engine.stop_container(engine_id, self._settings.stop_timeout_seconds)
             except EngineNotFound:
                 status = "stopped (the engine container was gone)"
+            except EngineUnreachable as exc:
+                self._stop_pending(container_id, exc)
+                return
             except EngineError as exc:
                 final, status = S.FAILED, f"stop failed: {exc.message}"
             try:
@@ -433,11 +462,22 @@ class ContainerService:
                     with self._locked_row(container_id) as (_session, row):
                         row.extended_status = f"{status}; the container still runs"
                     return
+            except EngineUnreachable as exc:
+                self._stop_pending(container_id, exc)
+                return
             except EngineError:
                 pass
         with self._locked_row(container_id) as (_session, row):
             if row.state == S.STOPPING.value:
                 self._transition(row, final, status, code)
+
+    def _stop_pending(self, container_id: str, exc: EngineError) -> None:
+        """The engine did not answer: whether the container still runs is unknown, so it stays
+        STOPPING with its addresses held; reconciliation finishes the stop once the engine answers."""
+        log.warning("stop of %s pending: %s", container_id, exc.message)
+        with self._locked_row(container_id) as (_session, row):
+            if row.state == S.STOPPING.value:
+                row.extended_status = "stopping: the engine is unreachable; the stop finishes when it answers"
 
     def stop_all(self) -> list[Container]:
         stopped = []
@@ -483,26 +523,72 @@ class ContainerService:
                 raise NotRunning(f"container {row.name!r} is {row.state}, not running")
             return row.engine_id
 
-    def logs(self, ref: str, tail: int | None = None, timestamps: bool = False) -> str:
+    def logs(self, ref: str, tail: int | None = None, timestamps: bool = False) -> Logs:
+        """The last ``tail`` lines (the configured default when None), at most ``logs_bytes`` of them
+        (the newest are kept; ``truncated`` says when older ones were cut)."""
+        limits = self._settings.limits
         with self._store.session() as session:
             engine_id = self._row(session, ref).engine_id
         if not engine_id:
-            return ""
-        return self._engine_call(lambda: self._engine.logs(engine_id, tail, timestamps))
+            return Logs(logs="")
+        stream = self._engine_call(
+            lambda: self._engine.logs_stream(engine_id, limits.logs_tail if tail is None else tail, timestamps, False)
+        )
+        kept, truncated = bytearray(), False
+        try:
+            for chunk in stream:
+                kept += chunk
+                if len(kept) > limits.logs_bytes:
+                    del kept[: len(kept) - limits.logs_bytes]
+                    truncated = True
+        finally:
+            stream.close()
+        return Logs(logs=bytes(kept).decode(errors="replace"), truncated=truncated)
+
+    def follow_logs(self, ref: str, tail: int | None = None, timestamps: bool = False) -> Any:
+        """A stream of the container's output as it comes (``close()`` it); the caller holds a stream slot."""
+        with self._store.session() as session:
+            engine_id = self._row(session, ref).engine_id
+        if not engine_id:
+            raise NotRunning(f"container {ref!r} has not been started: there is no output to follow")
+        tail = self._settings.limits.logs_tail if tail is None else tail
+        return self._engine_call(lambda: self._engine.logs_stream(engine_id, tail, timestamps, True))
 
     def stats(self, ref: str) -> Stats:
         engine_id = self._running_engine_id(ref)
         return Stats(**self._engine_call(lambda: self._engine.stats(engine_id)))
 
+    def exec_bounds(self, timeout: float | None) -> ExecBounds:
+        limits = self._settings.limits
+        if timeout is not None and not 0 < timeout <= limits.exec_timeout_max:
+            raise InvalidArgument(f"timeout must be above 0 and at most {limits.exec_timeout_max:g} seconds")
+        return ExecBounds(timeout=timeout or limits.exec_timeout, max_output=limits.exec_output_bytes)
+
     def exec(
-        self, ref: str, command: list[str], env: dict[str, str] | None = None, workdir: str | None = None
+        self, ref: str, command: list[str], env: dict[str, str] | None = None, workdir: str | None = None,
+        *, user: str = "-", timeout: float | None = None, cancel: threading.Event | None = None,
     ) -> ExecOutput:
+        """Runs ``command`` with a deadline and an output cap; at most ``execs`` at once on this PoP
+        and ``execs_per_user`` per user (TooBusy beyond, at once)."""
+        bounds = self.exec_bounds(timeout)
+        with self.exec_slots.held(user):
+            return self.exec_held(ref, command, env, workdir, bounds=bounds, cancel=cancel)
+
+    def exec_held(
+        self, ref: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
+        *, bounds: ExecBounds, cancel: threading.Event | None = None,
+    ) -> ExecOutput:
+        """``exec`` for a caller that holds a slot of ``exec_slots`` already."""
         if not command or not all(is_text(a) for a in command):
             raise InvalidArgument("command must be a non-empty list of text arguments")
         _checked_env(env or {}, "env")
         engine_id = self._running_engine_id(ref)
-        result = self._engine_call(lambda: self._engine.exec(engine_id, command, env, workdir))
-        return ExecOutput(exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+        result = self._engine_call(lambda: self._engine.exec(engine_id, command, env, workdir, bounds, cancel))
+        return ExecOutput(
+            exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr,
+            stdout_truncated=result.stdout_truncated, stderr_truncated=result.stderr_truncated,
+            timed_out=result.timed_out,
+        )
 
     def commit(self, ref: str, repository: str, tag: str | None, message: str | None, author: str | None) -> Any:
         with self._store.session() as session:

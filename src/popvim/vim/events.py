@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,8 @@ class Event:
 class EventBus:
     def __init__(self, backlog: int = 1000) -> None:
         self._subscribers: list[queue.Queue[Event]] = []
+        self._callbacks: list[Callable[[Event], None]] = []
+        self._backlogs: dict[int, Callable[[], int]] = {}
         self._lock = threading.Lock()
         self._backlog = backlog
 
@@ -44,6 +46,12 @@ class EventBus:
         log.info("%s subject=%s %s", kind, subject, " ".join(f"{k}={v}" for k, v in data.items()))
         with self._lock:
             subscribers = list(self._subscribers)
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - a subscriber's failure is not the publisher's
+                log.exception("event subscriber failed")
         for q in subscribers:
             try:
                 q.put_nowait(event)
@@ -58,12 +66,32 @@ class EventBus:
 
     def subscribers(self) -> int:
         with self._lock:
-            return len(self._subscribers)
+            return len(self._subscribers) + len(self._callbacks)
 
     def max_backlog(self) -> int:
         """Events queued for the slowest subscriber: how far the event stream lags."""
         with self._lock:
-            return max((q.qsize() for q in self._subscribers), default=0)
+            sizes = [q.qsize() for q in self._subscribers] + [size() for size in self._backlogs.values()]
+        return max(sizes, default=0)
+
+    def watch(self, callback: Callable[[Event], None], backlog: Callable[[], int] | None = None) -> Callable[[], None]:
+        """Calls ``callback`` (which must not block) with every event; returns the way to stop.
+
+        What an asynchronous face needs: it hands each event to its own loop, and no
+        thread waits on its behalf. ``backlog`` tells how many it holds undelivered.
+        """
+        with self._lock:
+            self._callbacks.append(callback)
+            if backlog is not None:
+                self._backlogs[id(callback)] = backlog
+
+        def stop() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+                self._backlogs.pop(id(callback), None)
+
+        return stop
 
     def unsubscribe(self, q: queue.Queue[Event]) -> None:
         with self._lock:

@@ -39,8 +39,8 @@ class Limits:
     streams_per_user: int = 8
     grpc_concurrent_rpcs: int = 64
     grpc_message_bytes: int = 4 * 1024 * 1024  # received; sent is twice this (exec answers)
-    logins_per_client: int = 20  # a burst of login attempts per client address ...
-    login_rate_per_client: float = 1.0  # ... refilled at this many per second
+    login_failures_per_client: int = 20  # a burst of failed logins per client address ...
+    login_failure_rate_per_client: float = 1.0  # ... refilled at this many per second
     login_failures_per_user: int = 10  # a burst of failed logins per user name ...
     login_failure_rate_per_user: float = 0.2  # ... refilled at this many per second
     login_workers: int = 2  # threads checking passwords (bcrypt)

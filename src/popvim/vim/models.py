@@ -18,10 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits, '_', '.', '-'; 1-63 chars")]
 MAC_PATTERN = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
-_ENV_KEY = re.compile(r"^[^=\x00]+$")
-_PORT_KEY = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
-_RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d{1,4})?)$")
-_MEMORY = re.compile(r"^(\d+)([bkmg]?)$", re.IGNORECASE)
+# Python's ``$`` also matches before a trailing newline: every pattern here is used with fullmatch.
+_ENV_KEY = re.compile(r"[^=\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# For pydantic patterns (Rust regex: ``$`` is the end of the text): no control character at all.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+PlainText = Annotated[str, Field(pattern=PLAIN_TEXT, description="text without control characters")]
+_PORT_KEY = re.compile(r"\d{1,5}(/(tcp|udp|sctp))?")
+_RESTART = re.compile(r"no|always|unless-stopped|on-failure(:\d{1,4})?")
+_MEMORY = re.compile(r"(\d{1,15})([bkmg]?)", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
@@ -51,7 +56,7 @@ def is_text(value: str) -> bool:
 
 def check_env(env: dict[str, str], what: str) -> dict[str, str]:
     for key, value in env.items():
-        if not _ENV_KEY.match(key) or not is_text(key):
+        if not _ENV_KEY.fullmatch(key) or not is_text(key):
             raise ValueError(f"{what} key {key!r} is not a valid environment variable name")
         if not is_text(value):
             raise ValueError(f"{what} value of {key!r} is not valid text")
@@ -61,7 +66,7 @@ def check_env(env: dict[str, str], what: str) -> dict[str, str]:
 def parse_memory(value: int | str | None) -> int | None:
     if value is None or isinstance(value, int):
         return value
-    match = _MEMORY.match(value.strip())
+    match = _MEMORY.fullmatch(value.strip(" "))
     if not match:
         raise ValueError(f"memory {value!r} is not a size such as 134217728, '512m' or '1g'")
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
@@ -73,23 +78,23 @@ class ContainerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = Field(None, description="unique in this PoP; generated when omitted")
-    image: str = Field(..., min_length=1, max_length=512, description="image reference or id")
+    image: str = Field(..., min_length=1, max_length=512, pattern=PLAIN_TEXT, description="image reference or id")
     command: list[str] | str | None = Field(None, description="argv list, or a string split like a shell")
     env: dict[str, str] = Field(default_factory=dict)
     metadata: dict[str, str] = Field(default_factory=dict, description="becomes environment at start")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[PlainText, str] = Field(default_factory=dict)
     ports: dict[str, int | None] = Field(
         default_factory=dict, description='container port ("80" or "53/udp") to host port (null: any free one)'
     )
-    volumes: list[str] = Field(default_factory=list, description='"host_path_or_volume:container_path[:ro]"')
-    flavour: str = Field("docker.container", description="sets CPU and memory limits")
+    volumes: list[PlainText] = Field(default_factory=list, description='"host_path_or_volume:container_path[:ro]"')
+    flavour: str = Field("docker.container", pattern=PLAIN_TEXT, description="sets CPU and memory limits")
     cpus: float | None = Field(None, gt=0, le=1024, description="overrides the flavour's CPU limit")
     memory: int | str | None = Field(None, description="bytes, or '512m', '1g'; overrides the flavour's")
     mac_address: str | None = Field(None, pattern=MAC_PATTERN)
     privileged: bool = False
     cap_add: list[Annotated[str, Field(pattern=r"^[A-Z_]{2,32}$")]] = Field(default_factory=list)
     restart_policy: str | None = Field(None, description="no, always, unless-stopped, on-failure[:N]")
-    endpoints: dict[str, str | None] = Field(
+    endpoints: dict[PlainText, str | None] = Field(
         default_factory=dict, description="network name to fixed IPv4 (null: assigned); empty: the default network"
     )
 
@@ -120,7 +125,7 @@ class ContainerConfig(BaseModel):
     def _ports(cls, value: dict[str, int | None]) -> dict[str, int | None]:
         normalised: dict[str, int | None] = {}
         for key, host in value.items():
-            if not _PORT_KEY.match(key) or not 0 < int(key.split("/")[0]) < 65536:
+            if not _PORT_KEY.fullmatch(key) or not 0 < int(key.split("/")[0]) < 65536:
                 raise ValueError(f"port {key!r} is not 1-65535 optionally followed by /tcp, /udp or /sctp")
             if host is not None and not 0 < host < 65536:
                 raise ValueError(f"host port {host} for {key!r} is not 1-65535")
@@ -149,7 +154,7 @@ class ContainerConfig(BaseModel):
     @field_validator("restart_policy")
     @classmethod
     def _restart(cls, value: str | None) -> str | None:
-        if value is not None and not _RESTART.match(value):
+        if value is not None and not _RESTART.fullmatch(value):
             raise ValueError("restart_policy must be no, always, unless-stopped or on-failure[:N]")
         return value
 
@@ -208,14 +213,15 @@ class NetworkConfig(BaseModel):
 
     name: Name
     driver: str = Field("bridge", pattern=r"^(bridge|macvlan|ipvlan|overlay)$")
-    subnet: str | None = Field(None, description="CIDR; a free private one is chosen when omitted")
-    ip_range: str | None = Field(None, description="CIDR inside the subnet from which addresses are assigned")
-    gateway: str | None = None
+    subnet: str | None = Field(None, pattern=PLAIN_TEXT, description="CIDR; a free private one is chosen when omitted")
+    ip_range: str | None = Field(None, pattern=PLAIN_TEXT,
+                                 description="CIDR inside the subnet from which addresses are assigned")
+    gateway: str | None = Field(None, pattern=PLAIN_TEXT)
     internal: bool = False
     bridge_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")
     parent: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,15}$", description="macvlan/ipvlan parent")
-    options: dict[str, str] = Field(default_factory=dict, description="driver options passed to the engine")
-    labels: dict[str, str] = Field(default_factory=dict, description="kept on the network and its engine network")
+    options: dict[PlainText, PlainText] = Field(default_factory=dict, description="driver options passed to the engine")
+    labels: dict[PlainText, str] = Field(default_factory=dict, description="kept on the network and its engine network")
 
 
 class Network(BaseModel):
@@ -254,9 +260,17 @@ class Flavour(BaseModel):
 
 
 class ExecOutput(BaseModel):
-    exit_code: int
+    exit_code: int = Field(description="137 when popvim killed the command (deadline or output cap)")
     stdout: str
     stderr: str
+    stdout_truncated: bool = Field(False, description="stdout passed the cap; the command was killed")
+    stderr_truncated: bool = Field(False, description="stderr passed the cap; the command was killed")
+    timed_out: bool = Field(False, description="the deadline passed; the command was killed")
+
+
+class Logs(BaseModel):
+    logs: str
+    truncated: bool = Field(False, description="older output was cut to keep the answer within the byte cap")
 
 
 class Stats(BaseModel):

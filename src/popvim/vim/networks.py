@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
+import socket
+import struct
 import threading
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,6 +41,40 @@ _ENGINE_CONFLICTS = ("overlaps with other one", "same bridge name")
 
 def _engine_conflict(exc: EngineError) -> bool:
     return exc.status == 409 or any(phrase in exc.message for phrase in _ENGINE_CONFLICTS)
+
+
+# Never a container network: "this network", loopback, link-local, multicast, reserved (240/4).
+_NEVER = tuple(ipaddress.IPv4Network(n) for n in
+               ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+_HEX = re.compile(r"[0-9a-f]{12,64}")
+
+
+def host_routes(path: str = "/proc/net/route") -> list[ipaddress.IPv4Network]:
+    """The IPv4 routes of popvimd's host but the default one; its interface addresses
+    show here too, each as the route to its subnet. Empty where /proc is not Linux's."""
+    routes = []
+    try:
+        lines = Path(path).read_text().splitlines()[1:]
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        try:
+            destination = socket.inet_ntoa(struct.pack("<I", int(fields[1], 16)))
+            mask = socket.inet_ntoa(struct.pack("<I", int(fields[7], 16)))
+            route = ipaddress.IPv4Network(f"{destination}/{mask}", strict=False)
+        except (ValueError, struct.error):
+            continue
+        if route.prefixlen:
+            routes.append(route)
+    return routes
+
+
+def engine_prefix_ref(ref: str) -> bool:
+    """True when ``ref`` may be a prefix of an engine id: 12 to 64 lower-case hex digits."""
+    return bool(_HEX.fullmatch(ref))
 
 
 def _subnet(value: str, what: str) -> ipaddress.IPv4Network:
@@ -84,8 +122,8 @@ class NetworkService:
     def row(self, session: Session, ref: str) -> NetworkRow:
         """The network with this id, name or engine id."""
         row = session.get(NetworkRow, ref) or session.scalar(select(NetworkRow).where(NetworkRow.name == ref))
-        if row is None and len(ref) >= 12:
-            row = session.scalar(select(NetworkRow).where(NetworkRow.engine_id.startswith(ref)))
+        if row is None and engine_prefix_ref(ref):  # literally: '_' and '%' are no wildcards
+            row = session.scalar(select(NetworkRow).where(NetworkRow.engine_id.startswith(ref, autoescape=True)))
         if row is None:
             raise NotFound(f"network {ref!r} not found")
         return row
@@ -202,14 +240,19 @@ class NetworkService:
     ) -> NetworkRow:
         if config.subnet:
             subnet = _subnet(config.subnet, "subnet")
+            self._check_usable(subnet)
             clash = next(((t, who) for t, who in taken if t.overlaps(subnet)), None)
             if clash:
                 raise AlreadyExists(f"subnet {subnet} overlaps {clash[0]}, used by {clash[1]}")
+            # After the engine's networks: their bridges' routes are a conflict (409), not a bad value.
+            route = next((r for r in host_routes() if r.overlaps(subnet)), None)
+            if route is not None:
+                raise InvalidArgument(f"subnet {subnet} overlaps {route}, an address or route of this host")
         else:
             if config.gateway or config.ip_range:
                 raise InvalidArgument("gateway and ip_range need an explicit subnet")
             prefix = self._settings.default_network_prefix if default else self._settings.auto_subnet_prefix
-            subnet = self._free_subnet([t for t, _ in taken], prefix)
+            subnet = self._free_subnet([t for t, _ in taken] + host_routes(), prefix)
         gateway = self._gateway(subnet, config.gateway)
         ip_range = None
         if config.ip_range:
@@ -241,6 +284,16 @@ class NetworkService:
             created_at=now(),
             labels=dict(config.labels),
         )
+
+    def _check_usable(self, subnet: ipaddress.IPv4Network) -> None:
+        """A requested subnet that is too large or in a range no container network may use is refused."""
+        largest = self._settings.largest_subnet
+        if subnet.prefixlen < largest:
+            raise InvalidArgument(f"subnet {subnet} is larger than /{largest}, the largest this PoP accepts")
+        for never in _NEVER:
+            if subnet.overlaps(never):
+                raise InvalidArgument(f"subnet {subnet} overlaps {never}, which is never a container network "
+                                      "(this-network, loopback, link-local, multicast or reserved)")
 
     @staticmethod
     def _gateway(subnet: ipaddress.IPv4Network, requested: str | None) -> str:

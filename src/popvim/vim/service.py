@@ -16,6 +16,7 @@ from popvim.vim.errors import EngineFailure
 from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
+from popvim.vim.limits import Slots
 from popvim.vim.mesh import Mesh
 from popvim.vim.metrics import StateCollector
 from popvim.vim.networks import NetworkService
@@ -34,7 +35,7 @@ class Vim:
         self.store = store
         self._engine = engine
         self.bus = EventBus()
-        self.auth = AuthService(store, users, settings.token_ttl_seconds)
+        self.auth = AuthService(store, users, settings.token_ttl_seconds, settings.limits)
         self.flavours = FlavourCatalogue(settings.flavours)
         self.images = ImageService(engine, self.bus)
         self.networks = NetworkService(store, engine, settings, self.bus)
@@ -42,7 +43,11 @@ class Vim:
             store, engine, settings, self.bus, self.networks, self.images, self.flavours
         )
         self.mesh = Mesh()
+        # Open event feeds and followed logs: each holds a connection for as long as the client likes.
+        self.streams = Slots("open streams", settings.limits.streams, settings.limits.streams_per_user)
         self._reconciling = threading.Lock()
+        self._closing = threading.Event()
+        self._timer = threading.Thread(target=self._periodic, name="popvim-reconcile", daemon=True)
         self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
         self.usage = UsageSampler(store, engine)
         self.collector = StateCollector(store, self.bus, self.usage)
@@ -66,11 +71,23 @@ class Vim:
         self.networks.ensure_default()
         self.reconcile()
         self.usage.start()
+        self._timer.start()
 
     def reconcile(self) -> None:
         with self._reconciling:  # start-up and an event-stream reconnect may coincide
             self.networks.reconcile()
             self.containers.reconcile()
+
+    def _periodic(self) -> None:
+        """Reconcile on a timer too: an event the stream missed, or a stop that could not finish
+        while the engine was away, is corrected within one interval."""
+        interval = self.settings.reconcile_interval
+        while interval > 0 and not self._closing.wait(interval):
+            try:
+                self.reconcile()
+                self.auth.purge_expired()
+            except Exception:  # noqa: BLE001 - the timer must outlive one failed pass
+                log.exception("periodic reconciliation failed")
 
     def info(self) -> dict[str, Any]:
         try:
@@ -85,7 +102,11 @@ class Vim:
     def close(self) -> None:
         self.readiness.close()
         self.usage.stop()
+        self._closing.set()
+        if self._timer.is_alive():
+            self._timer.join(timeout=30)
         self._watcher.stop()
+        self.auth.close()
         self.containers.close()
         self._engine.close()
         self.store.close()

@@ -47,10 +47,18 @@ class PopServer:
         """
         if self._server is not None:
             raise RuntimeError("the Pop server is already running")
+        limits = self._vim.settings.limits
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="popvim-grpc"),
             interceptors=[MetricsInterceptor(), TokenAuthInterceptor(self._vim.auth)],
-            options=[("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # Bounded work per call: requests and replies of bounded size (an exec reply
+                # carries up to two capped streams), and RESOURCE_EXHAUSTED past a number of calls.
+                ("grpc.max_receive_message_length", limits.grpc_message_bytes),
+                ("grpc.max_send_message_length", 2 * limits.grpc_message_bytes + 2 * limits.exec_output_bytes),
+            ],
+            maximum_concurrent_rpcs=limits.grpc_concurrent_rpcs,
         )
         pb_grpc.add_PopServicer_to_server(PopServicer(self._vim), server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)

@@ -10,6 +10,7 @@ sees where seed 001's reference server is more specific than the domain
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -26,6 +27,13 @@ from popvim.vim.models import Container, ContainerState, Network
 from popvim.vim.service import Vim
 
 POP_TYPE = "docker"
+
+
+def _peer_host(peer: str) -> str:
+    """The client address of ``ipv4:1.2.3.4:5``, ``ipv6:[::1]:5``, ``unix:/path``: what logins are limited by."""
+    _scheme, _, rest = peer.partition(":")
+    host = rest.rsplit(":", 1)[0] if rest.count(":") and not rest.startswith("/") else rest
+    return host.strip("[]")
 _EMPTY = empty_pb2.Empty()
 
 
@@ -153,7 +161,7 @@ class PopServicer(pb_grpc.PopServicer):
     # --- sessions --------------------------------------------------------------------
     @unary
     def Login(self, request: pb.Credentials, context: grpc.ServicerContext) -> pb.Token:
-        token, _expires = self._vim.auth.login(request.username, request.password)
+        token, _expires = self._vim.auth.login(request.username, request.password, _peer_host(context.peer()))
         return pb.Token(value=token)
 
     @unary
@@ -191,7 +199,8 @@ class PopServicer(pb_grpc.PopServicer):
     @unary
     def Logs(self, request: pb.LogsRequest, context: grpc.ServicerContext) -> pb.LogsReply:
         target = self._container(request.filter)
-        return pb.LogsReply(logs=self._vim.containers.logs(target.id, request.tail or None, request.timestamps))
+        logs = self._vim.containers.logs(target.id, request.tail or None, request.timestamps)
+        return pb.LogsReply(logs=logs.logs, truncated=logs.truncated)
 
     @unary
     def Exec(self, request: pb.ExecRequest, context: grpc.ServicerContext) -> pb.ExecReply:
@@ -201,8 +210,26 @@ class PopServicer(pb_grpc.PopServicer):
         if env:
             mapping.env_checked(env, "env")
         target = self._container(request.filter)
-        out = self._vim.containers.exec(target.id, list(request.command), env, request.workdir or None)
-        return pb.ExecReply(exit_code=out.exit_code, stdout=out.stdout, stderr=out.stderr)
+        timeout = request.timeout or None
+        remaining = context.time_remaining()
+        if remaining is not None and remaining < (timeout or self._vim.settings.limits.exec_timeout):
+            timeout = max(remaining, 0.001)  # no point running past the caller's own deadline
+        cancel = threading.Event()
+        context.add_callback(cancel.set)  # the call ended (cancelled, deadline): kill the command
+        out = self._vim.containers.exec(target.id, list(request.command), env, request.workdir or None,
+                                        user=self._user(context), timeout=timeout, cancel=cancel)
+        return pb.ExecReply(exit_code=out.exit_code, stdout=out.stdout, stderr=out.stderr,
+                            stdout_truncated=out.stdout_truncated, stderr_truncated=out.stderr_truncated,
+                            timed_out=out.timed_out)
+
+    def _user(self, context: grpc.ServicerContext) -> str:
+        """The user of the call (the interceptor has checked that one of its tokens is valid)."""
+        for token in tokens_of(context):
+            try:
+                return self._vim.auth.verify(token)
+            except e.VimError:
+                continue
+        return "-"
 
     @unary
     def Stats(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.StatsReply:

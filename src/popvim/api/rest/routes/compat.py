@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, current_user
@@ -117,7 +117,7 @@ def network_create(body: NetworkBody, vim: VimDep) -> Network:
 
 
 @router.post("/containerexec")
-def container_exec(body: ExecBody, vim: VimDep) -> dict[str, Any]:
+def container_exec(body: ExecBody, vim: VimDep, request: Request) -> dict[str, Any]:
     """Runs ``command`` in the running container ``containername``; when there is
     none and ``imagename`` is given, runs a one-shot container of that image with
     the command, as the seed did, and answers its output."""
@@ -127,14 +127,16 @@ def container_exec(body: ExecBody, vim: VimDep) -> dict[str, Any]:
     except NotFound:
         current = None
     if current is not None and current.state is ContainerState.RUNNING:
-        result = vim.containers.exec(current.id, argv)
+        result = vim.containers.exec(current.id, argv, user=getattr(request.state, "user", "-"))
         return {"container": current.name, "exit_code": result.exit_code, "output": result.stdout + result.stderr}
     if current is not None:
         raise NotRunning(f"container {current.name!r} is {current.state.value}, not running")
     if not body.imagename:
         raise NotFound(f"no running container {body.containername!r} (give imagename to run one)")
     # Built here, not copied, so the name is validated like any other container's.
-    return _one_shot(vim, ContainerConfig(image=body.imagename, name=body.containername, command=argv))
+    config = ContainerConfig(image=body.imagename, name=body.containername, command=argv)
+    with vim.containers.exec_slots.held(getattr(request.state, "user", "-")):  # it waits like an exec
+        return _one_shot(vim, config)
 
 
 def _argv(command: str | list[str]) -> list[str]:
@@ -156,7 +158,7 @@ def _one_shot(vim: Vim, config: ContainerConfig) -> dict[str, Any]:
         "container": finished.name,
         "state": finished.state,
         "exit_code": finished.exit_code,
-        "output": vim.containers.logs(created.id),
+        "output": vim.containers.logs(created.id).logs,
     }
 
 

@@ -3,14 +3,22 @@ what a running one offers (exec, logs, stats, commit)."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, current_user
 from popvim.vim.images import image_view, split_reference
-from popvim.vim.models import Container, ContainerConfig, ContainerState, ExecOutput, Image, Stats
+from popvim.vim.models import PLAIN_TEXT, Container, ContainerConfig, ContainerState, ExecOutput, Image, Logs, Stats
+from popvim.vim.service import Vim
 
 router = APIRouter(prefix="/v1/containers", tags=["containers"], dependencies=[Depends(current_user)])
 
@@ -18,18 +26,18 @@ router = APIRouter(prefix="/v1/containers", tags=["containers"], dependencies=[D
 class ExecRequest(BaseModel):
     command: list[str] = Field(..., min_length=1, description="argv, e.g. ['ip', 'addr']")
     env: dict[str, str] = Field(default_factory=dict)
-    workdir: str | None = None
+    workdir: str | None = Field(None, pattern=PLAIN_TEXT)
+    timeout: float | None = Field(
+        None, gt=0, description="seconds before the command is killed; [limits].exec_timeout (30) when omitted, "
+        "at most [limits].exec_timeout_max (600)"
+    )
 
 
 class CommitRequest(BaseModel):
-    repository: str = Field(..., min_length=1, max_length=256, description="'name' or 'name:tag'")
+    repository: str = Field(..., min_length=1, max_length=256, pattern=PLAIN_TEXT, description="'name' or 'name:tag'")
     tag: str | None = Field(None, pattern=r"^[\w][\w.-]{0,127}$")
     message: str | None = None
     author: str | None = None
-
-
-class Logs(BaseModel):
-    logs: str
 
 
 class Pruned(BaseModel):
@@ -97,18 +105,86 @@ def stop(
 
 
 @router.post("/{ref}/exec")
-def exec_command(ref: str, body: ExecRequest, vim: VimDep) -> ExecOutput:
-    return vim.containers.exec(ref, body.command, body.env, body.workdir)
+async def exec_command(ref: str, body: ExecRequest, request: Request) -> ExecOutput:
+    """Runs the command with a deadline and an output cap (the answer says when either cut it).
+
+    The command runs on a pool of its own, never on the threads other requests
+    need; when the client goes away before the end, the command is killed.
+    """
+    vim: Vim = request.app.state.vim
+    user = getattr(request.state, "user", "-")
+    bounds = vim.containers.exec_bounds(body.timeout)
+    cancel = threading.Event()
+    slots = vim.containers.exec_slots
+    slots.take(user)  # 429 at once when too many run
+    try:
+        future = asyncio.get_running_loop().run_in_executor(
+            _pool(request, "exec_pool", vim.settings.limits.execs),
+            functools.partial(vim.containers.exec_held, ref, body.command, body.env, body.workdir,
+                              bounds=bounds, cancel=cancel),
+        )
+    except BaseException:
+        slots.give(user)
+        raise
+    future.add_done_callback(lambda _f: slots.give(user))  # the slot lasts as long as the command
+    try:
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=0.25)
+            if done:
+                return future.result()
+            if await request.is_disconnected():
+                cancel.set()
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+    finally:
+        if not future.done():
+            cancel.set()
 
 
-@router.get("/{ref}/logs")
-def logs(
+@router.get("/{ref}/logs", response_model=None)
+async def logs(
     ref: str,
-    vim: VimDep,
-    tail: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    request: Request,
+    tail: Annotated[int | None, Query(ge=0, le=1_000_000, description="lines; [limits].logs_tail (1000) when omitted")] = None,
     timestamps: bool = False,
-) -> Logs:
-    return Logs(logs=vim.containers.logs(ref, tail, timestamps))
+    follow: Annotated[bool, Query(description="stream the output as it comes (text/plain) until the client hangs up")] = False,
+) -> Logs | StreamingResponse:
+    """The last lines of output, at most [limits].logs_bytes (1 MiB) of them; ``follow`` streams."""
+    vim: Vim = request.app.state.vim
+    if not follow:
+        return await run_in_threadpool(vim.containers.logs, ref, tail, timestamps)  # type: ignore[no-any-return]
+    user = getattr(request.state, "user", "-")
+    vim.streams.take(user)
+    try:
+        stream = await run_in_threadpool(vim.containers.follow_logs, ref, tail, timestamps)
+    except BaseException:
+        vim.streams.give(user)
+        raise
+    pool = _pool(request, "follow_pool", vim.settings.limits.streams)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        iterator = iter(stream)
+        try:
+            while True:
+                chunk = await asyncio.get_running_loop().run_in_executor(pool, next, iterator, None)
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            stream.close()  # unblocks the thread still reading, if any
+            vim.streams.give(user)
+
+    return StreamingResponse(chunks(), media_type="text/plain; charset=utf-8")
+
+
+def _pool(request: Request, name: str, size: int) -> ThreadPoolExecutor:
+    """A pool of the app's own for long calls, sized by the slots that admit them."""
+    pool = getattr(request.app.state, name, None)
+    if pool is None:
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"popvim-{name.split('_')[0]}")
+        setattr(request.app.state, name, pool)
+    return pool
 
 
 @router.get("/{ref}/stats")

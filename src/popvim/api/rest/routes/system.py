@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, bearer_token, current_user
+from popvim.vim.events import Event
 from popvim.vim.models import Flavour
+from popvim.vim.service import Vim
 
 public = APIRouter(tags=["auth"])
 router = APIRouter(dependencies=[Depends(current_user)])
@@ -33,15 +37,45 @@ class Health(BaseModel):
     engine: str
 
 
+class _EngineProbe:
+    """One engine ping at a time, on its own thread, shared by every /health call meanwhile.
+
+    /health must answer while every worker thread is busy and while the engine
+    hangs, so it never waits on the thread pool, and at most ``PROBE_WAIT`` on a ping.
+    """
+
+    PROBE_WAIT = 2.5
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="popvim-health")
+        self._pending: asyncio.Future[bool] | None = None
+
+    async def alive(self, vim: Vim) -> bool:
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().run_in_executor(self._pool, vim.engine_alive)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._pending), self.PROBE_WAIT)
+        except (TimeoutError, Exception):  # noqa: BLE001 - any failure of the probe means "down"
+            return False
+
+
+_probe = _EngineProbe()
+
+
 @public.get("/health", tags=["system"])
-def health(vim: VimDep) -> Health:
+async def health(request: Request) -> Health:
     """Liveness without a token: the daemon answers, and whether the engine does."""
-    return Health(status="ok", engine="up" if vim.engine_alive() else "down")
+    alive = await _probe.alive(request.app.state.vim)
+    return Health(status="ok", engine="up" if alive else "down")
 
 
 @public.post("/v1/auth/login")
-def login(body: LoginRequest, vim: VimDep) -> TokenResponse:
-    token, expires = vim.auth.login(body.username, body.password)
+async def login(body: LoginRequest, request: Request) -> TokenResponse:
+    """Passwords are checked on a small pool of their own: a flood of logins waits there
+    (or is refused, 429) and never takes the threads other requests need."""
+    vim: Vim = request.app.state.vim
+    client = request.client.host if request.client else ""
+    token, expires = await asyncio.wrap_future(vim.auth.submit_login(body.username, body.password, client))
     return TokenResponse(token=token, expires_at=expires)
 
 
@@ -74,14 +108,31 @@ def mesh_stations(interface: str, vim: VimDep) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/events", tags=["system"])
-def events(vim: VimDep, keepalive: Annotated[float, Query(gt=0, le=60)] = 15.0) -> StreamingResponse:
-    """State changes as NDJSON, one object per line, until the client hangs up."""
-    queue = vim.bus.subscribe()
+async def events(
+    request: Request, keepalive: Annotated[float, Query(gt=0, le=60)] = 15.0
+) -> StreamingResponse:
+    """State changes as NDJSON, one object per line, until the client hangs up.
 
-    def lines() -> Iterator[str]:
+    An asynchronous generator over the domain's bus: an open feed holds no
+    thread. Each user may hold a few at once (429 beyond).
+    """
+    vim: Vim = request.app.state.vim
+    user = getattr(request.state, "user", "-")
+    vim.streams.take(user)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event] = asyncio.Queue(EVENT_BACKLOG)
+
+    def deliver(event: Event) -> None:  # on the publisher's thread
+        loop.call_soon_threadsafe(_offer, queue, event)
+
+    stop = vim.bus.watch(deliver)
+
+    async def lines() -> AsyncIterator[str]:
         try:
-            for event in vim.bus.iterate(queue, keepalive):
-                if event is None:
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), keepalive)
+                except TimeoutError:
                     yield "\n"
                     continue
                 yield json.dumps(
@@ -89,6 +140,17 @@ def events(vim: VimDep, keepalive: Annotated[float, Query(gt=0, le=60)] = 15.0) 
                     default=str,
                 ) + "\n"
         finally:
-            vim.bus.unsubscribe(queue)
+            stop()
+            vim.streams.give(user)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+EVENT_BACKLOG = 1000
+
+
+def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
+    try:
+        queue.put_nowait(event)
+    except asyncio.QueueFull:  # a slow reader loses events rather than growing without bound
+        pass
