@@ -199,7 +199,7 @@ def _get_or_none(url: str) -> str | None:
 
 def test_logs_stats_and_commit(api: httpx.Client, engine: docker.DockerClient) -> None:
     c = create_container(api, command=["sh", "-c", "echo line-one; echo line-two; exec sleep 600"])
-    assert api.get(f"/v1/containers/{c['id']}/logs").json() == {"logs": ""}
+    assert api.get(f"/v1/containers/{c['id']}/logs").json()["logs"] == ""
     api.post(f"/v1/containers/{c['id']}/start")
     logs = wait_for(
         lambda: (l := api.get(f"/v1/containers/{c['id']}/logs").json()["logs"]) and "line-two" in l and l,

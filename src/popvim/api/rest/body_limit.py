@@ -11,15 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(HTTPException):
-    """Raised from ``receive``: FastAPI re-raises HTTPExceptions met while parsing a body."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than this endpoint accepts ({limit} bytes)")
 
 
 class BodyLimit:
@@ -38,29 +30,33 @@ class BodyLimit:
             await _refuse(send, limit)
             return
         received = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal received
+            # Past the limit the 413 goes out at once and the app reads a disconnect: whatever
+            # it makes of that (FastAPI: a 400) is dropped by ``watched``.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge(limit)
+                    refused = True
+                    if not started:
+                        await _refuse(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def watched(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self._app(scope, counted, watched)
-        except BodyTooLarge:
-            if started:
-                raise
-            await _refuse(send, limit)
+        await self._app(scope, counted, watched)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -127,19 +127,24 @@ async def exec_command(ref: str, body: ExecRequest, request: Request) -> ExecOut
         slots.give(user)
         raise
     future.add_done_callback(lambda _f: slots.give(user))  # the slot lasts as long as the command
+    # The body is read: the next message is the client hanging up (``is_disconnected`` cannot
+    # see it through the HTTP middlewares, which wrap ``receive`` in a task group).
+    hang_up = asyncio.ensure_future(_disconnected(request))
     try:
-        while True:
-            done, _ = await asyncio.wait({future}, timeout=0.25)
-            if done:
-                return future.result()
-            if await request.is_disconnected():
-                cancel.set()
+        await asyncio.wait({future, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+        if not future.done():
+            cancel.set()
+        return await future
     except asyncio.CancelledError:
         cancel.set()
         raise
     finally:
-        if not future.done():
-            cancel.set()
+        hang_up.cancel()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.get("/{ref}/logs", response_model=None)
