@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.streams import ReleasingStream
 from popvim.vim.images import image_view, split_reference
 from popvim.vim.models import PLAIN_TEXT, Container, ContainerConfig, ContainerState, ExecOutput, Image, Logs, Stats
 from popvim.vim.service import Vim
@@ -170,17 +171,17 @@ async def logs(
 
     async def chunks() -> AsyncIterator[bytes]:
         iterator = iter(stream)
-        try:
-            while True:
-                chunk = await asyncio.get_running_loop().run_in_executor(pool, next, iterator, None)
-                if chunk is None:
-                    return
-                yield chunk
-        finally:
-            stream.close()  # unblocks the thread still reading, if any
-            vim.streams.give(user)
+        while True:
+            chunk = await asyncio.get_running_loop().run_in_executor(pool, next, iterator, None)
+            if chunk is None:
+                return
+            yield chunk
 
-    return StreamingResponse(chunks(), media_type="text/plain; charset=utf-8")
+    def release() -> None:
+        stream.close()  # unblocks the thread still reading, if any
+        vim.streams.give(user)
+
+    return ReleasingStream(chunks(), release, media_type="text/plain; charset=utf-8")
 
 
 def _pool(request: Request, name: str, size: int) -> ThreadPoolExecutor:

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, bearer_token, current_user
+from popvim.api.rest.streams import ReleasingStream
 from popvim.vim.events import Event
 from popvim.vim.models import Flavour
 from popvim.vim.service import Vim
@@ -128,22 +129,22 @@ async def events(
     stop = vim.bus.watch(deliver)
 
     async def lines() -> AsyncIterator[str]:
-        try:
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), keepalive)
-                except TimeoutError:
-                    yield "\n"
-                    continue
-                yield json.dumps(
-                    {"kind": event.kind, "subject": event.subject, "time": event.time.isoformat(), **event.data},
-                    default=str,
-                ) + "\n"
-        finally:
-            stop()
-            vim.streams.give(user)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), keepalive)
+            except TimeoutError:
+                yield "\n"
+                continue
+            yield json.dumps(
+                {"kind": event.kind, "subject": event.subject, "time": event.time.isoformat(), **event.data},
+                default=str,
+            ) + "\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    def release() -> None:
+        stop()
+        vim.streams.give(user)
+
+    return ReleasingStream(lines(), release, media_type="application/x-ndjson")
 
 
 EVENT_BACKLOG = 1000
