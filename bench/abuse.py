@@ -108,11 +108,15 @@ def main() -> None:
                 t = threading.Thread(target=fn, daemon=True)
                 t.start()
                 threads.append(t)
+        print(f"quiet: {len(quiet)} lists timed; abusing ...", file=sys.stderr)
         time.sleep(3)  # let the abuse build up (execs give up after 3 s)
         abused = timed_lists(api, args.samples)
         rss_after = rss_mib(d.proc.pid)
+        print("abused: timed; stopping", file=sys.stderr)
     finally:
         stop.set()
+        for t in threads:
+            t.join(timeout=10)
         d.stop()
         d.purge()
     result = {

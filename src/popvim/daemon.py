@@ -130,8 +130,9 @@ def serve(
              (" (tls, client certificates required)" if server_tls.client_ca else " (tls)") if server_tls else "",
              config.db_url.split("@")[-1])
     server = uvicorn.Server(
+        # Open streams (event feeds, followed logs) never end by themselves: shut down within 5 s anyway.
         uvicorn.Config(create_app(vim, nfv), host=host, port=port, log_config=None, access_log=False, lifespan="off",
-                       **tlsconf.uvicorn_options(config.tls, server_tls))
+                       timeout_graceful_shutdown=5, **tlsconf.uvicorn_options(config.tls, server_tls))
     )
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the
     # default handler that kills us before the clean-up below, so keep ours.

@@ -43,7 +43,7 @@ class Limits:
     login_failure_rate_per_client: float = 1.0  # ... refilled at this many per second
     login_failures_per_user: int = 10  # a burst of failed logins per user name ...
     login_failure_rate_per_user: float = 0.2  # ... refilled at this many per second
-    login_workers: int = 2  # threads checking passwords (bcrypt)
+    login_workers: int = 1  # threads checking passwords (bcrypt): at most one core busy with it
     login_queue: int = 8  # logins waiting for one of them
     tokens_per_user: int = 100  # the oldest is revoked beyond this
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -17,6 +18,8 @@ from popvim.nfv.errors import NotFound as NfvNotFound
 from popvim.vim import errors as e
 
 log = logging.getLogger(__name__)
+
+REFUSAL_DELAY = 0.5  # seconds before a 429 answer
 
 STATUS: dict[type[e.VimError], int] = {
     e.InvalidArgument: 400,
@@ -52,6 +55,10 @@ def _location(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.VimError)
     async def vim_error(_request: Request, exc: e.VimError) -> JSONResponse:
+        if isinstance(exc, e.TooBusy):
+            # A client refused for doing too much waits a moment (no thread is held): one that
+            # retries in a tight loop would otherwise cost the daemon as much as it was refused.
+            await asyncio.sleep(REFUSAL_DELAY)
         headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
         return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
 
