@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from popvim.api.rest.deps import VimDep, bearer_token, current_user
 from popvim.api.rest.streams import ReleasingStream
+from popvim.observe import metrics
 from popvim.vim.events import Event
 from popvim.vim.models import Flavour
 from popvim.vim.service import Vim
@@ -126,7 +127,7 @@ async def events(
     def deliver(event: Event) -> None:  # on the publisher's thread
         loop.call_soon_threadsafe(_offer, queue, event)
 
-    stop = vim.bus.watch(deliver)
+    stop = vim.bus.watch(deliver, backlog=queue.qsize)
 
     async def lines() -> AsyncIterator[str]:
         while True:
@@ -154,4 +155,4 @@ def _offer(queue: asyncio.Queue[Event], event: Event) -> None:
     try:
         queue.put_nowait(event)
     except asyncio.QueueFull:  # a slow reader loses events rather than growing without bound
-        pass
+        metrics.EVENTS_DROPPED.inc()
