@@ -186,7 +186,7 @@ def test_a_huge_exec_output_is_capped_and_flagged(daemon: Daemon) -> None:
                      json={"command": ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' x"]})
     assert r.status_code == 200, r.text[:300]
     out = r.json()
-    assert out["truncated"] is True
+    assert out["stdout_truncated"] is True
     assert len(out["stdout"]) < 209715200
 
 
