@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Run the whole test suite against a real Docker engine: installs what is
 # missing, starts dockerd when needed, builds the test images (cached by
-# recipe), then runs pytest. Arguments go to pytest.
+# recipe), starts the loopback registry and PostgreSQL cluster the tests use,
+# then runs pytest. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 images/build-all.sh >/dev/null
 scripts/local-registry.sh start >/dev/null
+scripts/postgres.sh start >/dev/null
 exec .venv/bin/pytest "$@"

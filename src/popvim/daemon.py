@@ -20,6 +20,7 @@ from popvim import statedir
 from popvim import tls as tlsconf
 from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
+from popvim.db_cli import db_app
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
@@ -32,6 +33,7 @@ from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
 
 app = typer.Typer(add_completion=False, help="popvim daemon: one per Point of Presence.")
+app.add_typer(db_app, name="db")
 log = logging.getLogger("popvim")
 ORCHESTRATOR_USER = "popvim-orchestrator"
 

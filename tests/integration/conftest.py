@@ -18,6 +18,20 @@ from support.daemon import BUSYBOX, Daemon
 from support.lab import Lab, LabError
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``both_databases`` runs once per database (one daemon each, not one per test)."""
+    choice = metafunc.config.getoption("--db")
+    if "db_backend" in metafunc.fixturenames and choice == "both" \
+            and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("db_backend", ["sqlite", "postgres"], scope="module")
+
+
+@pytest.fixture(scope="session")
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """Where this test's daemons keep their state (see ``--db``)."""
+    return "postgres" if request.config.getoption("--db") == "postgres" else "sqlite"
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[docker.DockerClient]:
     client = docker.from_env()
@@ -31,18 +45,18 @@ def engine() -> Iterator[docker.DockerClient]:
 
 
 @pytest.fixture(scope="module")
-def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Iterator[Daemon]:
     """One popvimd shared by a test module."""
-    d = Daemon(tmp_path_factory.mktemp("popvimd")).start()
+    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend).start()
     yield d
     d.stop()
     d.purge()
 
 
 @pytest.fixture
-def fresh_daemon(engine: docker.DockerClient, tmp_path: Path) -> Iterator[Daemon]:
+def fresh_daemon(engine: docker.DockerClient, tmp_path: Path, db_backend: str) -> Iterator[Daemon]:
     """A popvimd of the test's own, for tests that stop, kill or reconfigure it."""
-    d = Daemon(tmp_path / "state")
+    d = Daemon(tmp_path / "state", db=db_backend)
     yield d
     d.kill()
     d.purge()

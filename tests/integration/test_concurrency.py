@@ -7,8 +7,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from support.daemon import BUSYBOX, Daemon
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_100_parallel_creates_get_unique_addresses(daemon: Daemon) -> None:

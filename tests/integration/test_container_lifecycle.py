@@ -7,8 +7,11 @@ import uuid
 
 import docker
 import httpx
+import pytest
 
 from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, unique, wait_for
+
+pytestmark = pytest.mark.both_databases
 
 
 def state_of(api: httpx.Client, ref: str) -> str:

@@ -23,6 +23,8 @@ from support.daemon import (
     wait_for,
 )
 
+pytestmark = pytest.mark.both_databases
+
 
 def link_exists(name: str) -> bool:
     return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0

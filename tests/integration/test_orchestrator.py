@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import docker
+import pytest
 
 from support.daemon import Daemon, wait_for
 from support.nslcm import deploy, env_of, vnf, wait_op
+
+pytestmark = pytest.mark.both_databases
 
 
 def nsd(idle: str, *, client_max: int = 3, client_image: str | None = None, scaling: list | None = None,

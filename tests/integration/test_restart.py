@@ -9,8 +9,11 @@ from collections import Counter
 
 import docker
 import httpx
+import pytest
 
 from support.daemon import BUSYBOX, Daemon, wait_for
+
+pytestmark = pytest.mark.both_databases
 
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 

@@ -25,6 +25,8 @@ from typing import Any
 import docker
 import httpx
 
+from support import pg
+
 USER, PASSWORD = "tester", "s3cret-pass"
 BUSYBOX = "popvim-test/busybox:latest"
 REGISTRY = "127.0.0.1:5055"  # scripts/local-registry.sh: the only registry tests may pull from
@@ -125,11 +127,16 @@ class ClientTls:
 class Daemon:
     def __init__(self, state_dir: Path, *, name: str | None = None, extra_args: list[str] | None = None,
                  config_text: str | None = None, tls: ClientTls | None = None,
-                 env: dict[str, str | None] | None = None, own_session: bool = False) -> None:
+                 env: dict[str, str | None] | None = None, own_session: bool = False, db: str = "sqlite") -> None:
         """``tls``: the daemon serves TLS (its config says how) and tests talk to it so;
         ``env``: changes to its environment (None removes a variable, e.g. POPD_AUTH);
-        ``own_session``: no controlling terminal, as under a service manager."""
+        ``own_session``: no controlling terminal, as under a service manager;
+        ``db``: "sqlite" (a file in ``state_dir``) or "postgres" (a fresh database of its own
+        on scripts/postgres.sh's cluster, dropped by ``purge``)."""
         self.name = name or f"t{uuid.uuid4().hex[:8]}"
+        self.db = db
+        self.db_url = pg.create_database(f"popvim_{self.name}") if db == "postgres" else \
+            f"sqlite:///{state_dir / 'popvim.db'}"
         self.prefix = f"{self.name}-"
         self.state_dir = state_dir
         self.port = free_port()
@@ -154,6 +161,7 @@ class Daemon:
             "--pop-listen", f"127.0.0.1:{self.pop_port}",
             "--name", self.name,
             "--engine-prefix", self.prefix,
+            *(["--db", self.db_url] if self.db == "postgres" else []),
             *self.extra_args,
         ]
         if self.config_text is not None:
@@ -217,7 +225,7 @@ class Daemon:
 
     # --- engine-side clean-up -----------------------------------------------------
     def purge(self) -> None:
-        """Remove every engine container and network this daemon's PoP made."""
+        """Remove every engine container and network this daemon's PoP made, and its PostgreSQL database."""
         engine = docker.from_env()
         label = f"io.popvim.pop={self.name}"
         for c in engine.containers.list(all=True, filters={"label": label}):
@@ -225,3 +233,5 @@ class Daemon:
         for n in engine.networks.list(filters={"label": label}):
             n.remove()
         engine.close()
+        if self.db == "postgres":
+            pg.drop_database(self.db_url)

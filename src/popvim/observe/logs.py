@@ -61,5 +61,5 @@ def setup(verbose: bool, fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("urllib3", "docker", "httpx", "httpcore"):
+    for noisy in ("urllib3", "docker", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

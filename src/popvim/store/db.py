@@ -1,4 +1,6 @@
-"""Database engine and sessions: SQLite file by default, PostgreSQL by URL."""
+"""Database engine and sessions: SQLite file by default, PostgreSQL by URL.
+
+Opening a store brings its schema to this release's (``migrate.upgrade``)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from popvim.store.models import Base
+from popvim.store import migrate
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -44,7 +46,7 @@ def _private_sqlite_file(url: str) -> None:
 class Store:
     """Owns the SQLAlchemy engine; ``session()`` is one transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate_schema: bool = True) -> None:
         self.url = url
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -53,11 +55,20 @@ class Store:
             kwargs["pool_size"] = 32
             kwargs["max_overflow"] = 96
             _private_sqlite_file(url)
+        else:
+            # A server connection costs the server a process: a few kept open, more while
+            # a burst lasts (the REST thread pool alone has 40 workers), and waiting for
+            # one is not an error for a minute.
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 56
+            kwargs["pool_timeout"] = 60
+            kwargs["pool_pre_ping"] = True  # a server restart leaves dead connections in the pool
         # hide_parameters: an SQL error must never put a bound value (a password, a token) in a log line.
         self.engine: Engine = create_engine(url, hide_parameters=True, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        if migrate_schema:
+            migrate.upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from popvim.engine.driver import (
@@ -288,6 +289,22 @@ class ContainerService:
         # with the engine's message); checking here would cost every create an engine call.
         name = config.name or _generated_name(config.image)
         requested = config.endpoints or {None: None}
+        for _attempt in range(3):
+            try:
+                result = self._insert(config, name, flavour.id, image.id, requested)
+                break
+            except IntegrityError as exc:
+                # The IPAM lock serialises this process's creates, so only another writer of
+                # the same database can take the name or an address between check and
+                # commit: look again, which answers AlreadyExists if it is really taken.
+                log.warning("create of %r raced another writer (%s); retrying", name, exc.orig)
+        else:
+            raise AlreadyExists(f"container {name!r} or one of its addresses was taken concurrently; try again")
+        self._bus.publish("container.state", result.id, name=name, previous="", state="CREATED", status="created")
+        return result
+
+    def _insert(self, config: ContainerConfig, name: str, flavour_id: str, image_id: str,
+                requested: dict[str | None, str | None]) -> Container:
         with self._networks.ipam_lock, self._store.session() as session:
             if session.scalar(select(ContainerRow.id).where(ContainerRow.name == name)):
                 raise AlreadyExists(f"container name {name!r} is taken")
@@ -295,8 +312,8 @@ class ContainerService:
                 id=str(uuid.uuid4()),
                 name=name,
                 image=config.image,
-                image_id=image.id,
-                flavour=flavour.id,
+                image_id=image_id,
+                flavour=flavour_id,
                 command=config.command,
                 env=config.env,
                 md=config.metadata,
@@ -333,9 +350,7 @@ class ContainerService:
                 )
             session.add(row)
             session.flush()
-            result = view(row)
-        self._bus.publish("container.state", result.id, name=name, previous="", state="CREATED", status="created")
-        return result
+            return view(row)
 
     @staticmethod
     def _check_mac_free(session: Session, net: Any, mac: str) -> None:
@@ -629,7 +644,11 @@ class ContainerService:
                 address = self._networks.allocate(session, net, ip)
                 endpoint = EndpointRow(network_id=net.id, network=net, position=len(row.endpoints), address=address)
                 row.endpoints.append(endpoint)
-                session.flush()
+                try:
+                    session.flush()
+                except IntegrityError as exc:  # another writer of the database took it meanwhile
+                    raise AlreadyExists(f"address {address} on network {net.name!r} was taken concurrently; "
+                                        "try again") from exc
                 endpoint_id, name, net_name = endpoint.id, row.name, net.name
                 running = row.state == S.RUNNING.value and row.engine_id is not None
                 engine_id, engine_network = row.engine_id, self._networks.engine_name(net.name)

@@ -1,0 +1,101 @@
+"""Alembic owns the schema: the head migration and the models agree on both databases, a
+database made by create_all before migrations is adopted, and a newer one is refused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, insert, inspect, select, text
+
+import popvim.store.nfv_models  # noqa: F401 - the orchestrator's tables belong to the schema too
+from popvim.store import migrate
+from popvim.store.db import Store
+from popvim.store.models import Base, TokenRow
+from popvim.vim.auth import now
+from support import pg
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'popvim.db'}"
+        return
+    database = pg.create_database(f"popvim_unit_{uuid.uuid4().hex[:8]}")
+    yield database
+    pg.drop_database(database)
+
+
+@pytest.fixture
+def engine(url: str) -> Iterator[Engine]:
+    e = create_engine(url)
+    yield e
+    e.dispose()
+
+
+def _diff(engine: Engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_head_migration_and_models_agree(engine: Engine) -> None:
+    assert migrate.upgrade(engine) == [s.revision for s in reversed(list(migrate.scripts().walk_revisions()))]
+    assert migrate.current(engine) == migrate.head()
+    assert _diff(engine) == []
+
+
+def test_the_partial_unique_index_holds_after_migration(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    indexes = {i["name"]: i for i in inspect(engine).get_indexes("endpoints")}
+    assert indexes["uq_active_address"]["unique"]
+    assert indexes["uq_active_address"]["column_names"] == ["network_id", "address"]
+
+
+def test_upgrade_twice_applies_nothing_the_second_time(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    assert migrate.upgrade(engine) == []
+
+
+def test_down_to_the_first_revision_and_back_up(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, migrate.first())
+    assert migrate.current(engine) == migrate.first()
+    migrate.upgrade(engine)
+    assert _diff(engine) == []
+
+
+def test_database_made_by_create_all_is_adopted_with_its_rows(url: str, engine: Engine) -> None:
+    Base.metadata.create_all(engine)  # what every release before migrations did
+    with engine.begin() as connection:
+        connection.execute(insert(TokenRow).values(digest="d" * 64, username="ann", expires_at=now()))
+    store = Store(url)
+    try:
+        assert migrate.current(store.engine) == migrate.head()
+        with store.session() as session:
+            assert session.scalar(select(TokenRow.username)) == "ann"
+        assert _diff(store.engine) == []
+    finally:
+        store.close()
+
+
+def test_popvim_tables_without_revision_and_missing_a_table_are_refused(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE tokens"))
+    with pytest.raises(migrate.MigrationError, match="lacks table tokens"):
+        migrate.upgrade(engine)
+    assert migrate.current(engine) is None
+
+
+def test_database_of_a_newer_popvim_is_refused(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dcafe'"))
+    with pytest.raises(migrate.MigrationError, match="newer popvim"):
+        Store(str(engine.url.render_as_string(hide_password=False)))
+
