@@ -13,3 +13,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_databases: run the module's daemons on SQLite and on PostgreSQL")
+    config.addinivalue_line("markers", "one_database: in a both_databases module, a test of engine behaviour "
+                                       "rather than state: SQLite only (keeps CI short)")

@@ -19,11 +19,13 @@ from support.lab import Lab, LabError
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module marked ``both_databases`` runs once per database (one daemon each, not one per test)."""
-    choice = metafunc.config.getoption("--db")
-    if "db_backend" in metafunc.fixturenames and choice == "both" \
-            and metafunc.definition.get_closest_marker("both_databases"):
-        metafunc.parametrize("db_backend", ["sqlite", "postgres"], scope="module")
+    """A module marked ``both_databases`` runs once per database (one daemon each, not one per
+    test); its tests marked ``one_database`` (engine timing, not state) only on SQLite."""
+    if "db_backend" not in metafunc.fixturenames or metafunc.config.getoption("--db") != "both":
+        return
+    if metafunc.definition.get_closest_marker("both_databases"):
+        one = metafunc.definition.get_closest_marker("one_database")
+        metafunc.parametrize("db_backend", ["sqlite"] if one else ["sqlite", "postgres"], scope="module")
 
 
 @pytest.fixture(scope="session")

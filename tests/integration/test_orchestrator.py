@@ -148,6 +148,7 @@ def test_instances_survive_a_daemon_restart(fresh_daemon: Daemon, engine: docker
         assert wait_op(api, out.headers["Location"])["operationState"] == "COMPLETED"
 
 
+@pytest.mark.one_database
 def test_bad_descriptor_lists_every_problem(daemon: Daemon) -> None:
     with daemon.client() as api:
         broken = {"name": "x", "vld": [{"name": "a"}],
@@ -172,6 +173,7 @@ def _policy(name: str, operator: str, idle: int, action: str) -> dict[str, Any]:
             "actions": [{"type": action, "value": "1"}]}
 
 
+@pytest.mark.one_database
 def test_autoscaling_follows_cpu_load(daemon: Daemon, idle_image: str) -> None:
     """Out when the clients' average CPU stays >= 50 % for the period, in when it stays <= 10 %."""
     policies = [_policy("out", "<=", 50, "SCALE_OUT"), _policy("in", ">=", 90, "SCALE_IN")]
@@ -256,6 +258,7 @@ topology_template:
 """
 
 
+@pytest.mark.one_database
 def test_opted_out_vnfc_stays_dead_until_healed_on_demand(daemon: Daemon, engine: docker.DockerClient,
                                                           idle_image: str) -> None:
     with daemon.client() as api:
@@ -289,6 +292,7 @@ def test_opted_out_vnfc_stays_dead_until_healed_on_demand(daemon: Daemon, engine
         api.post(f"{witness_url}/terminate")
 
 
+@pytest.mark.one_database
 def test_failing_heals_back_off(daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
     """A VNFC that cannot come back (its image is gone) is retried ever less often."""
     doomed = f"popvim-test/doomed:{uuid.uuid4().hex[:8]}"
@@ -316,6 +320,7 @@ def test_failing_heals_back_off(daemon: Daemon, engine: docker.DockerClient, idl
         assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
 
 
+@pytest.mark.one_database
 def test_a_pop_gone_for_good_can_be_forced_out(daemon: Daemon, fresh_daemon: Daemon, idle_image: str) -> None:
     from support.daemon import PASSWORD, USER
 

@@ -99,6 +99,7 @@ def test_orphans_are_removed_and_lost_networks_recreated(fresh_daemon: Daemon, e
         assert api.get(f"/v1/containers/{kept['id']}").json()["state"] == "RUNNING"
 
 
+@pytest.mark.one_database
 def test_restart_policy_keeps_a_crashing_container_running(fresh_daemon: Daemon, engine: docker.DockerClient) -> None:
     """A container the engine restarts by its policy stays RUNNING through its crashes."""
     d = fresh_daemon.start()
