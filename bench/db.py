@@ -109,7 +109,7 @@ class Bench:
                 assert r.status_code == 204, r.text
 
             list(pool.map(delete, ids))
-        return {"stats": {k: summary(v) for k, v in samples.items()}, "create_start_wall_s": wall,
+        return {"stats": {k: summary(v) for k, v in samples.items()}, "samples_ms": samples, "create_start_wall_s": wall,
                 "create_start_per_s": n / wall, "list_response_bytes": size, "memory_rss_mib": memory,
                 "db": d.db_url.split("@")[-1]}
 
