@@ -99,3 +99,10 @@ def test_database_of_a_newer_popvim_is_refused(engine: Engine) -> None:
     with pytest.raises(migrate.MigrationError, match="newer popvim"):
         Store(str(engine.url.render_as_string(hide_password=False)))
 
+
+
+def test_downgrade_below_the_first_revision_is_refused(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    with pytest.raises(migrate.MigrationError, match="drops every table"):
+        migrate.downgrade(engine, "base")
+    assert migrate.current(engine) == migrate.head()

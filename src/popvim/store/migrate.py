@@ -74,6 +74,9 @@ def upgrade(engine: Engine, revision: str = "head") -> list[str]:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` (to run an older popvimd; restoring a backup is the other way)."""
+    if revision == "base" or revision.startswith("-"):
+        raise MigrationError(f"name the revision to go back to (the first is {first()}): going below it drops "
+                             "every table, and relative steps are easy to get wrong")
     with engine.begin() as connection:
         _lock(connection)
         if _checked_revision(connection) is None:
