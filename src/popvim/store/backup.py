@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from contextlib import closing
+from contextlib import closing, nullcontext
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -73,7 +73,8 @@ def restore(url: str, source: Path) -> None:
                 raise BackupError(f"{source} holds no popvim tables")
             target = _sqlite_path(parsed)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(target)) as dst:
+            with _private(target) if not target.exists() else nullcontext(), \
+                    closing(sqlite3.connect(target)) as dst:
                 src.backup(dst)
     elif backend == "postgresql":
         if not magic.startswith(PGDUMP_MAGIC):
