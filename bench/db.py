@@ -159,7 +159,7 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
             print("-" * 80 if r is None else " | ".join(r))
         out = print
     out(f"list response: {sq['list_response_bytes']} bytes; popvimd VmRSS MiB after create+start: "
-        f"SQLite {sq["memory_rss_mib"]["after_create_start"]:.1f}, PostgreSQL {pg["memory_rss_mib"]["after_create_start"]:.1f}")
+        f"SQLite {sq['memory_rss_mib']['after_create_start']:.1f}, PostgreSQL {pg['memory_rss_mib']['after_create_start']:.1f}")
 
 
 def main() -> int:
