@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -92,6 +93,8 @@ def upgrade(
         _fail(str(exc))
     except SQLAlchemyError as exc:
         _fail(f"cannot migrate {_shown(url)}: {exc.__cause__ or exc}")
+    except CommandError as exc:  # e.g. an unknown or older target revision
+        _fail(f"cannot upgrade to {revision!r}: {exc}")
     finally:
         engine.dispose()
     typer.echo(f"applied: {', '.join(applied) or 'nothing'}\nrevision: {after}")
@@ -112,7 +115,7 @@ def downgrade(
         _fail(str(exc))
     except SQLAlchemyError as exc:
         _fail(f"cannot migrate {_shown(url)}: {exc.__cause__ or exc}")
-    except Exception as exc:  # noqa: BLE001 - alembic's errors for an unknown revision
+    except CommandError as exc:  # e.g. an unknown or newer target revision
         _fail(f"cannot downgrade to {revision!r}: {exc}")
     finally:
         engine.dispose()
