@@ -11,7 +11,7 @@ import docker
 import httpx
 import pytest
 
-from support.daemon import BUSYBOX, Daemon, wait_for
+from support.daemon import BUSYBOX, Daemon, free_subnet, wait_for
 
 pytestmark = pytest.mark.both_databases
 
@@ -81,7 +81,8 @@ def test_everything_comes_back_after_kill_9(fresh_daemon: Daemon, engine: docker
 def test_orphans_are_removed_and_lost_networks_recreated(fresh_daemon: Daemon, engine: docker.DockerClient) -> None:
     d = fresh_daemon.start()
     with d.client() as api:
-        net = api.post("/v1/networks", json={"name": "lost"}).json()
+        # outside popvim's default pool, which other daemons on the engine draw from meanwhile
+        net = api.post("/v1/networks", json={"name": "lost", "subnet": free_subnet(engine)}).json()
         kept = api.post("/v1/containers/run", json=_body()).json()
     d.stop()
     orphan = engine.containers.run(
