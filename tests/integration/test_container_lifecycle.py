@@ -122,6 +122,7 @@ def test_start_failure_leaves_a_failed_record(api: httpx.Client) -> None:
     assert failed["state"] == "FAILED" and failed["endpoints"]["private"]["active"] is False
 
 
+@pytest.mark.one_database
 def test_flavours_and_options_reach_the_engine(api: httpx.Client, engine: docker.DockerClient, tmp_path) -> None:
     flavours = {f["id"]: f for f in api.get("/v1/flavours").json()}
     assert flavours["docker.container"]["cpus"] is None and flavours["m1.tiny"]["memory"] == 128 * 1024**2
@@ -152,6 +153,7 @@ def test_flavours_and_options_reach_the_engine(api: httpx.Client, engine: docker
     assert host["NanoCpus"] == 1_500_000_000 and host["Memory"] == 64 * 1024**2
 
 
+@pytest.mark.one_database
 def test_privileged_reaches_the_engine(api: httpx.Client, engine: docker.DockerClient) -> None:
     """This sandbox's runtime lacks CAP_SYS_RESOURCE, so privileged containers cannot
     run on it; wherever that happens popvim must say so with the engine's reason."""
@@ -168,6 +170,7 @@ def test_privileged_reaches_the_engine(api: httpx.Client, engine: docker.DockerC
         assert "unable to apply caps" in r.json()["error"]["message"] and "caps" in record["extended_status"]
 
 
+@pytest.mark.one_database
 def test_published_port_serves_on_loopback(api: httpx.Client) -> None:
     r = api.post(
         "/v1/containers/run",
@@ -200,6 +203,7 @@ def _get_or_none(url: str) -> str | None:
         return None
 
 
+@pytest.mark.one_database
 def test_logs_stats_and_commit(api: httpx.Client, engine: docker.DockerClient) -> None:
     c = create_container(api, command=["sh", "-c", "echo line-one; echo line-two; exec sleep 600"])
     assert api.get(f"/v1/containers/{c['id']}/logs").json()["logs"] == ""
@@ -266,6 +270,7 @@ def test_delete_of_running_container_removes_engine_container(api: httpx.Client,
     assert api.delete(f"/v1/containers/{c['name']}").status_code == 404
 
 
+@pytest.mark.one_database
 def test_out_of_memory_death_says_so(api: httpx.Client) -> None:
     c = create_container(api, memory="8m", command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); sleep 5"])
     api.post(f"/v1/containers/{c['id']}/start")

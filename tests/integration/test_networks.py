@@ -150,6 +150,7 @@ def test_overlapping_subnet_is_refused(api: httpx.Client, daemon: Daemon, engine
     assert api.delete(f"/v1/networks/{net['id']}").status_code == 204
 
 
+@pytest.mark.one_database
 def test_subnet_of_an_engine_network_not_ours_is_refused(api: httpx.Client, engine: docker.DockerClient) -> None:
     subnet = free_subnet(engine)
     foreign = engine.networks.create(
@@ -163,6 +164,7 @@ def test_subnet_of_an_engine_network_not_ours_is_refused(api: httpx.Client, engi
         foreign.remove()
 
 
+@pytest.mark.one_database
 def test_bridge_name_in_use_is_refused(api: httpx.Client, engine: docker.DockerClient) -> None:
     bridge = f"pvbr{uuid.uuid4().hex[:8]}"
     net = make_network(api, bridge_name=bridge)
@@ -365,6 +367,7 @@ def test_default_network_cannot_be_deleted(api: httpx.Client, daemon: Daemon, en
     assert engine.api.inspect_network(private["engine_id"])["Name"] == daemon.prefix + "private"
 
 
+@pytest.mark.one_database
 def test_internal_flag_reaches_the_engine(api: httpx.Client, engine: docker.DockerClient) -> None:
     internal, open_ = make_network(api, internal=True), make_network(api)
     assert internal["internal"] is True and open_["internal"] is False
@@ -389,6 +392,7 @@ def veth_parent() -> Iterator[str]:
         subprocess.run(["ip", "link", "del", end], check=False)
 
 
+@pytest.mark.one_database
 def test_macvlan_network_on_a_veth_parent(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
                                           veth_parent: str) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
