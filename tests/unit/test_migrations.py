@@ -83,6 +83,19 @@ def test_database_made_by_create_all_is_adopted_with_its_rows(url: str, engine: 
         store.close()
 
 
+def test_database_of_the_first_release_is_adopted_and_upgraded(url: str, engine: Engine) -> None:
+    migrate.upgrade(engine, migrate.first())
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))  # as create_all left it
+    assert "labels" not in {c["name"] for c in inspect(engine).get_columns("networks")}
+    store = Store(url)
+    try:
+        assert migrate.current(store.engine) == migrate.head()
+        assert _diff(store.engine) == []
+    finally:
+        store.close()
+
+
 def test_popvim_tables_without_revision_and_missing_a_table_are_refused(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
@@ -106,3 +119,15 @@ def test_downgrade_below_the_first_revision_is_refused(engine: Engine) -> None:
     with pytest.raises(migrate.MigrationError, match="drops every table"):
         migrate.downgrade(engine, "base")
     assert migrate.current(engine) == migrate.head()
+
+
+def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'popvim.db'}")
+    try:
+        migrate.downgrade(store.engine, migrate.first())  # rebuilds networks, which endpoints reference
+        migrate.upgrade(store.engine)
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        store.close()

@@ -9,6 +9,8 @@ first migration's schema and stamped with it, then upgraded like any other.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -56,9 +58,29 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a whole migration. On SQLite, foreign keys are off meanwhile (a
+    migration that rebuilds a table drops the original, which references would refuse) and
+    back as they were before the connection returns to the pool."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            enforced = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
+                connection.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> list[str]:
     """Bring the database to ``revision``; returns the revisions applied, oldest first."""
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         _lock(connection)
         before = _checked_revision(connection)
         if before is None and _is_legacy(connection):
@@ -77,7 +99,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     if revision == "base" or revision.startswith("-"):
         raise MigrationError(f"name the revision to go back to (the first is {first()}): going below it drops "
                              "every table, and relative steps are easy to get wrong")
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         _lock(connection)
         if _checked_revision(connection) is None:
             raise MigrationError("the database has no revision to go back from")

@@ -1,12 +1,13 @@
-"""initial schema, as create_all made it before migrations
+"""initial schema, as create_all made it in the first release
 
 Revision ID: 0001
 Revises:
 Create Date: 2026-12-01
 
-Frozen: it must keep reproducing exactly the tables that popvim made with
-``create_all`` before migrations existed, since such databases are stamped with
-this revision. Later schema changes are new revisions, never edits here.
+Frozen: a database made by create_all before migrations existed is stamped with
+this revision when adopted, so it must keep reproducing the first release's
+tables. Columns that later create_all releases added come as their own
+revisions (0002), written to tolerate a database that has them already.
 """
 
 from __future__ import annotations
