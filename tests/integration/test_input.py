@@ -18,7 +18,7 @@ import yaml
 
 from popvim.vim.networks import host_routes
 from support.daemon import Daemon, create_container, expect_error, free_subnet, unique, wait_for
-from support.cuttable_engine import EngineProxy
+from support.engine_proxy import EngineProxy
 
 FIXTURES = Path(__file__).parent.parent / "unit" / "fixtures"
 
