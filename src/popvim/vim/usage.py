@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ from popvim.store.models import ContainerRow
 from popvim.vim.models import ContainerState
 
 log = logging.getLogger(__name__)
+
+HISTORY = 120  # samples kept per container: ten minutes at the default interval
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class UsageSampler:
         self._engine = engine
         self.interval = interval
         self._snapshot: dict[str, Usage] = {}
+        # The last HISTORY samples per running container, for the dashboard's charts.
+        self._history: dict[str, deque[tuple[float, Usage]]] = {}
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="popvim-usage")
         self._thread = threading.Thread(target=self._loop, name="popvim-usage-sampler", daemon=True)
@@ -55,6 +61,10 @@ class UsageSampler:
 
     def snapshot(self) -> list[Usage]:
         return list(self._snapshot.values())
+
+    def history(self, container_id: str) -> list[tuple[float, Usage]]:
+        """(unix time, usage) of the last samples of one container, oldest first; empty once it stopped."""
+        return list(self._history.get(container_id, ()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -72,6 +82,11 @@ class UsageSampler:
             ).all()
         samples = self._pool.map(lambda r: self._one(r[0], r[1], r[2]), running)
         self._snapshot = {u.container_id: u for u in samples if u is not None}
+        now = time.time()
+        history = {cid: self._history.get(cid) or deque(maxlen=HISTORY) for cid in self._snapshot}
+        for cid, usage in self._snapshot.items():
+            history[cid].append((now, usage))
+        self._history = history  # replaced whole: readers on other threads see one or the other
 
     def _one(self, container_id: str, name: str, engine_id: str) -> Usage | None:
         try:

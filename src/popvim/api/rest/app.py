@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from popvim import __version__
-from popvim.api.rest import docs, errors, metrics
+from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
@@ -23,7 +23,9 @@ from popvim.vim.service import Vim
 log = logging.getLogger("popvim.rest")
 
 # Everything else needs a token. The API description is public: it holds no state.
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
+# The dashboard's page and assets are public too; its data calls send the token.
+PUBLIC_PATHS = (frozenset({"/health", "/ready", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
+                | dashboard.PUBLIC_PATHS)
 
 
 class RequireToken:
@@ -112,4 +114,5 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     limits = vim.settings.limits
     app.add_middleware(BodyLimit, default=limits.body_bytes, per_path={"/v1/auth/login": limits.login_body_bytes})
     metrics.install(app)  # last, so outermost: every request gets an id and is counted, 401s too
+    dashboard.install(app)  # its ticket middleware turns /v1/events/sse into /v1/events before all else
     return app
