@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+scripts/ensure-chromium.sh  # the dashboard's browser test: Debian's chromium and chromedriver
 images/build-all.sh >/dev/null
 scripts/local-registry.sh start >/dev/null
 scripts/postgres.sh start >/dev/null

@@ -93,11 +93,22 @@ def test_container_made_over_rest_appears_live_then_starts_and_stops_from_the_pa
     wait(browser, 15).until(lambda b: state_of(b, name) == "RUNNING")
     assert api.get(f"/v1/containers/{name}").json()["state"] == "RUNNING"
 
+    # its CPU and memory chart, drawn from popvimd's background samples (two are needed for a line)
+    click(browser, f'tr[data-name="{name}"] a.link')
+    wait(browser, 40).until(lambda b: b.find_element(By.CSS_SELECTOR, "#usage polyline.cpu").get_attribute("points"))
+    assert browser.find_element(By.CSS_SELECTOR, "#usage polyline.mem").get_attribute("points")
+    browser.save_screenshot(str(tmp_path / "chart.png"))
+
     click(browser, f'tr[data-name="{name}"] button[data-action="stop"]')
     wait(browser, 15).until(lambda b: state_of(b, name) in ("EXITED", "FAILED"))
     assert api.get(f"/v1/containers/{name}").json()["state"] in ("EXITED", "FAILED")
     assert browser.execute_script("return window.notReloaded === true"), "the page reloaded"
     browser.save_screenshot(str(tmp_path / "stopped.png"))
+
+    click(browser, f'tr[data-name="{name}"] button[data-action="delete"]')
+    wait(browser, 5).until(ec.alert_is_present()).accept()
+    wait(browser, 15).until(lambda b: not b.find_elements(By.CSS_SELECTOR, f'tr[data-name="{name}"]'))
+    assert api.get(f"/v1/containers/{name}").status_code == 404
 
 
 def test_container_table_is_paged(daemon: Daemon, api: httpx.Client, browser: WebDriver, tmp_path: Path) -> None:
@@ -144,10 +155,20 @@ def test_network_service_page_shows_its_vnfs_and_vnfcs(
         wait(browser, 60).until(
             lambda b: len([r for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc") if "RUNNING" in r.text]) == 2)
         browser.save_screenshot(str(tmp_path / "service-scaled.png"))
+
+        click(browser, "#heal")
+        wait(browser, 60).until(lambda b: any("HEAL" in r.text and "COMPLETED" in r.text
+                                              for r in b.find_elements(By.CSS_SELECTOR, "#ops tbody tr")))
+        click(browser, "#terminate")
+        wait(browser, 5).until(ec.alert_is_present()).accept()
+        wait(browser, 60).until(lambda b: b.find_element(By.ID, "service-state").text == "NOT_INSTANTIATED")
+        assert not browser.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc")
+        browser.save_screenshot(str(tmp_path / "service-terminated.png"))
     finally:
-        done = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate", json={})
-        assert done.status_code == 202, done.text
-        wait_op(api, done.headers["Location"])
+        if api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()["nsState"] != "NOT_INSTANTIATED":
+            done = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate", json={"force": True})
+            if done.status_code == 202:
+                wait_op(api, done.headers["Location"])
 
 
 def test_page_and_assets_are_public_and_data_needs_a_token(daemon: Daemon) -> None:

@@ -342,7 +342,7 @@ function renderChart() {
   const limit = points.length ? points[points.length - 1].memory_limit_bytes : 0;
   const minutes = S.usage ? Math.round(S.usage.interval * 120 / 60) : 10;
   panel.replaceChildren(h("div", { class: "panel", id: "usage" },
-    h("h2", {}, `${c.name} · last ${minutes} minutes`),
+    h("h2", {}, `${c.name} · CPU and memory, up to the last ${minutes} minutes`),
     c.state !== "RUNNING" ? h("p", { class: "muted" }, "Not running: no samples.") : null,
     h("div", { class: "charts" },
       sparkline(points, (p) => p.cpu_percent, 100, "cpu", "CPU", (v) => `${v.toFixed(1)} %`),
