@@ -215,3 +215,19 @@ def test_usage_history_comes_from_the_sampler(api: httpx.Client) -> None:
     point = history["points"][-1]
     assert point["memory_bytes"] > 0 and point["cpu_percent"] >= 0 and history["interval"] > 0
     assert api.get("/v1/containers/nope/usage").status_code == 404
+
+
+def test_networks_and_pops_views_then_log_out(daemon: Daemon, browser: WebDriver, tmp_path: Path) -> None:
+    log_in(browser, daemon)
+    click(browser, 'nav a[data-view="networks"]')
+    wait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#networks tbody tr"))
+    assert "private" in browser.find_element(By.ID, "networks").text  # the PoP's default network
+    browser.save_screenshot(str(tmp_path / "networks.png"))
+    click(browser, 'nav a[data-view="pops"]')
+    wait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, f'#pops tr[data-name="{daemon.name}"]'))
+    local = browser.find_element(By.CSS_SELECTOR, f'#pops tr[data-name="{daemon.name}"]').text
+    assert "this PoP" in local and "engine up" in local
+    browser.save_screenshot(str(tmp_path / "pops.png"))
+    click(browser, "#logout")
+    wait(browser, 10).until(lambda b: b.find_element(By.ID, "username").is_displayed())
+    assert browser.execute_script("return sessionStorage.getItem('popvim.token')") is None
