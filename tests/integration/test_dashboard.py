@@ -213,7 +213,8 @@ def test_usage_history_comes_from_the_sampler(api: httpx.Client) -> None:
     history = wait_for(lambda: (h := api.get(f"/v1/containers/{cid}/usage").json())["points"] and h,
                        timeout=30, interval=0.5, what="two usage samples")
     point = history["points"][-1]
-    assert point["memory_bytes"] > 0 and point["cpu_percent"] >= 0 and history["interval"] > 0
+    assert point["memory_bytes"] > 0 and point["cpu_percent"] >= 0
+    assert history["window_seconds"] == 120 * history["interval"] > 0
     assert api.get("/v1/containers/nope/usage").status_code == 404
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from popvim.api.rest.deps import VimDep, current_user
+from popvim.vim.usage import HISTORY
 
 router = APIRouter(tags=["containers"], dependencies=[Depends(current_user)])
 
@@ -24,6 +25,7 @@ class UsagePoint(BaseModel):
 class UsageHistory(BaseModel):
     container_id: str
     interval: float
+    window_seconds: float
     points: list[UsagePoint]
 
 
@@ -39,4 +41,5 @@ def usage_history(ref: str, vim: VimDep) -> UsageHistory:
         cpu = max(0.0, (u1.cpu_seconds - u0.cpu_seconds) / elapsed * 100) if elapsed > 0 else 0.0
         points.append(UsagePoint(time=t1, cpu_percent=round(cpu, 2), memory_bytes=u1.memory_bytes,
                                  memory_limit_bytes=u1.memory_limit_bytes))
-    return UsageHistory(container_id=container_id, interval=vim.usage.interval, points=points)
+    return UsageHistory(container_id=container_id, interval=vim.usage.interval,
+                        window_seconds=HISTORY * vim.usage.interval, points=points)

@@ -340,7 +340,7 @@ function renderChart() {
   if (!c) { panel.replaceChildren(); return; }
   const points = (S.usage && S.usage.points) || [];
   const limit = points.length ? points[points.length - 1].memory_limit_bytes : 0;
-  const minutes = S.usage ? Math.round(S.usage.interval * 120 / 60) : 10;
+  const minutes = S.usage ? Math.round(S.usage.window_seconds / 60) : 10;
   panel.replaceChildren(h("div", { class: "panel", id: "usage" },
     h("h2", {}, `${c.name} · CPU and memory, up to the last ${minutes} minutes`),
     c.state !== "RUNNING" ? h("p", { class: "muted" }, "Not running: no samples.") : null,
