@@ -232,3 +232,24 @@ def test_networks_and_pops_views_then_log_out(daemon: Daemon, browser: WebDriver
     click(browser, "#logout")
     wait(browser, 10).until(lambda b: b.find_element(By.ID, "username").is_displayed())
     assert browser.execute_script("return sessionStorage.getItem('popvim.token')") is None
+
+
+def test_sse_streams_count_against_the_per_user_stream_cap(engine: Any, tmp_path: Path) -> None:  # noqa: ARG001
+    d = Daemon(tmp_path / "state", config_text="[limits]\nstreams_per_user = 1\n").start()
+    try:
+        with d.client(timeout=10) as api, httpx.Client(base_url=d.url, timeout=10) as browserish:
+            with browserish.stream("GET", api.post("/v1/events/ticket").json()["url"]) as sse:
+                assert sse.status_code == 200
+                refused = browserish.get(api.post("/v1/events/ticket").json()["url"])
+                assert refused.status_code == 429, refused.text
+                assert refused.json()["error"]["code"] == "too_many_requests"
+                assert api.get("/v1/events").status_code == 429  # the NDJSON feed shares the cap
+
+            def another() -> bool:
+                with browserish.stream("GET", api.post("/v1/events/ticket").json()["url"]) as r:
+                    return r.status_code == 200
+
+            wait_for(another, what="the slot to be free once the SSE stream closed")
+    finally:
+        d.stop()
+        d.purge()
