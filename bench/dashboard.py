@@ -87,7 +87,8 @@ def main() -> None:
                     driver.execute_script("document.getElementById('filter').value = arguments[0];"
                                           "document.getElementById('filter').dispatchEvent(new Event('input'))", name)
                     t = time.perf_counter()
-                    api.post("/v1/containers", json={"name": name, "image": BUSYBOX, "command": SLEEPER}).raise_for_status()
+                    body = {"name": name, "image": BUSYBOX, "command": SLEEPER}
+                    api.post("/v1/containers", json=body).raise_for_status()
                     WebDriverWait(driver, 10, poll_frequency=0.01).until(
                         lambda b, n=name: b.find_elements(By.CSS_SELECTOR, f'tr[data-name="{n}"]'))
                     appear.append((time.perf_counter() - t) * 1000)

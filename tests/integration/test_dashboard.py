@@ -22,7 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from support.daemon import PASSWORD, USER, Daemon, create_container, wait_for
+from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, create_container, wait_for
 from support.nslcm import deploy, wait_op
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -146,8 +146,9 @@ def test_network_service_page_shows_its_vnfs_and_vnfcs(
         wait(browser, 10).until(ec.text_to_be_present_in_element((By.ID, "service-name"), "dash-service"))
         browser.save_screenshot(str(tmp_path / "service-opened.png"))
         wait(browser, 10).until(lambda b: b.find_element(By.ID, "service-state").text == "INSTANTIATED")
-        wait(browser, 10).until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, '#vnfs tr.vnf')] and
-                                ["RUNNING" in r.text for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc")] == [True])
+        assert browser.find_element(By.CSS_SELECTOR, '#vnfs tr.vnf[data-vnf="dash-vnf"]')
+        wait(browser, 10).until(lambda b: ["RUNNING" in r.text for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc")]
+                                == [True])
         browser.save_screenshot(str(tmp_path / "service.png"))
 
         # scale out from the page: a second VNFC shows up on the page
@@ -206,8 +207,8 @@ def test_sse_ticket_is_single_use_and_streams_events(daemon: Daemon, api: httpx.
 
 
 def test_usage_history_comes_from_the_sampler(api: httpx.Client) -> None:
-    running = api.post("/v1/containers/run", json={"image": "popvim-test/busybox:latest", "name": f"use-{uuid.uuid4().hex[:6]}",
-                                                  "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]})
+    running = api.post("/v1/containers/run", json={"image": BUSYBOX, "name": f"use-{uuid.uuid4().hex[:6]}",
+                                                  "command": SLEEPER})
     assert running.status_code == 201, running.text
     cid = running.json()["id"]
     history = wait_for(lambda: (h := api.get(f"/v1/containers/{cid}/usage").json())["points"] and h,
