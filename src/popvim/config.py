@@ -1,9 +1,10 @@
 """popvimd's configuration: TOML file, then flags, then embedded defaults.
 
 Users come from the file's ``[users]`` table (bcrypt hashes only), else from
-``POPD_AUTH=user:pass[,user2:pass2]`` (hashed at start, never stored), else
-an ``admin`` user whose generated password is printed once and whose hash is
-kept in the state directory.
+``POPD_AUTH=user:pass[:role][,user2:pass2[:role]]`` (hashed at start, never
+stored), else ``<state_dir>/users.toml``, else an ``admin`` user whose
+generated password is printed once and whose hash is kept in that file.
+``[policy]`` decides what containers and networks may ask of the host.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import tomli_w
 from popvim.statedir import ADMIN_PASSWORD_FILE, write_private
 from popvim.vim.auth import hash_password
 from popvim.vim.limits import Limits
+from popvim.vim.policy import Policy
 from popvim.vim.settings import VimSettings
+from popvim.vim.users import Role, User, parse_users, read_users_file, users_table, write_users_file
 
 
 def default_state_dir() -> Path:
@@ -71,7 +74,9 @@ class Config:
     reconcile_interval: float = 60.0  # seconds between periodic reconciliations with the engine
     largest_subnet: int = 16  # prefix length of the largest subnet a request may ask for
     limits: Limits = field(default_factory=Limits)
-    users: dict[str, str] = field(default_factory=dict)  # name -> bcrypt hash
+    users: dict[str, User] = field(default_factory=dict)
+    users_file: Path | None = None  # where the users came from; the daemon re-reads it when it changes
+    policy: Policy = field(default_factory=Policy)
     verbose: bool = False
     tls: TlsConfig = field(default_factory=TlsConfig)
     install_id: str = ""  # read from (or made in) the state dir at start
@@ -93,6 +98,7 @@ class Config:
             largest_subnet=self.largest_subnet,
             reconcile_interval=self.reconcile_interval,
             limits=self.limits,
+            policy=self.policy,
         )
 
 
@@ -174,42 +180,63 @@ def load(path: Path | None) -> Config:
             raise ValueError(f"{path}: [limits].{key} must be positive, not {value!r}")
         setattr(config.limits, key, value)
     _check(path, config)
-    users = data.get("users") or {}
-    for name, hashed in users.items():
-        if not str(hashed).startswith("$2"):
-            raise ValueError(f"{path}: user {name!r} must have a bcrypt hash (run 'popvimd init')")
-    config.users = dict(users)
+    policy = data.get("policy") or {}
+    if not isinstance(policy, dict):
+        raise ValueError(f"{path}: [policy] must be a table")
+    config.policy = Policy.from_table(policy, f"{path}: [policy]")
+    config.users = parse_users(data.get("users") or {}, f"{path}: [users]")
+    if config.users:
+        config.users_file = path
     return config
 
 
-def users_from_env(value: str) -> dict[str, str]:
+def users_from_env(value: str) -> dict[str, User]:
+    """``user:pass[:role]`` pairs; a last ``:part`` that is not a role belongs to the password."""
     users = {}
+    roles = {r.value for r in Role}
     for pair in value.split(","):
         name, sep, password = pair.strip().partition(":")
+        role = Role.ADMIN
+        head, colon, tail = password.rpartition(":")
+        if colon and head and tail in roles:
+            password, role = head, Role(tail)
         if not sep or not name or not password:
-            raise ValueError("POPD_AUTH must be user:pass[,user2:pass2]")
-        users[name] = hash_password(password)
+            raise ValueError("POPD_AUTH must be user:pass[:role][,user2:pass2[:role]]")
+        users[name] = User(hash_password(password), role)
     return users
 
 
+def policy_text(policy: Policy) -> str:
+    """The policy as a ``[policy]`` section a config file can take."""
+    return "# the policy in force; put changes in the config's [policy] section (README: Policy)\n" + tomli_w.dumps(
+        {"policy": policy.table()}
+    )
+
+
+def users_path(config: Config) -> Path:
+    """The file ``popvimd user`` edits when there is no config file."""
+    return config.state_dir / "users.toml"
+
+
 def ensure_users(config: Config) -> None:
-    """Fill ``config.users`` from POPD_AUTH, or a generated admin kept in the state dir."""
+    """Fill ``config.users`` from POPD_AUTH, or the state dir's users file (made with a generated
+    admin on first start)."""
     if config.users:
         return
     env = os.environ.get("POPD_AUTH")
     if env:
         config.users = users_from_env(env)
         return
-    stored = config.state_dir / "users.toml"
+    stored = users_path(config)
     if stored.exists():
-        config.users = dict(tomllib.loads(stored.read_text()).get("users") or {})
+        config.users = read_users_file(stored)
         if config.users:
+            config.users_file = stored
             return
     password = secrets.token_urlsafe(12)
-    config.users = {"admin": hash_password(password)}
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    stored.write_text(tomli_w.dumps({"users": config.users}))
-    stored.chmod(0o600)
+    config.users = {"admin": User(hash_password(password))}
+    write_users_file(stored, config.users)
+    config.users_file = stored
     _show_once(config.state_dir, f"popvimd: created user 'admin' with password: {password}\n")
 
 
@@ -247,7 +274,8 @@ def write(path: Path, config: Config) -> None:
             "internal": config.default_network_internal,
             "pool": config.subnet_pool,
         },
-        "users": config.users,
+        "policy": config.policy.table(),
+        "users": users_table(config.users),
     }
     if config.db:
         data["pop"]["db"] = config.db

@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY, start_http_server
 from popvim import config as cfg
 from popvim import statedir
 from popvim import tls as tlsconf
+from popvim import user_commands
 from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
 from popvim.db_cli import db_app
@@ -31,11 +32,16 @@ from popvim.store.db import Store
 from popvim.store.secrets import SecretBox
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
+from popvim.vim.users import ORCHESTRATOR_USER, Role, UserDirectory
 
-app = typer.Typer(add_completion=False, help="popvim daemon: one per Point of Presence.")
+app = typer.Typer(
+    add_completion=False,
+    help="popvim daemon: one per Point of Presence. What containers may ask of the host (privileged, "
+    "capabilities, bind mounts, network drivers, host ports) is decided by the config's \\[policy] "
+    "section, default deny: 'popvimd policy' prints the policy in force; 'popvimd user' manages users and roles.",
+)
 app.add_typer(db_app, name="db")
 log = logging.getLogger("popvim")
-ORCHESTRATOR_USER = "popvim-orchestrator"
 
 
 @app.callback(invoke_without_command=True)
@@ -102,7 +108,7 @@ def serve(
         raise typer.Exit(2) from exc
     try:
         engine = DockerDriver(config.docker_host or None)
-        vim = Vim(Store(config.db_url), engine, config.settings(), config.users)
+        vim = Vim(Store(config.db_url), engine, config.settings(), UserDirectory(config.users, config.users_file))
         vim.open()
     except VimError as exc:
         typer.echo(f"popvimd: {exc.message}", err=True)
@@ -156,7 +162,8 @@ def _orchestrator(vim: Vim, config: cfg.Config, secrets_box: SecretBox, client_t
     """The orchestrator reaches this PoP like any other, through the Pop protocol, as a
     user that exists only for this process (a random password, never stored)."""
     password = secrets.token_urlsafe(32)
-    vim.auth.add_user(ORCHESTRATOR_USER, hash_password(password, rounds=4))  # random: rounds add nothing
+    # random: rounds add nothing; operator: it deploys, it never manages users or the PoP registry
+    vim.auth.add_user(ORCHESTRATOR_USER, hash_password(password, rounds=4), Role.OPERATOR)
     pop_host, pop_port = cfg.split_hostport(config.pop_listen, "--pop-listen")
     if pop_host in ("0.0.0.0", "::", ""):
         pop_host = "127.0.0.1"
@@ -190,7 +197,7 @@ def init(
     config = cfg.Config()
     if state_dir:
         config.state_dir = state_dir
-    config.users = {user: cfg.hash_password(password)}
+    config.users = {user: cfg.User(cfg.hash_password(password))}
     if tls or mtls:
         statedir.prepare(config.state_dir)
         try:
@@ -206,6 +213,22 @@ def init(
                    + (f" --cert {made.client_cert} --key {made.client_key}" if made.client_cert else ""))
     cfg.write(config_file, config)
     typer.echo(f"wrote {config_file}")
+
+
+@app.command()
+def policy(
+    config_file: Annotated[Path | None, typer.Option("--config", help="TOML file (see 'popvimd init')")] = None,
+) -> None:
+    """Print the \\[policy] in force (the file's, over the defaults) as TOML."""
+    try:
+        config = cfg.load(config_file)
+    except ValueError as exc:
+        typer.echo(f"popvimd: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(cfg.policy_text(config.policy), nl=False)
+
+
+app.add_typer(user_commands.app, name="user")
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     loaded = cfg.load(target)
     assert loaded.state_dir == tmp_path / "state"
-    assert bcrypt.checkpw(b"not-in-the-file", loaded.users["ops"].encode())
+    assert bcrypt.checkpw(b"not-in-the-file", loaded.users["ops"].password_hash.encode())
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,11 @@ def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
         ("[pop]\ntoken_ttl = 0\n", "token_ttl"),
         ("[network]\npool = \"nonsense\"\n", "pool"),
         ("[users]\nann = \"plaintext\"\n", "bcrypt hash"),
+        ("[users.ann]\npassword = \"$2b$x\"\nrole = \"root\"\n", "role must be one of"),
+        ("[policy]\ncap_add = [\"ALL\"]\n", "ALL can never be allowed"),
+        ("[policy]\nbind_mounts = [\"/\"]\n", "would allow every host path"),
+        ("[policy]\nhost_ports = \"80-20\"\n", "host_ports"),
+        ("[policy]\nopen = true\n", "unknown key"),
         ("not toml = = =", "cannot read config"),
     ],
 )
@@ -56,7 +61,7 @@ def test_generated_admin_is_shown_once_off_the_log_and_kept_as_a_hash(tmp_path: 
     password = shown.read_text().rsplit(": ", 1)[1].strip()
     assert shown.stat().st_mode & 0o777 == 0o600
     assert password not in capsys.readouterr().err
-    assert bcrypt.checkpw(password.encode(), first.users["admin"].encode())
+    assert bcrypt.checkpw(password.encode(), first.users["admin"].password_hash.encode())
     assert password not in (tmp_path / "users.toml").read_text()
     shown.unlink()
     again = cfg.Config(state_dir=tmp_path)

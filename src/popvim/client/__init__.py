@@ -3,6 +3,7 @@
 from popvim.client.errors import (
     AlreadyExists,
     FailedPrecondition,
+    Forbidden,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -18,6 +19,6 @@ from popvim.client.session import SESSIONS, Credentials
 
 __all__ = [
     "DEFAULT_ADDRESS", "SESSIONS", "AlreadyExists", "Container", "Credentials", "ExecResult", "FailedPrecondition",
-    "Flavour", "Image", "Info", "InvalidArgument", "Network", "NotFound", "PermissionDenied", "PopClient",
+    "Flavour", "Forbidden", "Image", "Info", "InvalidArgument", "Network", "NotFound", "PermissionDenied", "PopClient",
     "PopError", "PullProgress", "ResourceExhausted", "Unauthenticated", "Unavailable", "Unreachable", "filter_for",
 ]

@@ -29,6 +29,15 @@ class FailedPrecondition(PopError): ...
 class PermissionDenied(PopError): ...
 
 
+class Forbidden(PermissionDenied):
+    """The PoP refused the request itself (the user's role, or the PoP's policy), not the token:
+    logging in again cannot help. ``reason`` is ``forbidden`` or ``forbidden_by_policy``."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "forbidden") -> None:
+        super().__init__(code, message)
+        self.reason = reason
+
+
 class Unauthenticated(PopError): ...
 
 
@@ -69,9 +78,16 @@ _BY_CODE: dict[grpc.StatusCode, type[PopError]] = {
 }
 
 
+ERROR_CODE_KEY = "popvim-error-code"  # trailing metadata popvimd sets on a Forbidden
+
+
 def from_rpc_error(exc: grpc.RpcError) -> PopError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
+    if code == grpc.StatusCode.PERMISSION_DENIED and hasattr(exc, "trailing_metadata"):
+        reason = next((str(v) for k, v in exc.trailing_metadata() or () if k == ERROR_CODE_KEY), "")
+        if reason:
+            return Forbidden(code, details or code.name, reason)
     if code == grpc.StatusCode.UNAVAILABLE and any(p in (details or "").lower() for p in _TRANSPORT_PHRASES):
         return Unreachable(code, details)
     return _BY_CODE.get(code, PopError)(code, details or code.name)

@@ -13,7 +13,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from popvim.client import models
-from popvim.client.errors import NotFound, PermissionDenied, from_rpc_error
+from popvim.client.errors import Forbidden, NotFound, PermissionDenied, from_rpc_error
 from popvim.client.session import SESSIONS, Credentials, Session, SessionCache
 from popvim.proto import vim_pop_pb2 as pb
 
@@ -69,7 +69,7 @@ class PopClient:
             return rpc(session, [("token", token)])
         except grpc.RpcError as exc:
             error = from_rpc_error(exc)
-            if not isinstance(error, PermissionDenied):
+            if not isinstance(error, PermissionDenied) or isinstance(error, Forbidden):
                 raise error from None
             self._check_can_relogin(error)
         token = session.renew(token, self.timeout)
@@ -230,7 +230,7 @@ class PopClient:
                 return
             except grpc.RpcError as exc:
                 error = from_rpc_error(exc)
-                if seen or attempt or not isinstance(error, PermissionDenied):
+                if seen or attempt or not isinstance(error, PermissionDenied) or isinstance(error, Forbidden):
                     raise error from None
                 self._check_can_relogin(error)
             finally:

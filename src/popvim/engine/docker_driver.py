@@ -204,7 +204,8 @@ class DockerDriver:
         api = self._api
         first, rest = (spec.endpoints[0], spec.endpoints[1:]) if spec.endpoints else (None, [])
         host_config = api.create_host_config(
-            port_bindings={p: h for p, h in spec.ports.items()} or None,
+            port_bindings={p: (spec.port_address, h) if spec.port_address else h for p, h in spec.ports.items()}
+            or None,
             binds=spec.volumes or None,
             nano_cpus=spec.nano_cpus,
             mem_limit=spec.mem_limit,

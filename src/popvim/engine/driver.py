@@ -54,6 +54,7 @@ class ContainerSpec:
     env: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int | None] = field(default_factory=dict)  # "80/tcp" -> host port
+    port_address: str = ""  # the host address ports are published on; "" is every address
     volumes: list[str] = field(default_factory=list)  # "src:dst[:mode]"
     nano_cpus: int | None = None
     mem_limit: int | None = None  # bytes

@@ -3,7 +3,9 @@
 Tokens are random, handed out once, and stored as SHA-256 digests with their
 expiry, so they survive a daemon restart (an orchestrator keeps its session)
 while a copy of the database reveals none. Verification is cached in memory
-because every request pays for it.
+because every request pays for it, but only for ``CACHE_SECONDS``: a token
+revoked elsewhere (``popvimd user passwd|del`` deletes its row) stops working
+within about a second.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +25,9 @@ from sqlalchemy import delete, func, select
 from popvim.logtext import shown
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
-from popvim.vim.errors import BadCredentials, PermissionDenied, TooBusy, Unauthenticated
+from popvim.vim.errors import BadCredentials, Forbidden, PermissionDenied, TooBusy, Unauthenticated
 from popvim.vim.limits import BoundedExecutor, Limits, RateLimiter
+from popvim.vim.users import Role, User, UserDirectory
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,9 @@ log = logging.getLogger(__name__)
 # name costs as much time as a wrong password and reveals nothing.
 _DUMMY_HASH = bcrypt.hashpw(b"popvim-dummy", bcrypt.gensalt(rounds=12))
 
+
+# How long a verified token is trusted without looking at its row again.
+CACHE_SECONDS = 1.0
 
 # bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
 MAX_PASSWORD_BYTES = 72
@@ -50,14 +58,28 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def revoke_user_tokens(store: Store, usernames: list[str]) -> int:
+    """Delete every token of these users; returns how many there were."""
+    if not usernames:
+        return 0
+    with store.session() as session:
+        return session.execute(delete(TokenRow).where(TokenRow.username.in_(usernames))).rowcount or 0
+
+
 class AuthService:
-    def __init__(self, store: Store, users: dict[str, str], ttl_seconds: int, limits: Limits | None = None) -> None:
-        if not users:
+    def __init__(
+        self, store: Store, users: Mapping[str, str] | UserDirectory, ttl_seconds: int, limits: Limits | None = None
+    ) -> None:
+        """``users`` maps names to bcrypt hashes (all admins), or is a directory with roles."""
+        if not isinstance(users, UserDirectory):
+            users = UserDirectory({name: User(hashed) for name, hashed in users.items()})
+        if not users.names:
             raise ValueError("at least one user is needed")
         self._store = store
-        self._users = dict(users)
+        self._users = users
         self._ttl = timedelta(seconds=ttl_seconds)
-        self._cache: dict[str, tuple[str, datetime]] = {}
+        # digest -> (username, expires_at, monotonic time of the last look at its row)
+        self._cache: dict[str, tuple[str, datetime, float]] = {}
         self._lock = threading.Lock()
         limits = limits or Limits()
         self._tokens_per_user = limits.tokens_per_user
@@ -70,12 +92,35 @@ class AuthService:
     def close(self) -> None:
         self._checkers.shutdown()
 
-    def add_user(self, username: str, password_hash: str) -> None:
-        self._users[username] = password_hash
+    def add_user(self, username: str, password_hash: str, role: Role = Role.ADMIN) -> None:
+        """A user of this process only (never written to a file)."""
+        self._users.add(username, User(password_hash, role))
 
     @property
     def usernames(self) -> list[str]:
-        return sorted(self._users)
+        return self._users.names
+
+    def role_of(self, username: str) -> Role:
+        user = self._users.get(username)
+        if user is None:
+            raise PermissionDenied("unknown user")
+        return user.role
+
+    def authorize(self, username: str, needed: Role, what: str) -> None:
+        """Raises Forbidden unless ``username``'s role allows ``what``, which needs ``needed``."""
+        role = self.role_of(username)
+        if not role.allows(needed):
+            raise Forbidden(f"user {username!r} has role {role.value}; {what} needs {needed.value}")
+
+    def _refresh(self) -> None:
+        """Pick up a changed users file; end the tokens of users deleted or given a new password."""
+        ended = self._users.refresh()
+        if not ended:
+            return
+        with self._lock:
+            for digest in [d for d, (user, *_rest) in self._cache.items() if user in ended]:
+                del self._cache[digest]
+        revoke_user_tokens(self._store, ended)
 
     def login(self, username: str, password: str, client: str = "") -> tuple[str, datetime]:
         return self.submit_login(username, password, client).result()
@@ -92,7 +137,9 @@ class AuthService:
         return self._checkers.submit(self._login, username, password, client)
 
     def _login(self, username: str, password: str, client: str) -> tuple[str, datetime]:
-        stored = self._users.get(username)
+        self._refresh()
+        user = self._users.get(username)
+        stored = user.password_hash if user else None
         too_long = len(password.encode(errors="replace")) > MAX_PASSWORD_BYTES
         matches = not too_long and bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
         if not (stored and matches):
@@ -106,6 +153,12 @@ class AuthService:
         with self._store.session() as session:
             session.execute(delete(TokenRow).where(TokenRow.expires_at < now()))
             session.add(TokenRow(digest=_digest(token), username=username, expires_at=expires))
+        current = self._users.get(username)
+        if current is None or current.password_hash != stored:
+            # The password changed (or the user went) while bcrypt ran: the reload that noticed
+            # may have revoked before this row existed, so this login must not stand.
+            self.logout([token])
+            raise BadCredentials("invalid username or password")
         self._cap_tokens(username)
         log.info("login user=%s expires_at=%s", shown(username), expires.isoformat())
         return token, expires
@@ -132,25 +185,30 @@ class AuthService:
         with self._store.session() as session:
             session.execute(delete(TokenRow).where(TokenRow.expires_at < moment))
         with self._lock:
-            for digest in [d for d, (_user, expires) in self._cache.items() if expires <= moment]:
+            for digest in [d for d, (_user, expires, _checked) in self._cache.items() if expires <= moment]:
                 del self._cache[digest]
 
     def verify(self, token: str | None) -> str:
         """The user the token belongs to; raises when it is missing, unknown or expired."""
         if not token:
             raise Unauthenticated("a token is required")
+        self._refresh()
         digest = _digest(token)
         with self._lock:
             cached = self._cache.get(digest)
-        if cached is None:
+        if cached is None or time.monotonic() - cached[2] > CACHE_SECONDS:
             with self._store.session() as session:
                 row = session.get(TokenRow, digest)
-                cached = (row.username, row.expires_at) if row else None
-            if cached is None or cached[0] not in self._users:
+                cached = (row.username, row.expires_at, time.monotonic()) if row else None
+            if cached is None:
+                with self._lock:
+                    self._cache.pop(digest, None)
                 raise PermissionDenied("unknown token")
             with self._lock:
                 self._cache[digest] = cached
-        username, expires = cached
+        username, expires, _checked = cached
+        if self._users.get(username) is None:
+            raise PermissionDenied("unknown token")
         if expires <= now():
             self.logout([token])
             raise PermissionDenied("token expired")

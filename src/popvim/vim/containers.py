@@ -283,6 +283,7 @@ class ContainerService:
     # --- create ---------------------------------------------------------------
     @metrics.timed_operation("create")
     def create(self, config: ContainerConfig) -> Container:
+        self._settings.policy.check_container(config)
         flavour = self._flavours.get(config.flavour)
         image = self._images.resolve(config.image)
         # A foreign engine container holding the same name is found at start (FAILED,
@@ -370,6 +371,9 @@ class ContainerService:
         with self._locked_row(ref) as (session, row):
             if row.state != S.CREATED.value:
                 raise AlreadyRunning(f"container {row.name!r} was started already (state {row.state})")
+            # Again at start: a host path may have become a symlink since create (or the policy changed).
+            for volume in row.volumes or []:
+                self._settings.policy.check_volume(volume)
             spec = self._spec(row)
             try:
                 row.engine_id = self._engine.create_container(spec)
@@ -394,6 +398,7 @@ class ContainerService:
             env={**(row.env or {}), **(row.md or {})},
             labels={**(row.labels or {}), **self.labels, LABEL_INSTALL: self._settings.install_id, LABEL_ID: row.id},
             ports=row.ports or {},
+            port_address=self._settings.policy.bind_address,
             volumes=row.volumes or [],
             nano_cpus=int(cpus * 1e9) if cpus else None,
             mem_limit=memory,

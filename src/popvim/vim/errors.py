@@ -71,9 +71,28 @@ class Unauthenticated(VimError):
 
 
 class PermissionDenied(VimError):
-    """Credentials were presented but are unknown or expired."""
+    """Credentials were presented but are unknown or expired (REST 401: log in again)."""
 
     code = "permission_denied"
+
+
+class Forbidden(VimError):
+    """The caller is known, but its role does not allow the operation (REST 403).
+
+    Apart from ``PermissionDenied`` because logging in again cannot help.
+    """
+
+    code = "forbidden"
+
+
+class ForbiddenByPolicy(Forbidden):
+    """The request asks for what this PoP's ``[policy]`` does not allow; ``key`` names the key."""
+
+    code = "forbidden_by_policy"
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
 
 
 class BadCredentials(VimError):

@@ -173,6 +173,8 @@ class NetworkService:
         check and the engine call; a chosen subnet is then simply chosen again,
         a requested one is refused as taken.
         """
+        if not default:  # the default network is the daemon's own, made from its settings
+            self._settings.policy.check_network(config)
         avoid: list[ipaddress.IPv4Network] = []
         for attempt in range(_CREATE_ATTEMPTS):
             row = self._record(config, default, avoid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any, cast
 
 from popvim import __version__
@@ -23,13 +24,16 @@ from popvim.vim.networks import NetworkService
 from popvim.vim.readiness import Readiness, database_check, engine_check
 from popvim.vim.settings import VimSettings
 from popvim.vim.usage import UsageSampler
+from popvim.vim.users import UserDirectory
 from popvim.vim.watcher import EngineWatcher
 
 log = logging.getLogger(__name__)
 
 
 class Vim:
-    def __init__(self, store: Store, engine: EngineDriver, settings: VimSettings, users: dict[str, str]) -> None:
+    def __init__(
+        self, store: Store, engine: EngineDriver, settings: VimSettings, users: Mapping[str, str] | UserDirectory
+    ) -> None:
         engine = cast(EngineDriver, InstrumentedEngine(engine))  # every engine call is timed
         self.settings = settings
         self.store = store

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from popvim.vim.limits import Limits
 from popvim.vim.models import Flavour
+from popvim.vim.policy import Policy
 
 DEFAULT_FLAVOURS: tuple[Flavour, ...] = (
     Flavour(id="docker.container", name="docker.container"),
@@ -38,3 +39,5 @@ class VimSettings:
     # Seconds between reconciliations with the engine besides start-up and event reconnects (0: never).
     reconcile_interval: float = 60.0
     limits: Limits = field(default_factory=Limits)
+    # What containers and networks may ask of the host (the [policy] section).
+    policy: Policy = field(default_factory=Policy)

@@ -7,6 +7,11 @@ reflection), can forget it; only Login and the standard health service are
 public, because a client cannot have a token before Login and load balancers
 probe health without one.
 
+After the token, the caller's role: ``METHOD_ROLES`` says what each RPC
+needs; an RPC missing from it needs admin, so one added later is closed
+until someone decides. A role too low is PERMISSION_DENIED marked as
+``forbidden`` in the trailing metadata, so that clients do not log in again.
+
 The check runs inside the wrapped handler, i.e. on the worker thread pool,
 not in ``intercept_service`` itself: gRPC calls interceptors on its polling
 thread, where a database look-up would stall every other call.
@@ -20,8 +25,10 @@ from typing import Any
 
 import grpc
 
+from popvim.api.pop.errors import forbidden
 from popvim.vim import errors as e
 from popvim.vim.auth import AuthService
+from popvim.vim.users import Role
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("popvim.pop")
@@ -29,6 +36,20 @@ access = logging.getLogger("popvim.pop")
 TOKEN_KEY = "token"
 LOGIN_METHOD = "/vim_pop.Pop/Login"
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/",)
+_POP = "/vim_pop.Pop/"
+METHOD_ROLES: dict[str, Role] = {
+    **{_POP + m: Role.READER for m in ("Containers", "Flavours", "Images", "Networks", "Info", "Logs", "Stats",
+                                        "Logout")},
+    **{_POP + m: Role.OPERATOR for m in ("Create", "Delete", "Metadata", "Start", "Stop", "CreateNetwork",
+                                          "DeleteNetwork", "Pull", "Exec")},
+}
+READER_PREFIXES = ("/grpc.reflection.",)  # describing the service reveals no state
+
+
+def needed_role(method: str) -> Role:
+    if method.startswith(READER_PREFIXES):
+        return Role.READER
+    return METHOD_ROLES.get(method, Role.ADMIN)
 
 
 def tokens_of(context: grpc.ServicerContext) -> list[str]:
@@ -66,13 +87,23 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
                 grpc.StatusCode.UNAUTHENTICATED, "a token is required: call Login and send it in metadata 'token'"
             )
         denial = "invalid token"
+        user = None
         try:
             for token in tokens:
                 try:
-                    self._auth.verify(token)
-                    return
+                    user = self._auth.verify(token)
+                    break
                 except (e.PermissionDenied, e.Unauthenticated) as exc:
                     denial = exc.message
+            if user is not None:
+                self._auth.authorize(user, needed_role(method), method.rsplit("/", 1)[-1])
+                return
+        except e.Forbidden as exc:
+            access.info("rpc=%s code=PERMISSION_DENIED message=%r", method.rsplit("/", 1)[-1], exc.message)
+            forbidden(context, exc.code)
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, exc.message)
+        except e.PermissionDenied as exc:  # the user went between verify and authorize
+            denial = exc.message
         except Exception as exc:  # noqa: BLE001 - e.g. the database is gone; never UNKNOWN
             log.exception("token verification failed: %s", exc)
             context.abort(grpc.StatusCode.INTERNAL, "cannot verify the token; see the daemon's log")

@@ -32,6 +32,7 @@ STATUS: dict[type[e.VimError], grpc.StatusCode] = {
     e.BadCredentials: Code.INVALID_ARGUMENT,  # seed 001 reference: AuthErr
     e.Unauthenticated: Code.UNAUTHENTICATED,
     e.PermissionDenied: Code.PERMISSION_DENIED,
+    e.Forbidden: Code.PERMISSION_DENIED,
     e.NotFound: Code.NOT_FOUND,
     e.AlreadyExists: Code.ALREADY_EXISTS,
     e.AlreadyRunning: Code.ALREADY_EXISTS,  # Start of a started container
@@ -43,6 +44,10 @@ STATUS: dict[type[e.VimError], grpc.StatusCode] = {
     e.Unavailable: Code.UNAVAILABLE,
     e.EngineFailure: Code.INTERNAL,
 }
+
+# Trailing metadata key telling a refusal that a new login cannot cure (role, policy) from a
+# refused token: both are PERMISSION_DENIED, as seed 001's reference answers a bad token.
+ERROR_CODE_KEY = "popvim-error-code"
 
 # Domain field names differ from the protocol's in a few places; errors speak the protocol's.
 _PROTO_FIELD = {"image": "image_id", "flavour": "flavour_id", "metadata": "md", "mac_address": "endpoints.mac"}
@@ -100,9 +105,16 @@ def _log_call(method: str, started: float, code: grpc.StatusCode, message: str =
         access.info("rpc=%s code=%s %.1fms", method, code.name, elapsed, extra=extra)
 
 
+def forbidden(context: grpc.ServicerContext, code: str) -> None:
+    """Mark a PERMISSION_DENIED as a refusal of the request, not of the token (clients do not re-login)."""
+    context.set_trailing_metadata(((ERROR_CODE_KEY, code),))
+
+
 def _abort(context: grpc.ServicerContext, exc: BaseException, method: str, started: float) -> NoReturn:
     code, message = status_for(exc)
     _log_call(method, started, code, message)
+    if isinstance(exc, e.Forbidden):
+        forbidden(context, exc.code)
     context.abort(code, message)
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 

@@ -1,15 +1,20 @@
-"""Dependencies shared by the routes: the VIM and the caller's identity."""
+"""Dependencies shared by the routes: the VIM, the caller's identity, and the role it needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from popvim.vim.service import Vim
+from popvim.vim.users import Role
 
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /v1/auth/login")
+
+# Methods that read only: a reader may call them, any other method is a change.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_vim(request: Request) -> Vim:
@@ -32,3 +37,28 @@ def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Dep
 
 
 User = Annotated[str, Depends(current_user)]
+
+
+def _what(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+def needs(role: Role) -> Callable[..., str]:
+    """A dependency refusing (403 ``forbidden``) callers whose role is below ``role``."""
+
+    def dependency(request: Request, vim: VimDep, user: User) -> str:
+        vim.auth.authorize(user, role, _what(request))
+        return user
+
+    return dependency
+
+
+def reads_or_operates(request: Request, vim: VimDep, user: User) -> str:
+    """For routers of reads and changes alike: reading needs ``reader``, changing ``operator``."""
+    vim.auth.authorize(user, Role.READER if request.method in READ_METHODS else Role.OPERATOR, _what(request))
+    return user
+
+
+READER = [Depends(needs(Role.READER))]
+OPERATOR = [Depends(needs(Role.OPERATOR))]
+ADMIN = [Depends(needs(Role.ADMIN))]

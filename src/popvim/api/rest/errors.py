@@ -26,6 +26,7 @@ STATUS: dict[type[e.VimError], int] = {
     e.BadCredentials: 401,
     e.Unauthenticated: 401,
     e.PermissionDenied: 401,
+    e.Forbidden: 403,
     e.NotFound: 404,
     e.AlreadyExists: 409,
     e.InvalidState: 409,
@@ -60,7 +61,8 @@ def install(app: FastAPI) -> None:
             # retries in a tight loop would otherwise cost the daemon as much as it was refused.
             await asyncio.sleep(REFUSAL_DELAY)
         headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc), headers=headers)
+        extra = {"key": exc.key} if isinstance(exc, e.ForbiddenByPolicy) else {}
+        return JSONResponse(error_body(exc.code, exc.message, **extra), status_code=status_of(exc), headers=headers)
 
     @app.exception_handler(NfvError)
     async def nfv_error(_request: Request, exc: NfvError) -> JSONResponse:

@@ -13,11 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.deps import OPERATOR, VimDep, current_user
 from popvim.vim.errors import InvalidArgument, NotFound, NotRunning
 from popvim.vim.models import Container, ContainerConfig, ContainerState, Image, Network, NetworkConfig
 from popvim.vim.service import Vim
 
+# Reads (any role) and changes (operator) by what a route does, not its method: seed 000's
+# GET /stop stops everything, its POST /inspectCont only reads.
 router = APIRouter(tags=["seed 000 compatibility"], dependencies=[Depends(current_user)])
 
 ONE_SHOT_TIMEOUT = 60.0
@@ -30,6 +32,18 @@ class PullBody(BaseModel):
 class CreateBody(BaseModel):
     imagename: str = Field(..., min_length=1)
     containername: str | None = None
+    # Optional, as docker-py's containers.create() names them (the seed's "future work"); the same
+    # validation and [policy] as /v1 apply.
+    command: list[str] | str | None = None
+    ports: dict[str, int | None] | None = None
+    volumes: list[str] | None = None
+    privileged: bool | None = None
+    cap_add: list[str] | None = None
+
+    def config(self, **extra: Any) -> ContainerConfig:
+        """The /v1 request this body means; keys the client did not send keep /v1's defaults."""
+        given = self.model_dump(exclude={"imagename", "containername"}, exclude_none=True)
+        return ContainerConfig(image=self.imagename, name=self.containername, **given, **extra)
 
 
 class ContainerIdBody(BaseModel):
@@ -47,6 +61,8 @@ class NetworkBody(BaseModel):
     gateway: str | None = None
     bridgename: str | None = None
     driver: str = "bridge"
+    parent: str | None = None  # macvlan/ipvlan
+    options: dict[str, str] | None = None  # driver options, within [policy].network_options
 
 
 class ExecBody(BaseModel):
@@ -64,7 +80,7 @@ def info(vim: VimDep) -> dict[str, Any]:
     return vim.info()["engine"]
 
 
-@router.post("/pull")
+@router.post("/pull", dependencies=OPERATOR)
 def pull(body: PullBody, vim: VimDep) -> Image:
     return vim.images.pull_image(body.imagename)
 
@@ -74,19 +90,19 @@ def image_list(vim: VimDep) -> list[Image]:
     return vim.images.list()
 
 
-@router.post("/create", status_code=201)
+@router.post("/create", status_code=201, dependencies=OPERATOR)
 def create(body: CreateBody, vim: VimDep) -> Container:
-    return vim.containers.create(ContainerConfig(image=body.imagename, name=body.containername))
+    return vim.containers.create(body.config())
 
 
-@router.post("/start")
+@router.post("/start", dependencies=OPERATOR)
 def start(body: ContainerIdBody, vim: VimDep) -> Container:
     return vim.containers.start(body.containerid)
 
 
-@router.post("/run", status_code=201)
+@router.post("/run", status_code=201, dependencies=OPERATOR)
 def run(body: CreateBody, vim: VimDep) -> Container:
-    created = vim.containers.create(ContainerConfig(image=body.imagename, name=body.containername))
+    created = vim.containers.create(body.config())
     return vim.containers.start(created.id)
 
 
@@ -101,7 +117,7 @@ def inspect(body: InspectBody, vim: VimDep) -> Container:
     return vim.containers.get(body.containerID)
 
 
-@router.post("/networkcreate", status_code=201)
+@router.post("/networkcreate", status_code=201, dependencies=OPERATOR)
 def network_create(body: NetworkBody, vim: VimDep) -> Network:
     """The seed sent every key, an empty string for one it did not mean to set."""
     return vim.networks.create(
@@ -112,11 +128,13 @@ def network_create(body: NetworkBody, vim: VimDep) -> Network:
             ip_range=body.iprange or None,
             gateway=body.gateway or None,
             bridge_name=body.bridgename or None,
+            parent=body.parent or None,
+            options=body.options or {},
         )
     )
 
 
-@router.post("/containerexec")
+@router.post("/containerexec", dependencies=OPERATOR)
 def container_exec(body: ExecBody, vim: VimDep, request: Request) -> dict[str, Any]:
     """Runs ``command`` in the running container ``containername``; when there is
     none and ``imagename`` is given, runs a one-shot container of that image with
@@ -162,17 +180,17 @@ def _one_shot(vim: Vim, config: ContainerConfig) -> dict[str, Any]:
     }
 
 
-@router.post("/stoponecont")
+@router.post("/stoponecont", dependencies=OPERATOR)
 def stop_one(body: ContainerIdBody, vim: VimDep) -> Container:
     return vim.containers.stop(body.containerid, wait=True)
 
 
-@router.get("/stop")
+@router.get("/stop", dependencies=OPERATOR)
 def stop_all(vim: VimDep) -> list[Container]:
     return vim.containers.stop_all()
 
 
-@router.delete("/remove")
+@router.delete("/remove", dependencies=OPERATOR)
 def remove(vim: VimDep) -> dict[str, list[str]]:
     return {"ContainersDeleted": vim.containers.prune()}
 

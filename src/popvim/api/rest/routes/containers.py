@@ -15,13 +15,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.deps import VimDep, reads_or_operates
 from popvim.api.rest.streams import ReleasingStream
 from popvim.vim.images import image_view, split_reference
 from popvim.vim.models import PLAIN_TEXT, Container, ContainerConfig, ContainerState, ExecOutput, Image, Logs, Stats
 from popvim.vim.service import Vim
 
-router = APIRouter(prefix="/v1/containers", tags=["containers"], dependencies=[Depends(current_user)])
+router = APIRouter(prefix="/v1/containers", tags=["containers"], dependencies=[Depends(reads_or_operates)])
 
 
 class ExecRequest(BaseModel):

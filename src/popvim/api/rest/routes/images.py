@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.deps import VimDep, reads_or_operates
 from popvim.api.rest.errors import error_body
 from popvim.vim.errors import VimError
 from popvim.vim.models import ContainerState, Image
 
-router = APIRouter(prefix="/v1/images", tags=["images"], dependencies=[Depends(current_user)])
+router = APIRouter(prefix="/v1/images", tags=["images"], dependencies=[Depends(reads_or_operates)])
 
 
 class PullRequest(BaseModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.deps import VimDep, reads_or_operates
 from popvim.vim.models import Container, Network, NetworkConfig
 
-router = APIRouter(prefix="/v1/networks", tags=["networks"], dependencies=[Depends(current_user)])
+router = APIRouter(prefix="/v1/networks", tags=["networks"], dependencies=[Depends(reads_or_operates)])
 
 
 class Attachment(BaseModel):

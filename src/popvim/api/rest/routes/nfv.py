@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from starlette.concurrency import run_in_threadpool
 
-from popvim.api.rest.deps import current_user
+from popvim.api.rest.deps import ADMIN, reads_or_operates
 from popvim.nfv.errors import Invalid
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import Pop, PopConfig
 from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc
 
-router = APIRouter(dependencies=[Depends(current_user)])
+# Network services are an operator's; registering and removing PoPs an admin's.
+router = APIRouter(dependencies=[Depends(reads_or_operates)])
 
 MAX_DESCRIPTOR_BYTES = 1024 * 1024
 
@@ -154,7 +155,7 @@ def pops(nfv: Nfv) -> list[Pop]:
     return nfv.pops.list()
 
 
-@router.post("/v1/pops", status_code=201, tags=["pops"])
+@router.post("/v1/pops", status_code=201, tags=["pops"], dependencies=ADMIN)
 def register_pop(body: PopConfig, nfv: Nfv) -> Pop:
     return nfv.pops.register(body)
 
@@ -164,6 +165,6 @@ def pop(name: str, nfv: Nfv) -> Pop:
     return nfv.pops.get(name)
 
 
-@router.delete("/v1/pops/{name}", status_code=204, tags=["pops"])
+@router.delete("/v1/pops/{name}", status_code=204, tags=["pops"], dependencies=ADMIN)
 def unregister_pop(name: str, nfv: Nfv) -> None:
     nfv.pops.unregister(name)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from popvim.api.rest.deps import VimDep, bearer_token, current_user
+from popvim.api.rest.deps import User, VimDep, bearer_token, current_user
 from popvim.api.rest.streams import ReleasingStream
 from popvim.observe import metrics
 from popvim.vim.events import Event
@@ -32,6 +32,11 @@ class LoginRequest(BaseModel):
 class TokenResponse(BaseModel):
     token: str
     expires_at: datetime
+
+
+class Identity(BaseModel):
+    username: str
+    role: str = Field(description="admin, operator or reader")
 
 
 class Health(BaseModel):
@@ -84,6 +89,12 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
 @router.post("/v1/auth/logout", tags=["auth"], status_code=204)
 def logout(vim: VimDep, token: Annotated[str | None, Depends(bearer_token)]) -> None:
     vim.auth.logout([token] if token else [])
+
+
+@router.get("/v1/auth/me", tags=["auth"])
+def me(vim: VimDep, user: User) -> Identity:
+    """Who the token belongs to, and that user's role."""
+    return Identity(username=user, role=vim.auth.role_of(user).value)
 
 
 @router.get("/v1/info", tags=["system"])
