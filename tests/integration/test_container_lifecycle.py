@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Iterator
 
 import docker
 import httpx
@@ -12,6 +13,17 @@ import pytest
 from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, unique, wait_for
 
 pytestmark = pytest.mark.both_databases
+
+
+@pytest.fixture(scope="module")
+def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The module's popvimd, with the policy keys its tests exercise opened: privileged
+    containers and bind mounts of the tests' own temporary directories."""
+    opened = f'[policy]\nprivileged = true\nbind_mounts = ["{tmp_path_factory.getbasetemp()}"]\n'
+    d = Daemon(tmp_path_factory.mktemp("popvimd"), config_text=opened).start()
+    yield d
+    d.stop()
+    d.purge()
 
 
 def state_of(api: httpx.Client, ref: str) -> str:

@@ -378,11 +378,23 @@ def test_internal_flag_reaches_the_engine(api: httpx.Client, engine: docker.Dock
 
 
 # --- macvlan --------------------------------------------------------------------
+VETH_TAG = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The module's popvimd, with macvlan opened on this module's veth (the policy refuses it by default)."""
+    opened = f'[policy]\nnetwork_drivers = ["bridge", "macvlan"]\nnetwork_parents = ["pva{VETH_TAG}"]\n'
+    d = Daemon(tmp_path_factory.mktemp("popvimd"), config_text=opened).start()
+    yield d
+    d.stop()
+    d.purge()
+
+
 @pytest.fixture
 def veth_parent() -> Iterator[str]:
-    """One end of a veth pair made for this test: a parent macvlan can hang off."""
-    tag = uuid.uuid4().hex[:8]
-    end, peer = f"pva{tag}", f"pvb{tag}"
+    """One end of a veth pair made for this test (the one the policy allows): a parent macvlan can hang off."""
+    end, peer = f"pva{VETH_TAG}", f"pvb{VETH_TAG}"
     subprocess.run(["ip", "link", "add", end, "type", "veth", "peer", "name", peer], check=True)
     try:
         for dev in (end, peer):

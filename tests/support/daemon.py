@@ -165,7 +165,7 @@ class Daemon:
             *self.extra_args,
         ]
         if self.config_text is not None:
-            config = self.state_dir / "popvimd.toml"
+            config = self.config_path
             config.write_text(self.config_text)
             args += ["--config", str(config)]
         env = {**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}", **self.env}
@@ -219,9 +219,23 @@ class Daemon:
             self._token = r.json()["token"]
         return self._token
 
-    def client(self, timeout: float = 60.0) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout,
+    def login(self, user: str, password: str) -> str:
+        """A token of another user (the config's ``[users]``)."""
+        r = httpx.post(f"{self.url}/v1/auth/login", json={"username": user, "password": password},
+                       verify=self.verify)
+        r.raise_for_status()
+        return str(r.json()["token"])
+
+    def client(self, timeout: float = 60.0, token: str | None = None) -> httpx.Client:
+        """REST as the test user, or as whoever ``token`` belongs to."""
+        bearer = token or self.token
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {bearer}"}, timeout=timeout,
                             verify=self.verify)
+
+    @property
+    def config_path(self) -> Path:
+        """Where ``config_text`` is written at start (``popvimd user --config`` edits it)."""
+        return self.state_dir / "popvimd.toml"
 
     # --- engine-side clean-up -----------------------------------------------------
     def purge(self) -> None:
