@@ -77,7 +77,9 @@ def parse_users(table: Mapping[str, Any], where: str = "[users]") -> dict[str, U
 def users_table(users: Mapping[str, User]) -> dict[str, Any]:
     """The ``[users]`` table: admins in the short form every earlier popvimd reads too."""
     return {
-        name: user.password_hash if user.role is Role.ADMIN else {"password": user.password_hash, "role": user.role.value}
+        name: user.password_hash
+        if user.role is Role.ADMIN
+        else {"password": user.password_hash, "role": user.role.value}
         for name, user in sorted(users.items())
     }
 
