@@ -95,18 +95,36 @@ def test_networks_on_host_interfaces_are_refused(api: httpx.Client, daemon: Daem
     assert api.delete(f"/v1/networks/{made.json()['id']}").status_code == 204
 
 
-def test_pop_protocol_refuses_with_permission_denied(daemon: Daemon, engine: docker.DockerClient) -> None:
-    client = PopClient(f"127.0.0.1:{daemon.pop_port}", USER, PASSWORD)
+@pytest.fixture(scope="module")
+def pop_client(daemon: Daemon) -> PopClient:
+    return PopClient(f"127.0.0.1:{daemon.pop_port}", USER, PASSWORD)
+
+
+@pytest.mark.parametrize(("fragment", "key"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
+def test_pop_protocol_refuses_with_permission_denied(pop_client: PopClient, daemon: Daemon,
+                                                     engine: docker.DockerClient, fragment: dict[str, Any],
+                                                     key: str) -> None:
+    logins = pop_client.session.logins
     name = unique("pol")
     with pytest.raises(Forbidden) as caught:
-        client.create(name, BUSYBOX, command=SLEEPER, ports={"22": 22})
+        pop_client.create(name, BUSYBOX, command=SLEEPER, **fragment)
     assert caught.value.code.name == "PERMISSION_DENIED" and caught.value.reason == "forbidden_by_policy"
-    assert caught.value.message.startswith("policy.host_ports: ")
-    with pytest.raises(Forbidden, match="policy.network_drivers"):
-        client.create_network(unique("n"), driver="macvlan")
-    assert client.session.logins == 1  # a refusal of the request is not a refused token: no new login
-    assert not client.containers(name) and not engine.containers.list(all=True, filters={"name": daemon.prefix + name})
-    assert client.info().name == daemon.name  # the session still works
+    assert caught.value.message.startswith(f"{key}: ")
+    assert pop_client.session.logins == max(logins, 1)  # a refused request is not a refused token: no new login
+    assert not pop_client.containers(name)
+    assert not engine.containers.list(all=True, filters={"name": daemon.prefix + name})
+
+
+def test_pop_protocol_refuses_networks_on_host_interfaces(pop_client: PopClient) -> None:
+    nic = host_nic()
+    for options, key in (({"driver": "macvlan", "parent": nic}, "policy.network_drivers"),
+                         ({"driver": "macvlan"}, "policy.network_drivers"),
+                         ({"options": {"parent": nic}}, "policy.network_options")):
+        name = unique("n")
+        with pytest.raises(Forbidden, match=key):
+            pop_client.create_network(name, **options)  # type: ignore[arg-type]
+        assert not pop_client.networks(name)
+    assert pop_client.info().name  # the session still works
 
 
 def test_ports_are_published_on_loopback_by_default(api: httpx.Client, engine: docker.DockerClient) -> None:
@@ -153,7 +171,8 @@ def opened_api(opened: Daemon) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_opened_keys_are_accepted_and_the_container_runs(opened_api: httpx.Client, engine: docker.DockerClient,
+def test_opened_keys_are_accepted_and_the_container_runs(opened_api: httpx.Client, opened: Daemon,
+                                                         engine: docker.DockerClient,
                                                          opened_dirs: dict[str, Path]) -> None:
     allowed = opened_dirs["allowed"]
     r = opened_api.post("/v1/containers/run", json={
@@ -170,6 +189,10 @@ def test_opened_keys_are_accepted_and_the_container_runs(opened_api: httpx.Clien
     seed = opened_api.post("/run", json={"imagename": BUSYBOX, "containername": unique("seed"), "command": SLEEPER,
                                          "volumes": [f"{allowed}:/data"]})
     assert seed.status_code == 201 and seed.json()["state"] == "RUNNING", seed.text
+    pop = PopClient(f"127.0.0.1:{opened.pop_port}", USER, PASSWORD)
+    spawned = pop.spawn(unique("pop"), BUSYBOX, command=SLEEPER, volumes=[f"{allowed}:/data:ro"], cap_add=["SYS_ADMIN"])
+    assert spawned.status == "RUNNING"
+    assert pop.exec(f"id:{spawned.id}", ["cat", "/data/hello.txt"]).stdout == "from the allowed dir"
 
 
 def test_opening_a_prefix_opens_nothing_around_it(opened_api: httpx.Client, opened: Daemon,

@@ -144,9 +144,14 @@ class PopClient:
         cpus: float | None = None,
         memory: int | None = None,
         labels: dict[str, str] | None = None,
+        volumes: list[str] | None = None,
+        privileged: bool = False,
+        cap_add: list[str] | None = None,
     ) -> models.Container:
         """A CREATED container with an address reserved on each endpoint network
-        (``{network: fixed_ip_or_None}``; none given: the PoP's default network)."""
+        (``{network: fixed_ip_or_None}``; none given: the PoP's default network).
+
+        ``volumes``, ``privileged`` and ``cap_add`` are what the PoP's policy allows, else Forbidden."""
         request = pb.ContainerConfig(
             name=name,
             image_id=image,
@@ -160,6 +165,9 @@ class PopClient:
             cpus=cpus or 0,
             memory=memory or 0,
             labels=labels or {},
+            volumes=volumes or [],
+            privileged=privileged,
+            cap_add=cap_add or [],
         )
         if metadata:
             request.md.entries.update(metadata)
@@ -199,11 +207,12 @@ class PopClient:
     # --- networks and images --------------------------------------------------
     def create_network(
         self, name: str, *, subnet: str = "", ip_range: str = "", gateway: str = "", driver: str = "",
-        internal: bool = False, labels: dict[str, str] | None = None,
+        internal: bool = False, labels: dict[str, str] | None = None, parent: str = "",
+        options: dict[str, str] | None = None,
     ) -> models.Network:
         request = pb.NetworkConfig(
             name=name, subnet=subnet, ip_range=ip_range, gateway=gateway, driver=driver, internal=internal,
-            labels=labels or {},
+            labels=labels or {}, parent=parent, options=options or {},
         )
         return models.network(self._unary("CreateNetwork", request))
 

@@ -69,7 +69,7 @@ class Container(_message.Message):
     def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ..., engine_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory", "labels")
+    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory", "labels", "volumes", "privileged", "cap_add")
     class EndpointsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,9 @@ class ContainerConfig(_message.Message):
     CPUS_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    PRIVILEGED_FIELD_NUMBER: _ClassVar[int]
+    CAP_ADD_FIELD_NUMBER: _ClassVar[int]
     name: str
     image_id: str
     flavour_id: str
@@ -120,7 +123,10 @@ class ContainerConfig(_message.Message):
     cpus: float
     memory: int
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., cpus: _Optional[float] = ..., memory: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    privileged: bool
+    cap_add: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., cpus: _Optional[float] = ..., memory: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., cap_add: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ContainerList(_message.Message):
     __slots__ = ("list",)
@@ -273,8 +279,15 @@ class Token(_message.Message):
     def __init__(self, value: _Optional[str] = ...) -> None: ...
 
 class NetworkConfig(_message.Message):
-    __slots__ = ("name", "driver", "subnet", "ip_range", "gateway", "internal", "labels")
+    __slots__ = ("name", "driver", "subnet", "ip_range", "gateway", "internal", "labels", "parent", "options")
     class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -288,6 +301,8 @@ class NetworkConfig(_message.Message):
     GATEWAY_FIELD_NUMBER: _ClassVar[int]
     INTERNAL_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     driver: str
     subnet: str
@@ -295,7 +310,9 @@ class NetworkConfig(_message.Message):
     gateway: str
     internal: bool
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., driver: _Optional[str] = ..., subnet: _Optional[str] = ..., ip_range: _Optional[str] = ..., gateway: _Optional[str] = ..., internal: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    parent: str
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., driver: _Optional[str] = ..., subnet: _Optional[str] = ..., ip_range: _Optional[str] = ..., gateway: _Optional[str] = ..., internal: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., parent: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PullRequest(_message.Message):
     __slots__ = ("ref",)

@@ -187,17 +187,25 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
         fields["memory"] = request.memory
     if request.labels:
         fields["labels"] = dict(request.labels)
+    if request.volumes:
+        fields["volumes"] = list(request.volumes)
+    if request.privileged:
+        fields["privileged"] = True
+    if request.cap_add:
+        fields["cap_add"] = list(request.cap_add)
     return ContainerConfig(**fields)
 
 
 def network_config(request: pb.NetworkConfig) -> NetworkConfig:
     fields: dict[str, Any] = {"name": request.name, "internal": request.internal}
-    for key in ("driver", "subnet", "ip_range", "gateway"):
+    for key in ("driver", "subnet", "ip_range", "gateway", "parent"):
         value = getattr(request, key)
         if value:
             fields[key] = value
     if request.labels:
         fields["labels"] = dict(request.labels)
+    if request.options:
+        fields["options"] = dict(request.options)
     return NetworkConfig(**fields)
 
 
