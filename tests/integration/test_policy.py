@@ -83,6 +83,8 @@ def test_networks_on_host_interfaces_are_refused(api: httpx.Client, daemon: Daem
         ("/v1/networks", {"name": unique("n"), "options": {"com.docker.network.bridge.host_binding_ipv4": "0.0.0.0"}},
          "policy.network_options"),
         ("/networkcreate", {"networkname": unique("n"), "driver": "macvlan", "parent": nic}, "policy.network_drivers"),
+        ("/v1/networks", {"name": unique("n"), "bridge_name": nic}, "policy.network_parents"),  # the NIC as a bridge
+        ("/networkcreate", {"networkname": unique("n"), "bridgename": "lo"}, "policy.network_parents"),
     ]
     for route, body, key in cases:
         refused(api.post(route, json=body), key)

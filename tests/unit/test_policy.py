@@ -147,6 +147,18 @@ def test_macvlan_needs_the_driver_and_the_parent_opened() -> None:
     assert refused_key(policy, network(driver="ipvlan", parent="veth-lab")) == "policy.network_drivers"
 
 
+def test_a_bridge_name_must_not_be_a_host_interface() -> None:
+    assert refused_key_of(lambda: Policy().check_bridge_name("lo")) == "policy.network_parents"
+    Policy.from_table({"network_parents": ["lo"]}).check_bridge_name("lo")
+    Policy().check_bridge_name("pvnosuchlink0")  # a new bridge, made by the engine
+
+
+def refused_key_of(call: Any) -> str:
+    with pytest.raises(ForbiddenByPolicy) as caught:
+        call()
+    return caught.value.key
+
+
 def test_safe_options_pass_and_the_list_can_be_replaced() -> None:
     Policy().check_network(network(options={"com.docker.network.driver.mtu": "1400"}))
     narrow = Policy.from_table({"network_options": []})

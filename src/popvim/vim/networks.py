@@ -203,6 +203,8 @@ class NetworkService:
             engine_nets = self._engine_networks()
             if config.bridge_name:
                 self._check_bridge_name(session, config.bridge_name, engine_nets)
+                if not default:  # no engine network has it: an existing link is the host's own
+                    self._settings.policy.check_bridge_name(config.bridge_name)
             row = self._new_row(config, default, self._taken(session, engine_nets, avoid))
             session.add(row)
             return row

@@ -76,13 +76,13 @@ class Policy:
     cap_add: frozenset[str] = DEFAULT_CAPS
     bind_mounts: tuple[str, ...] = ()  # host path prefixes, normalised
     network_drivers: frozenset[str] = DEFAULT_DRIVERS
-    network_parents: frozenset[str] = frozenset()
+    network_parents: frozenset[str] = frozenset()  # host interfaces: macvlan/ipvlan parents, existing bridges
     network_options: frozenset[str] = SAFE_NETWORK_OPTIONS
     host_ports: tuple[int, int] = DEFAULT_HOST_PORTS
     bind_address: str = DEFAULT_BIND_ADDRESS
-    # Also compare the host's view of a bind mount (symlinks resolved): true when the engine
-    # runs on this host, as it does by default.
-    resolve_symlinks: bool = field(default=True, compare=False)
+    # Also look at the host itself (bind mounts with symlinks resolved, existing interfaces):
+    # right when the engine runs on this host, as it does by default.
+    host_checks: bool = field(default=True, compare=False)
 
     # --- containers -------------------------------------------------------------
     def check_container(self, config: ContainerConfig) -> None:
@@ -123,7 +123,7 @@ class Policy:
                 "policy.bind_mounts", f"host path {path!r} is not under an allowed prefix "
                 f"(allowed: {_listed(self.bind_mounts)})"
             )
-        if self.resolve_symlinks:
+        if self.host_checks:
             real = os.path.realpath(path)
             if not any(_under(real, os.path.realpath(prefix)) for prefix in self.bind_mounts):
                 raise ForbiddenByPolicy(
@@ -152,6 +152,15 @@ class Policy:
                 raise ForbiddenByPolicy(
                     "policy.network_options", f"driver option {option!r} is not allowed"
                 )
+
+    def check_bridge_name(self, name: str) -> None:
+        """A bridge name that is already a host interface (and no engine network's) would put
+        the network's containers on whatever that bridge joins, such as the host's LAN."""
+        if self.host_checks and name not in self.network_parents and os.path.exists(f"/sys/class/net/{name}"):
+            raise ForbiddenByPolicy(
+                "policy.network_parents", f"bridge_name {name!r} is an existing host interface, not allowed "
+                f"(allowed: {_listed(self.network_parents)})"
+            )
 
     # --- the file -------------------------------------------------------------------
     def table(self) -> dict[str, Any]:
