@@ -112,6 +112,8 @@ def add(
     users[name] = User(_hash(password), role)
     write_users_file(path, users)
     typer.echo(f"added {name!r} ({role.value}) to {path}")
+    if not any(u.role is Role.ADMIN for u in users.values()):
+        typer.echo(f"popvimd: note: {path} has no admin; add one (--role admin) to manage the PoP registry", err=True)
 
 
 @app.command("passwd")
