@@ -62,7 +62,8 @@ def is_public(method: str) -> bool:
 
 
 class TokenAuthInterceptor(grpc.ServerInterceptor):
-    """Refuses calls without a valid token: none is UNAUTHENTICATED, unknown or expired is PERMISSION_DENIED."""
+    """Refuses calls without a valid token: none is UNAUTHENTICATED, unknown or expired is PERMISSION_DENIED;
+    then calls the user's role does not allow: PERMISSION_DENIED marked ``forbidden``."""
 
     def __init__(self, auth: AuthService) -> None:
         self._auth = auth
