@@ -143,7 +143,7 @@ def test_user_commands_edit_the_config_and_end_tokens(tmp_path: Path) -> None:
     state = tmp_path / "state"
     CliRunner().invoke(app, ["init", "--config", str(config), "--state-dir", str(state)], input="root\nr\nr\n")
     where = ["--config", str(config)]
-    run("add", "ann", "--role", "operator", *where, input="pw\npw\n")
+    run("add", "ann", "--role", "operator", *where, input="first-secret\nfirst-secret\n")
     assert "ann\toperator" in run("list", *where)
     assert "exists already" in fails("add", "ann", "--password", "x", *where)
     assert "cannot be a user name" in fails("add", "popvim-orchestrator", "--password", "x", *where)
@@ -151,12 +151,13 @@ def test_user_commands_edit_the_config_and_end_tokens(tmp_path: Path) -> None:
     state.mkdir()
     store = Store(f"sqlite:///{state / 'popvim.db'}")
     service = AuthService(store, UserDirectory(cfg.load(config).users, config), 60)
-    token, _ = service.login("ann", "pw")
+    token, _ = service.login("ann", "first-secret")
     store.close()
-    assert "ended 1 token" in run("passwd", "ann", "--password", "new", *where)
+    assert "ended 1 token" in run("passwd", "ann", "--password", "second-secret", *where)
     loaded = cfg.load(config)
-    assert bcrypt.checkpw(b"new", loaded.users["ann"].password_hash.encode()) and loaded.users["ann"].role == "operator"
-    assert "pw" not in config.read_text() and "new\n" not in config.read_text()
+    assert bcrypt.checkpw(b"second-secret", loaded.users["ann"].password_hash.encode())
+    assert loaded.users["ann"].role == "operator"
+    assert "first-secret" not in config.read_text() and "second-secret" not in config.read_text()
     with Store(f"sqlite:///{state / 'popvim.db'}").session() as session:
         assert session.scalars(select(TokenRow)).all() == []
     with pytest.raises(PermissionDenied):
