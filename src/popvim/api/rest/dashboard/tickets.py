@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from popvim.api.rest.deps import bearer_token, current_user
+from popvim.api.rest.deps import READER, bearer_token
 from popvim.api.rest.errors import error_body
 
 SSE_PATH = "/v1/events/sse"
@@ -30,7 +30,7 @@ FEED_PATH = "/v1/events"
 TTL = 30.0
 PER_TOKEN = 8  # outstanding tickets per token; asking for more drops the oldest
 
-router = APIRouter(tags=["system"], dependencies=[Depends(current_user)])
+router = APIRouter(tags=["system"], dependencies=READER)
 
 
 class Ticket(BaseModel):

@@ -6,13 +6,13 @@ the engine, however many browsers watch however many containers.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from popvim.api.rest.deps import VimDep, current_user
+from popvim.api.rest.deps import READER, VimDep
 from popvim.vim.usage import HISTORY
 
-router = APIRouter(tags=["containers"], dependencies=[Depends(current_user)])
+router = APIRouter(tags=["containers"], dependencies=READER)
 
 
 class UsagePoint(BaseModel):
