@@ -190,7 +190,7 @@ def _p99(samples: list[float]) -> float:
 
 
 def _with_p99(samples: list[float]) -> dict[str, float]:
-    return {**summary(samples), "p99": _p99(samples)}
+    return {**summary(samples), "p99": _p99(samples), "worst": [round(x, 1) for x in sorted(samples)[-5:]]}
 
 
 def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -204,6 +204,7 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     console = print_table(f"abuse: {meta['args']['n']} requests per phase", ["", "p50 ms", "p99 ms", "p99 ratio"],
                           rows, 100)
     rss = results["rss_mib"]
+    console.print(f"slowest under abuse: {a['worst']} ms (quiet: {q['worst']} ms)")
     console.print(f"popvimd RSS: {rss['before']:.1f} MiB before, {rss['after']:.1f} MiB after "
                   f"({rss['after'] - rss['before']:+.1f} MiB)")
     for kind, answers in results["abusers"].items():
