@@ -5,6 +5,11 @@ Most containers are CREATED records (they exist in popvim's store, which is what
 scrape reads); ``--running`` of them are started so that the background usage sampler
 has per-container series to report as well. A scrape never calls the engine.
 
+Starting 1,000 containers takes this machine minutes, so the cost of 1,000 *running*
+ones is measured in a second table: popvim's own collector, in this process, over a store
+of ``--sampled`` RUNNING records and as many usage samples (what the sampler would hold),
+rendered by prometheus_client as a scrape does.
+
     .venv/bin/python bench/metrics.py                  # 100 and 1000, 20 running, 30 s CPU windows
     .venv/bin/python bench/metrics.py --sizes 100 --cpu-seconds 10
 """
@@ -71,6 +76,46 @@ def cpu_window(daemon: Daemon, api: httpx.Client | None, seconds: float) -> floa
     return (cpu_seconds(pid) - before) / (time.monotonic() - t0) * 100
 
 
+class _Samples:
+    """A sampler's snapshot of ``n`` running containers, as UsageSampler keeps it."""
+
+    def __init__(self, n: int) -> None:
+        from popvim.vim.usage import Usage
+
+        self._usage = [Usage(f"id-{i}", f"m-{i}", 1.5 * i, 2e7, 1.3e8, 1e4 * i, 2e4 * i) for i in range(n)]
+
+    def snapshot(self) -> list[Any]:
+        return list(self._usage)
+
+
+def collector_cost(n: int, reps: int) -> dict[str, Any]:
+    """popvim's StateCollector rendered to text with ``n`` running containers (records and samples)."""
+    import uuid
+    from datetime import datetime
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from popvim.store.db import Store
+    from popvim.store.models import ContainerRow
+    from popvim.vim.events import EventBus
+    from popvim.vim.metrics import StateCollector
+
+    store = Store(f"sqlite:///{tempfile.mkdtemp(prefix='bench-metrics-store-')}/popvim.db")
+    with store.session() as session:
+        session.add_all(ContainerRow(id=str(uuid.uuid4()), name=f"m-{i}", image=BUSYBOX, image_id="x",
+                                     flavour="docker.container", state="RUNNING", extended_status="",
+                                     created_at=datetime.now()) for i in range(n))
+    registry = CollectorRegistry()
+    registry.register(StateCollector(store, EventBus(), _Samples(n)))  # type: ignore[arg-type]
+    samples, body = [], b""
+    for _ in range(reps):
+        t = time.perf_counter()
+        body = generate_latest(registry)
+        samples.append((time.perf_counter() - t) * 1000)
+    store.close()
+    return {"ms": summary(samples), "bytes": len(body)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
@@ -78,6 +123,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=50, help="timed scrapes per size")
     parser.add_argument("--cpu-seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--sampled", type=int, nargs="+", default=[20, 1000],
+                        help="running containers for the in-process collector table")
     args = parser.parse_args()
 
     began = time.monotonic()
@@ -111,6 +158,11 @@ def main() -> None:
             for n, e in results["sizes"].items()]
     print_table("GET /metrics (client-side ms over loopback; popvimd CPU % of one core)",
                 ["containers", "series", "KiB", "median", "p90", "max", "cpu idle", "cpu 1 Hz scrape"], rows, 110)
+    results["collector"] = {str(n): collector_cost(n, args.reps) for n in args.sampled}
+    print_table("popvim's collector rendered in-process, N running containers (records + samples)",
+                ["running", "KiB", "median ms", "p90 ms", "max ms"],
+                [[n, f"{e['bytes'] / 1024:.0f}", f"{e['ms']['median']:.1f}", f"{e['ms']['p90']:.1f}",
+                  f"{e['ms']['max']:.1f}"] for n, e in results["collector"].items()], 110)
     meta = {**host_facts(), "runtime_s": round(time.monotonic() - began), "running": args.running, "reps": args.reps, "cpu_seconds": args.cpu_seconds}
     write_results(HERE / "results", "metrics", meta, results)
 
