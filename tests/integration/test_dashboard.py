@@ -225,14 +225,38 @@ def test_networks_and_pops_views_then_log_out(daemon: Daemon, browser: WebDriver
     wait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#networks tbody tr"))
     assert "private" in browser.find_element(By.ID, "networks").text  # the PoP's default network
     browser.save_screenshot(str(tmp_path / "networks.png"))
-    click(browser, 'nav a[data-view="pops"]')
-    wait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, f'#pops tr[data-name="{daemon.name}"]'))
-    local = browser.find_element(By.CSS_SELECTOR, f'#pops tr[data-name="{daemon.name}"]').text
-    assert "this PoP" in local and "engine up" in local
-    browser.save_screenshot(str(tmp_path / "pops.png"))
+    gone = f"gone-{uuid.uuid4().hex[:6]}"  # registered, but nothing listens there
+    with daemon.client() as api:
+        r = api.post("/v1/pops", json={"name": gone, "address": "127.0.0.1:1", "username": "u", "password": "p"})
+        assert r.status_code == 201, r.text
+    try:
+        click(browser, 'nav a[data-view="pops"]')
+        wait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, f'#pops tr[data-name="{gone}"]'))
+        local = browser.find_element(By.CSS_SELECTOR, f'#pops tr[data-name="{daemon.name}"]').text
+        assert "this PoP" in local and "answers" in local and "engine up" in local, local
+        assert "unreachable" in browser.find_element(By.CSS_SELECTOR, f'#pops tr[data-name="{gone}"]').text
+        browser.save_screenshot(str(tmp_path / "pops.png"))
+    finally:
+        with daemon.client() as api:
+            assert api.delete(f"/v1/pops/{gone}").status_code == 204
     click(browser, "#logout")
     wait(browser, 10).until(lambda b: b.find_element(By.ID, "username").is_displayed())
     assert browser.execute_script("return sessionStorage.getItem('popvim.token')") is None
+
+
+def test_pop_health_says_whether_the_orchestrator_reaches_each_pop(daemon: Daemon) -> None:
+    gone = f"gone-{uuid.uuid4().hex[:6]}"
+    with daemon.client() as api:
+        assert api.post("/v1/pops", json={"name": gone, "address": "127.0.0.1:1", "username": "u",
+                                          "password": "p"}).status_code == 201
+        try:
+            local = api.get(f"/v1/pops/{daemon.name}/health").json()
+            assert local["reachable"] is True and local["latency_ms"] >= 0, local
+            down = api.get(f"/v1/pops/{gone}/health").json()
+            assert down["reachable"] is False and down["error"], down
+            assert api.get("/v1/pops/nowhere/health").status_code == 404
+        finally:
+            assert api.delete(f"/v1/pops/{gone}").status_code == 204
 
 
 def test_sse_streams_count_against_the_per_user_stream_cap(engine: Any, tmp_path: Path) -> None:  # noqa: ARG001

@@ -8,6 +8,7 @@ each start and live only in memory.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from cryptography import x509
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
-from popvim.client import PopClient
+from popvim.client import PopClient, PopError
 from popvim.nfv.errors import Conflict, NotFound
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsNetworkRow, PopRow, VnfRecordRow
@@ -55,6 +56,13 @@ class Pop(BaseModel):
     tls: bool
     local: bool
     created_at: datetime
+
+
+class PopHealth(BaseModel):
+    name: str
+    reachable: bool = Field(description="the PoP answered an authenticated Info call in time")
+    latency_ms: float | None = None
+    error: str | None = Field(None, description="why not, as the PoP or the network said it")
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,17 @@ class PopRegistry:
             ):
                 raise Conflict(f"PoP {name!r} hosts VNFs or networks of a network service instance")
             session.delete(row)
+
+    def probe(self, name: str, timeout: float = 2.0) -> PopHealth:
+        """Whether the PoP answers, as the orchestrator reaches it (its address, TLS and user):
+        an Info call on the shared session, bounded by ``timeout``."""
+        client = self.client(name, timeout=timeout)
+        started = time.perf_counter()
+        try:
+            client.info()
+        except PopError as exc:
+            return PopHealth(name=name, reachable=False, error=exc.message[:200])
+        return PopHealth(name=name, reachable=True, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
     def client(self, name: str | None, timeout: float = 60.0) -> PopClient:
         """A client for the PoP (``None``: the local one); cheap, sessions are shared."""

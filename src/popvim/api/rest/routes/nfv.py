@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from popvim.api.rest.deps import ADMIN, reads_or_operates
 from popvim.nfv.errors import Invalid
 from popvim.nfv.orchestrator import Orchestrator
-from popvim.nfv.pops import Pop, PopConfig
+from popvim.nfv.pops import Pop, PopConfig, PopHealth
 from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc
 
 # Network services are an operator's; registering and removing PoPs an admin's.
@@ -163,6 +163,13 @@ def register_pop(body: PopConfig, nfv: Nfv) -> Pop:
 @router.get("/v1/pops/{name}", tags=["pops"])
 def pop(name: str, nfv: Nfv) -> Pop:
     return nfv.pops.get(name)
+
+
+@router.get("/v1/pops/{name}/health", tags=["pops"])
+def pop_health(name: str, nfv: Nfv) -> PopHealth:
+    """Probes the PoP now (at most 2 s): whether it answers the orchestrator, and how fast."""
+    nfv.pops.get(name)  # 404 for a PoP that is not registered
+    return nfv.pops.probe(name)
 
 
 @router.delete("/v1/pops/{name}", status_code=204, tags=["pops"], dependencies=ADMIN)

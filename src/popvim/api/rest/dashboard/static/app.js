@@ -17,6 +17,7 @@ const S = {
   networks: [],
   pops: [],
   health: null,
+  popHealth: new Map(),
   services: [],
   service: null,        // the NS instance on its own page
   ops: [],
@@ -134,6 +135,14 @@ async function loadPops() {
   const local = S.pops.find((p) => p.local);
   S.localSite = local ? local.site : "";
   S.health = await fetch("/health").then((r) => r.json()).catch(() => null);
+  const probes = await Promise.all(S.pops.map((p) =>
+    api("GET", `/v1/pops/${encodeURIComponent(p.name)}/health`).catch(() => null)));
+  S.popHealth = new Map(probes.filter((x) => x).map((x) => [x.name, x]));
+}
+function popHealthText(p) {
+  const probe = S.popHealth && S.popHealth.get(p.name);
+  const reach = probe ? (probe.reachable ? `answers (${probe.latency_ms} ms)` : `unreachable: ${probe.error}`) : "unknown";
+  return p.local && S.health ? `${reach}; daemon ${S.health.status}, engine ${S.health.engine}` : reach;
 }
 async function loadServices() { S.services = await api("GET", "/nslcm/v1/ns_instances"); }
 async function loadService(id) {
@@ -366,8 +375,8 @@ function popsView() {
       h("tbody", {}, S.pops.map((p) => h("tr", { "data-name": p.name },
         h("td", {}, p.name, p.local ? h("span", { class: "muted" }, " (this PoP)") : null),
         h("td", {}, p.site || "—"), h("td", {}, p.address), h("td", {}, p.tls ? "yes" : "no"),
-        h("td", {}, p.local && S.health ? `daemon ${S.health.status}, engine ${S.health.engine}` : "not probed"))))),
-    h("p", { class: "muted" }, "Health is shown for this PoP only; other PoPs are reached by the orchestrator when it needs them."));
+        h("td", {}, popHealthText(p)))))),
+    h("p", { class: "muted" }, "Health: whether the orchestrator reaches the PoP now (probed when this view opens)."));
 }
 
 // --- network services --------------------------------------------------------------
