@@ -3,7 +3,6 @@ database made by create_all before migrations is adopted, and a newer one is ref
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,17 +16,6 @@ from popvim.store import migrate
 from popvim.store.db import Store
 from popvim.store.models import Base, TokenRow
 from popvim.vim.auth import now
-from support import pg
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'popvim.db'}"
-        return
-    database = pg.create_database(f"popvim_unit_{uuid.uuid4().hex[:8]}")
-    yield database
-    pg.drop_database(database)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +21,7 @@ from popvim.vim.images import ImageService
 from popvim.vim.models import ContainerConfig, NetworkConfig
 from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
-from support import pg
 from support.fake_engine import FakeEngine
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'popvim.db'}"
-        return
-    database = pg.create_database(f"popvim_unit_{uuid.uuid4().hex[:8]}")
-    yield database
-    pg.drop_database(database)
 
 
 @pytest.fixture
