@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from popvim import __version__
 from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
-from popvim.logtext import shown
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
-
-log = logging.getLogger("popvim.rest")
 
 # Everything else needs a token. The API description is public: it holds no state.
 # The dashboard's page and assets are public too; its data calls send the token.
@@ -54,41 +49,6 @@ class RequireToken:
         await self.app(scope, receive, send)
 
 
-class AccessLog:
-    """One line per request once its answer starts: method, path, status, duration, user."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-
-        async def logged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._log(scope, int(message["status"]), (time.perf_counter() - started) * 1000)
-            await send(message)
-
-        await self.app(scope, receive, logged)
-
-    @staticmethod
-    def _log(scope: Scope, status: int, elapsed: float) -> None:
-        user = scope.get("state", {}).get("user", "-")
-        route = getattr(scope.get("route"), "path", None)
-        method = scope.get("method", "")
-        log.info(
-            "%s %s %d %.1fms user=%s",
-            shown(method, 16),
-            shown(scope.get("path", ""), 200),
-            status,
-            elapsed,
-            shown(user),
-            extra={"method": method, "route": route, "status": status, "duration_ms": round(elapsed, 1), "user": user},
-        )
-
-
 def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     app = FastAPI(
         title="popvim",
@@ -109,7 +69,6 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         app.include_router(router)
 
     app.add_middleware(RequireToken, vim=vim)
-    app.add_middleware(AccessLog)  # outside RequireToken: refusals are logged too
     # Outside every layer that could read a body, so that none does before it is counted.
     limits = vim.settings.limits
     app.add_middleware(BodyLimit, default=limits.body_bytes, per_path={"/v1/auth/login": limits.login_body_bytes})

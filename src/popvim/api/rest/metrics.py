@@ -9,6 +9,7 @@ is labelled ``other``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from fastapi import APIRouter, FastAPI
@@ -16,7 +17,10 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from popvim.logtext import shown
 from popvim.observe import logs, metrics
+
+log = logging.getLogger("popvim.rest")
 
 router = APIRouter(tags=["system"])
 
@@ -31,8 +35,8 @@ async def scrape() -> Response:
 
 class RequestMetrics:
     """Outermost, pure ASGI (streaming responses pass through untouched): gives the
-    request its id (``X-Request-ID``, echoed in the answer) and records it; the
-    duration is measured until the response starts."""
+    request its id (``X-Request-ID``, echoed in the answer), records it and writes its
+    access-log line (refusals included); the duration is measured until the response starts."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -55,8 +59,10 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "other"
             method = scope.get("method", "")
-            metrics.HTTP_REQUEST_SECONDS.labels(method, template).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.HTTP_REQUEST_SECONDS.labels(method, template).observe(elapsed)
             metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
+            _access_log(scope, method, route, status, elapsed * 1000)
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -71,6 +77,22 @@ class RequestMetrics:
             raise
         finally:
             logs.request_id.reset(token)
+
+
+def _access_log(scope: Scope, method: str, route: object, status: int, elapsed_ms: float) -> None:
+    """The access-log line, written where the request is timed for the metrics anyway; the user
+    is the one the token middleware (further in) put in the scope's state."""
+    user = scope.get("state", {}).get("user", "-")
+    log.info(
+        "%s %s %d %.1fms user=%s",
+        shown(method, 16),
+        shown(scope.get("path", ""), 200),
+        status,
+        elapsed_ms,
+        shown(user),
+        extra={"method": method, "route": getattr(route, "path", None), "status": status,
+               "duration_ms": round(elapsed_ms, 1), "user": user},
+    )
 
 
 def install(app: FastAPI) -> None:
