@@ -40,14 +40,23 @@ BENCH_LABEL = "io.popvim.bench"
 def summary(samples_ms: list[float]) -> dict[str, float]:
     s = sorted(samples_ms)
     p90 = statistics.quantiles(s, n=10, method="inclusive")[8] if len(s) > 1 else s[0]
-    return {"n": len(s), "median": statistics.median(s), "p90": p90, "mean": statistics.fmean(s),
-            "min": s[0], "max": s[-1]}
+    return {
+        "n": len(s),
+        "median": statistics.median(s),
+        "p90": p90,
+        "mean": statistics.fmean(s),
+        "min": s[0],
+        "max": s[-1],
+    }
 
 
 def compare(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
     """a (popvim) relative to b (the baseline), on medians."""
-    return {"ratio": a["median"] / b["median"], "overhead_ms": a["median"] - b["median"],
-            "overhead_pct": (a["median"] - b["median"]) / b["median"] * 100}
+    return {
+        "ratio": a["median"] / b["median"],
+        "overhead_ms": a["median"] - b["median"],
+        "overhead_pct": (a["median"] - b["median"]) / b["median"] * 100,
+    }
 
 
 # --- the machine ---------------------------------------------------------------------------------
@@ -64,8 +73,10 @@ def rss_mib(pid: int) -> float | None:
 
 def engine_facts(probe: docker.DockerClient) -> dict[str, Any]:
     """The first entries of a result's ``meta``: when, and which engine."""
-    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "docker_version": probe.version().get("Version")}
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "docker_version": probe.version().get("Version"),
+    }
 
 
 def host_facts() -> dict[str, Any]:
@@ -113,8 +124,13 @@ class Benchmark(Protocol):
     def cleanup(self) -> None: ...
 
 
-def run_and_record(bench: Benchmark, meta: dict[str, Any], report: Callable[[dict[str, Any], dict[str, Any]], None],
-                   out_dir: Path, name: str) -> int:
+def run_and_record(
+    bench: Benchmark,
+    meta: dict[str, Any],
+    report: Callable[[dict[str, Any], dict[str, Any]], None],
+    out_dir: Path,
+    name: str,
+) -> int:
     """Run ``bench`` (cleaning up whatever happens), then report it and write its JSON; the exit code."""
     started = time.perf_counter()
     try:
@@ -195,7 +211,10 @@ class DockerSideBench:
         subnet = free_subnet(self.docker, self.subnet_prefix)
         pool = docker.types.IPAMPool(subnet=str(subnet), gateway=str(subnet.network_address + 1))
         self.net_id = self.dapi.create_network(
-            self.net_name, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]), labels=self.labels,
+            self.net_name,
+            driver="bridge",
+            ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+            labels=self.labels,
             check_duplicate=True,
         )["Id"]
         self.hosts = [str(h) for h in subnet.hosts()][1:]  # the first is the gateway
@@ -248,8 +267,13 @@ class DockerSideBench:
                 pass
 
 
-def run_docker_side(args: argparse.Namespace, bench: Callable[[argparse.Namespace], DockerSideBench],
-                    report: Callable[[dict[str, Any], dict[str, Any]], None], name: str, image: str) -> int:
+def run_docker_side(
+    args: argparse.Namespace,
+    bench: Callable[[argparse.Namespace], DockerSideBench],
+    report: Callable[[dict[str, Any], dict[str, Any]], None],
+    name: str,
+    image: str,
+) -> int:
     """A ``DockerSideBench`` script's ``main()`` after parsing: 2 if ``image`` is missing, else ``run_and_record``
     with meta = the engine's and host's facts, ``image`` and ``args`` (SIGTERM interrupts it as Ctrl-C does)."""
     interrupt_on_sigterm()

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
+import docker  # noqa: E402
 import httpx  # noqa: E402
 from _common import (  # noqa: E402
     engine_facts,
@@ -35,8 +36,6 @@ from _common import (  # noqa: E402
     summary,
 )
 from support.daemon import BUSYBOX, SLEEPER, USER, Daemon  # noqa: E402
-
-import docker  # noqa: E402
 
 
 def timed_lists(api: httpx.Client, n: int) -> list[float]:
@@ -115,8 +114,7 @@ class Abusers:
             t.join(timeout=40)
 
 
-def abuse_in_own_process(url: str, token: str, target: str, args: argparse.Namespace,
-                         stop: Any, answers: Any) -> None:
+def abuse_in_own_process(url: str, token: str, target: str, args: argparse.Namespace, stop: Any, answers: Any) -> None:
     """The abusers, in a process of their own: 150 client threads sharing the timing client's
     interpreter would slow its measurements by their GIL contention, not by popvimd's."""
     abusers = Abusers(url, token, target, args)
@@ -132,8 +130,11 @@ class AbuseBench:
         self.run_id = uuid.uuid4().hex[:6]
         self.state_dir = Path(tempfile.mkdtemp(prefix=f"popvim-abuse-{self.run_id}-"))
         # All the streams stay open (by default one user may hold 8): the harder case.
-        self.daemon = Daemon(self.state_dir / "popvimd", name=f"abuse{self.run_id}",
-                             config_text=f"[limits]\nstreams_per_user = {args.streams}\n")
+        self.daemon = Daemon(
+            self.state_dir / "popvimd",
+            name=f"abuse{self.run_id}",
+            config_text=f"[limits]\nstreams_per_user = {args.streams}\n",
+        )
         self.results: dict[str, Any] = {}
 
     def run(self) -> None:
@@ -151,8 +152,9 @@ class AbuseBench:
             quiet = timed_lists(api, self.args.n)
             context = multiprocessing.get_context("spawn")
             stop, answers = context.Event(), context.Queue()
-            abusers = context.Process(target=abuse_in_own_process,
-                                      args=(self.daemon.url, self.daemon.token, target, self.args, stop, answers))
+            abusers = context.Process(
+                target=abuse_in_own_process, args=(self.daemon.url, self.daemon.token, target, self.args, stop, answers)
+            )
             abusers.start()
             try:
                 time.sleep(self.args.exec_give_up + 1)  # let the execs be abandoned and the streams open
@@ -198,15 +200,22 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     rows = [
         ["GET /v1/containers, quiet", f"{q['median']:.1f}", f"{q['p99']:.1f}", ""],
         ["GET /v1/containers, under abuse", f"{a['median']:.1f}", f"{a['p99']:.1f}", f"{results['p99_ratio']:.2f}x"],
-        ["GET /health, under abuse", f"{results['health_under_abuse']['median']:.1f}",
-         f"{results['health_under_abuse']['max']:.1f} (max)", ""],
+        [
+            "GET /health, under abuse",
+            f"{results['health_under_abuse']['median']:.1f}",
+            f"{results['health_under_abuse']['max']:.1f} (max)",
+            "",
+        ],
     ]
-    console = print_table(f"abuse: {meta['args']['n']} requests per phase", ["", "p50 ms", "p99 ms", "p99 ratio"],
-                          rows, 100)
+    console = print_table(
+        f"abuse: {meta['args']['n']} requests per phase", ["", "p50 ms", "p99 ms", "p99 ratio"], rows, 100
+    )
     rss = results["rss_mib"]
     console.print(f"slowest under abuse: {a['worst']} ms (quiet: {q['worst']} ms)")
-    console.print(f"popvimd RSS: {rss['before']:.1f} MiB before, {rss['after']:.1f} MiB after "
-                  f"({rss['after'] - rss['before']:+.1f} MiB)")
+    console.print(
+        f"popvimd RSS: {rss['before']:.1f} MiB before, {rss['after']:.1f} MiB after "
+        f"({rss['after'] - rss['before']:+.1f} MiB)"
+    )
     for kind, answers in results["abusers"].items():
         console.print(f"{kind} abusers were answered: {answers}")
     goal = results["p99_ratio"] < 3 and a["p99"] < 250 and rss["after"] - rss["before"] < 50

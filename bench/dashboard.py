@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from _common import summary  # noqa: E402
 from metrics import populate  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
@@ -29,8 +30,6 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon  # noqa: E402
-
-from _common import summary  # noqa: E402
 
 
 def browser() -> webdriver.Chrome:
@@ -70,27 +69,33 @@ def main() -> None:
                 t = time.perf_counter()
                 driver.find_element(By.ID, "login-button").click()
                 WebDriverWait(driver, 60).until(
-                    lambda b: len(b.find_elements(By.CSS_SELECTOR, "#containers-table tbody tr")) == 50)
+                    lambda b: len(b.find_elements(By.CSS_SELECTOR, "#containers-table tbody tr")) == 50
+                )
                 print(f"login to first page rendered: {(time.perf_counter() - t) * 1000:.0f} ms")
                 pages = []
                 for i in range(args.reps):
                     t = time.perf_counter()
                     driver.find_element(By.ID, "next-page").click()
                     WebDriverWait(driver, 10).until(
-                        lambda b, i=i: f"page {i + 2} of" in b.find_element(By.ID, "page-info").text)
+                        lambda b, i=i: f"page {i + 2} of" in b.find_element(By.ID, "page-info").text
+                    )
                     pages.append((time.perf_counter() - t) * 1000)
                 print(f"next page (click to rendered): {summary(pages)} ms")
                 WebDriverWait(driver, 10).until(lambda b: b.find_element(By.ID, "live").text == "live")
                 appear = []
                 for _ in range(args.reps):
                     name = f"a-{uuid.uuid4().hex[:6]}"
-                    driver.execute_script("document.getElementById('filter').value = arguments[0];"
-                                          "document.getElementById('filter').dispatchEvent(new Event('input'))", name)
+                    driver.execute_script(
+                        "document.getElementById('filter').value = arguments[0];"
+                        "document.getElementById('filter').dispatchEvent(new Event('input'))",
+                        name,
+                    )
                     t = time.perf_counter()
                     body = {"name": name, "image": BUSYBOX, "command": SLEEPER}
                     api.post("/v1/containers", json=body).raise_for_status()
                     WebDriverWait(driver, 10, poll_frequency=0.01).until(
-                        lambda b, n=name: b.find_elements(By.CSS_SELECTOR, f'tr[data-name="{n}"]'))
+                        lambda b, n=name: b.find_elements(By.CSS_SELECTOR, f'tr[data-name="{n}"]')
+                    )
                     appear.append((time.perf_counter() - t) * 1000)
                 print(f"created over REST to shown on the page: {summary(appear)} ms")
         finally:

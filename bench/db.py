@@ -78,6 +78,7 @@ class Bench:
         samples: dict[str, list[float]] = {"create": [], "start": [], "create+start": [], "list": [], "delete": []}
         memory: dict[str, float | None] = {"start": rss_mib(d.proc.pid) if d.proc else None}
         with d.client(timeout=120) as api, ThreadPoolExecutor(workers) as pool:
+
             def create_start(i: int) -> str:
                 t0 = time.perf_counter()
                 r = api.post("/v1/containers", json={"image": BUSYBOX, "name": f"db{i}", "command": COMMAND})
@@ -112,9 +113,15 @@ class Bench:
                 assert r.status_code == 204, r.text
 
             list(pool.map(delete, ids))
-        return {"stats": {k: summary(v) for k, v in samples.items()}, "samples_ms": samples, "create_start_wall_s": wall,
-                "create_start_per_s": n / wall, "list_response_bytes": size, "memory_rss_mib": memory,
-                "db": d.db_url.split("@")[-1]}
+        return {
+            "stats": {k: summary(v) for k, v in samples.items()},
+            "samples_ms": samples,
+            "create_start_wall_s": wall,
+            "create_start_per_s": n / wall,
+            "list_response_bytes": size,
+            "memory_rss_mib": memory,
+            "db": d.db_url.split("@")[-1],
+        }
 
     # --- clean-up ---------------------------------------------------------------------------------
     def _stop(self, d: Daemon) -> None:
@@ -143,12 +150,31 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     for op in ("create", "start", "create+start", "list", "delete"):
         a, b = sq["stats"][op], pg["stats"][op]
         label = f"list of {n} (x{a['n']})" if op == "list" else f"{op} (n={a['n']})"
-        rows.append([label, f"{a['median']:.1f}", f"{a['p90']:.1f}", f"{b['median']:.1f}", f"{b['p90']:.1f}",
-                     f"{ratio[op]:.2f}x"])
-    rows += [None, [f"create+start of {n}, wall s", f"{sq['create_start_wall_s']:.1f}", "",
-                    f"{pg['create_start_wall_s']:.1f}", "", f"{ratio['create_start_wall']:.2f}x"]]
-    title = (f"popvim on SQLite vs PostgreSQL ({meta['workers']} concurrent clients, docker {meta['docker_version']}, "
-             f"{meta['cpus']} CPUs; ms; ratio = PostgreSQL median / SQLite median)")
+        rows.append(
+            [
+                label,
+                f"{a['median']:.1f}",
+                f"{a['p90']:.1f}",
+                f"{b['median']:.1f}",
+                f"{b['p90']:.1f}",
+                f"{ratio[op]:.2f}x",
+            ]
+        )
+    rows += [
+        None,
+        [
+            f"create+start of {n}, wall s",
+            f"{sq['create_start_wall_s']:.1f}",
+            "",
+            f"{pg['create_start_wall_s']:.1f}",
+            "",
+            f"{ratio['create_start_wall']:.2f}x",
+        ],
+    ]
+    title = (
+        f"popvim on SQLite vs PostgreSQL ({meta['workers']} concurrent clients, docker {meta['docker_version']}, "
+        f"{meta['cpus']} CPUs; ms; ratio = PostgreSQL median / SQLite median)"
+    )
     headers = ["operation", "SQLite median", "p90", "PostgreSQL median", "p90", "ratio"]
     try:
         console = print_table(title, headers, rows, width=130)
@@ -158,8 +184,11 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
         for r in rows:
             print("-" * 80 if r is None else " | ".join(r))
         out = print
-    out(f"list response: {sq['list_response_bytes']} bytes; popvimd VmRSS MiB after create+start: "
-        f"SQLite {sq['memory_rss_mib']['after_create_start']:.1f}, PostgreSQL {pg['memory_rss_mib']['after_create_start']:.1f}")
+    out(
+        f"list response: {sq['list_response_bytes']} bytes; popvimd VmRSS MiB after create+start: "
+        f"SQLite {sq['memory_rss_mib']['after_create_start']:.1f}, "
+        f"PostgreSQL {pg['memory_rss_mib']['after_create_start']:.1f}"
+    )
 
 
 def main() -> int:
@@ -179,8 +208,13 @@ def main() -> int:
     except docker.errors.ImageNotFound:
         print(f"{BUSYBOX} is missing: run images/build-all.sh first", file=sys.stderr)
         return 2
-    meta = {**engine_facts(probe), **host_facts(), "image": BUSYBOX, "workers": args.workers,
-            "args": {k: str(v) for k, v in vars(args).items()}}
+    meta = {
+        **engine_facts(probe),
+        **host_facts(),
+        "image": BUSYBOX,
+        "workers": args.workers,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     probe.close()
     return run_and_record(Bench(args), meta, report, args.out_dir, "db")
 

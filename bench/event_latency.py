@@ -67,12 +67,18 @@ def main() -> int:
         daemon.purge()
     results = {k: summary(v) for k, v in samples.items()}
     results["ratio"] = compare(results["popvim"], results["docker_wait"])
-    rows = [[name, f"{r['median']:.1f}", f"{r['p90']:.1f}", f"{r['max']:.1f}"]
-            for name, r in ((k, results[k]) for k in ("popvim", "docker_wait"))]
+    rows = [
+        [name, f"{r['median']:.1f}", f"{r['p90']:.1f}", f"{r['max']:.1f}"]
+        for name, r in ((k, results[k]) for k in ("popvim", "docker_wait"))
+    ]
     print_table(f"death to visible state, n={args.n} (ms)", ["path", "median", "p90", "max"], rows, 80)
     print(f"popvim / docker wait (medians): {results['ratio']['ratio']:.2f}x; seed 001 polled every 30000 ms")
-    meta = {"n": args.n, "engine": engine_facts(engine), "host": host_facts(),
-            "runtime_s": round(time.perf_counter() - started, 1)}
+    meta = {
+        "n": args.n,
+        "engine": engine_facts(engine),
+        "host": host_facts(),
+        "runtime_s": round(time.perf_counter() - started, 1),
+    }
     write_results(HERE / "results", "event_latency", meta, results)
     return 0
 

@@ -102,9 +102,19 @@ def collector_cost(n: int, reps: int) -> dict[str, Any]:
 
     store = Store(f"sqlite:///{tempfile.mkdtemp(prefix='bench-metrics-store-')}/popvim.db")
     with store.session() as session:
-        session.add_all(ContainerRow(id=str(uuid.uuid4()), name=f"m-{i}", image=BUSYBOX, image_id="x",
-                                     flavour="docker.container", state="RUNNING", extended_status="",
-                                     created_at=datetime.now()) for i in range(n))
+        session.add_all(
+            ContainerRow(
+                id=str(uuid.uuid4()),
+                name=f"m-{i}",
+                image=BUSYBOX,
+                image_id="x",
+                flavour="docker.container",
+                state="RUNNING",
+                extended_status="",
+                created_at=datetime.now(),
+            )
+            for i in range(n)
+        )
     registry = CollectorRegistry()
     registry.register(StateCollector(store, EventBus(), _Samples(n)))  # type: ignore[arg-type]
     samples, body = [], b""
@@ -123,8 +133,13 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=50, help="timed scrapes per size")
     parser.add_argument("--cpu-seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--sampled", type=int, nargs="+", default=[20, 1000],
-                        help="running containers for the in-process collector table")
+    parser.add_argument(
+        "--sampled",
+        type=int,
+        nargs="+",
+        default=[20, 1000],
+        help="running containers for the in-process collector table",
+    )
     args = parser.parse_args()
 
     began = time.monotonic()
@@ -141,8 +156,15 @@ def main() -> None:
                     for i in range(min(args.running, n)):
                         api.post(f"/v1/containers/m-{i}/start").raise_for_status()
                     # wait for the sampler's first pass over the running ones
-                    wait_for(lambda: api.get("/metrics").text.count("popvim_container_memory_usage_bytes{")
-                             >= min(args.running, n), timeout=60, interval=0.5, what="usage samples")
+                    wait_for(
+                        lambda: (
+                            api.get("/metrics").text.count("popvim_container_memory_usage_bytes{")
+                            >= min(args.running, n)
+                        ),
+                        timeout=60,
+                        interval=0.5,
+                        what="usage samples",
+                    )
                 made = n
                 api.get("/metrics").raise_for_status()  # warm-up
                 entry = time_scrapes(api, args.reps)
@@ -153,17 +175,48 @@ def main() -> None:
         daemon.stop()
         daemon.purge()
 
-    rows = [[n, str(e["series"]), f"{e['bytes'] / 1024:.0f}", f"{e['ms']['median']:.1f}", f"{e['ms']['p90']:.1f}",
-             f"{e['ms']['max']:.1f}", f"{e['cpu_idle_pct']:.1f}", f"{e['cpu_scraped_1hz_pct']:.1f}"]
-            for n, e in results["sizes"].items()]
-    print_table("GET /metrics (client-side ms over loopback; popvimd CPU % of one core)",
-                ["containers", "series", "KiB", "median", "p90", "max", "cpu idle", "cpu 1 Hz scrape"], rows, 110)
+    rows = [
+        [
+            n,
+            str(e["series"]),
+            f"{e['bytes'] / 1024:.0f}",
+            f"{e['ms']['median']:.1f}",
+            f"{e['ms']['p90']:.1f}",
+            f"{e['ms']['max']:.1f}",
+            f"{e['cpu_idle_pct']:.1f}",
+            f"{e['cpu_scraped_1hz_pct']:.1f}",
+        ]
+        for n, e in results["sizes"].items()
+    ]
+    print_table(
+        "GET /metrics (client-side ms over loopback; popvimd CPU % of one core)",
+        ["containers", "series", "KiB", "median", "p90", "max", "cpu idle", "cpu 1 Hz scrape"],
+        rows,
+        110,
+    )
     results["collector"] = {str(n): collector_cost(n, args.reps) for n in args.sampled}
-    print_table("popvim's collector rendered in-process, N running containers (records + samples)",
-                ["running", "KiB", "median ms", "p90 ms", "max ms"],
-                [[n, f"{e['bytes'] / 1024:.0f}", f"{e['ms']['median']:.1f}", f"{e['ms']['p90']:.1f}",
-                  f"{e['ms']['max']:.1f}"] for n, e in results["collector"].items()], 110)
-    meta = {**host_facts(), "runtime_s": round(time.monotonic() - began), "running": args.running, "reps": args.reps, "cpu_seconds": args.cpu_seconds}
+    print_table(
+        "popvim's collector rendered in-process, N running containers (records + samples)",
+        ["running", "KiB", "median ms", "p90 ms", "max ms"],
+        [
+            [
+                n,
+                f"{e['bytes'] / 1024:.0f}",
+                f"{e['ms']['median']:.1f}",
+                f"{e['ms']['p90']:.1f}",
+                f"{e['ms']['max']:.1f}",
+            ]
+            for n, e in results["collector"].items()
+        ],
+        110,
+    )
+    meta = {
+        **host_facts(),
+        "runtime_s": round(time.monotonic() - began),
+        "running": args.running,
+        "reps": args.reps,
+        "cpu_seconds": args.cpu_seconds,
+    }
     write_results(HERE / "results", "metrics", meta, results)
 
 

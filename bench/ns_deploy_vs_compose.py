@@ -119,8 +119,9 @@ class EngineWatch:
     """Polls the engine from t0 until ``expected`` containers matching ``label`` are running;
     ``ready_ms`` is when that was first seen (ms after t0), same method for both sides."""
 
-    def __init__(self, engine: docker.APIClient, label: str, expected: int, t0: float, interval: float,
-                 timeout: float) -> None:
+    def __init__(
+        self, engine: docker.APIClient, label: str, expected: int, t0: float, interval: float, timeout: float
+    ) -> None:
         self.engine, self.label, self.expected, self.t0 = engine, label, expected, t0
         self.interval, self.timeout = interval, timeout
         self.ready_ms: float | None = None
@@ -183,10 +184,20 @@ class Bench:
         self.nsd_id: str | None = None
         self.live_instance: str | None = None  # id of a popvim instance not yet deleted
         self.projects: list[str] = []  # compose projects that may exist
-        self.samples: dict[str, list[float]] = {k: [] for k in (
-            "popvim_deploy", "popvim_deploy_server", "popvim_engine_ready", "popvim_teardown",
-            "popvim_teardown_server", "compose_deploy", "compose_cli_return", "compose_teardown",
-            "compose_cli_bare")}
+        self.samples: dict[str, list[float]] = {
+            k: []
+            for k in (
+                "popvim_deploy",
+                "popvim_deploy_server",
+                "popvim_engine_ready",
+                "popvim_teardown",
+                "popvim_teardown_server",
+                "compose_deploy",
+                "compose_cli_return",
+                "compose_teardown",
+                "compose_cli_bare",
+            )
+        }
         self.rounds: list[dict[str, Any]] = []
         self.checks: dict[str, Any] = {}
         self.results: dict[str, Any] = {}
@@ -197,8 +208,9 @@ class Bench:
             self.dapi.inspect_image(image)  # ImageNotFound: run images/build-all.sh (never pulled)
         self.daemon.start()
         self.api = self.daemon.client(timeout=120)
-        r = self.api.post("/nsd/v1/ns_descriptors", content=json.dumps(self.nsd),
-                          headers={"Content-Type": "application/json"})
+        r = self.api.post(
+            "/nsd/v1/ns_descriptors", content=json.dumps(self.nsd), headers={"Content-Type": "application/json"}
+        )
         if r.status_code != 201:
             raise RuntimeError(f"onboarding failed: {r.status_code} {r.text}")
         self.nsd_id = r.json()["id"]
@@ -229,8 +241,12 @@ class Bench:
             return
         url = f"/nslcm/v1/ns_instances/{self.live_instance}"
         # an operation may still run (interrupted mid-instantiate): wait for it, then terminate
-        wait_for(lambda: not any(o["operationState"] == "PROCESSING" for o in self._ops(self.live_instance)),
-                 120, 0.2, "the running operation to end")
+        wait_for(
+            lambda: not any(o["operationState"] == "PROCESSING" for o in self._ops(self.live_instance)),
+            120,
+            0.2,
+            "the running operation to end",
+        )
         if self.api.get(url).json().get("nsState") != "NOT_INSTANTIATED":
             self._wait_op(self.api.post(f"{url}/terminate").headers["Location"], 120)
         self.api.delete(url)
@@ -318,8 +334,13 @@ class Bench:
         if api.delete(url).status_code != 204:
             raise RuntimeError("instance delete failed")
         self.live_instance = None
-        return {"deploy": deploy_ms, "deploy_server": server_ms, "engine_ready": engine_ms,
-                "teardown": teardown_ms, "teardown_server": teardown_server_ms}
+        return {
+            "deploy": deploy_ms,
+            "deploy_server": server_ms,
+            "engine_ready": engine_ms,
+            "teardown": teardown_ms,
+            "teardown_server": teardown_server_ms,
+        }
 
     def _check_popvim(self, record: dict[str, Any]) -> dict[str, Any]:
         api = self.api
@@ -337,12 +358,21 @@ class Bench:
         def logs(c: dict[str, Any]) -> str:
             return api.get(f"/v1/containers/{c['popContainerId']}/logs").json()["logs"]
 
-        calls = wait_for(lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1
-                         and n, 60, 0.2, "every popvim client to complete calls to the server")
-        at_server = wait_for(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
-                             "the popvim server to log completed calls")
-        return {"server": address, "client_completed_calls": calls, "server_completed_calls": at_server,
-                "client_env_ok": True}
+        calls = wait_for(
+            lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1 and n,
+            60,
+            0.2,
+            "every popvim client to complete calls to the server",
+        )
+        at_server = wait_for(
+            lambda: completed_calls_at_server(logs(server)), 30, 0.2, "the popvim server to log completed calls"
+        )
+        return {
+            "server": address,
+            "client_completed_calls": calls,
+            "server_completed_calls": at_server,
+            "client_env_ok": True,
+        }
 
     # --- compose side -----------------------------------------------------------------------------
     def _compose(self, project: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -361,13 +391,26 @@ class Bench:
         spec = {  # JSON is YAML: no YAML writer needed
             "version": "2.4",
             "services": {
-                "server": {"image": SERVER_IMAGE, "labels": labels,
-                           "networks": {"private": {"ipv4_address": server_ip}}},
-                "client": {"image": CLIENT_IMAGE, "labels": labels, "depends_on": ["server"],
-                           "environment": env, "networks": ["private"]},
+                "server": {
+                    "image": SERVER_IMAGE,
+                    "labels": labels,
+                    "networks": {"private": {"ipv4_address": server_ip}},
+                },
+                "client": {
+                    "image": CLIENT_IMAGE,
+                    "labels": labels,
+                    "depends_on": ["server"],
+                    "environment": env,
+                    "networks": ["private"],
+                },
             },
-            "networks": {"private": {"driver": "bridge", "labels": labels,
-                                     "ipam": {"config": [{"subnet": str(subnet), "gateway": gateway}]}}},
+            "networks": {
+                "private": {
+                    "driver": "bridge",
+                    "labels": labels,
+                    "ipam": {"config": [{"subnet": str(subnet), "gateway": gateway}]},
+                }
+            },
         }
         folder = self.state_dir / project
         folder.mkdir(parents=True, exist_ok=True)
@@ -421,12 +464,21 @@ class Bench:
         def logs(cid: str) -> str:
             return self.dapi.logs(cid, stdout=True, stderr=True).decode(errors="replace")
 
-        calls = wait_for(lambda: (n := [completed_calls_to(logs(c), server_ip) for c in clients]) and min(n) >= 1
-                         and n, 60, 0.2, "every compose client to complete calls to the server")
-        at_server = wait_for(lambda: completed_calls_at_server(logs(server)), 30, 0.2,
-                             "the compose server to log completed calls")
-        return {"server": server_ip, "client_completed_calls": calls, "server_completed_calls": at_server,
-                "client_env_ok": True}
+        calls = wait_for(
+            lambda: (n := [completed_calls_to(logs(c), server_ip) for c in clients]) and min(n) >= 1 and n,
+            60,
+            0.2,
+            "every compose client to complete calls to the server",
+        )
+        at_server = wait_for(
+            lambda: completed_calls_at_server(logs(server)), 30, 0.2, "the compose server to log completed calls"
+        )
+        return {
+            "server": server_ip,
+            "client_completed_calls": calls,
+            "server_completed_calls": at_server,
+            "client_env_ok": True,
+        }
 
     # --- rounds -----------------------------------------------------------------------------------
     def run(self) -> None:
@@ -444,8 +496,12 @@ class Bench:
                 else:
                     res = self.compose_round(i, check)
                 entry[side] = res
-                print(f"  {entry['round']!s:>8} {side:8} deploy {res['deploy']:8.0f} ms  "
-                      f"teardown {res['teardown']:8.0f} ms", file=sys.stderr, flush=True)
+                print(
+                    f"  {entry['round']!s:>8} {side:8} deploy {res['deploy']:8.0f} ms  "
+                    f"teardown {res['teardown']:8.0f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
             checked = True
             self.rounds.append(entry)
             if timed:
@@ -466,9 +522,11 @@ class Bench:
             "deploy_vs_compose": compare(stats["popvim_deploy"], stats["compose_deploy"]),
             "teardown_vs_compose": compare(stats["popvim_teardown"], stats["compose_teardown"]),
             "paired_deploy_ratio_median": statistics.median(
-                r["popvim"]["deploy"] / r["compose"]["deploy"] for r in timed_rounds),
+                r["popvim"]["deploy"] / r["compose"]["deploy"] for r in timed_rounds
+            ),
             "paired_teardown_ratio_median": statistics.median(
-                r["popvim"]["teardown"] / r["compose"]["teardown"] for r in timed_rounds),
+                r["popvim"]["teardown"] / r["compose"]["teardown"] for r in timed_rounds
+            ),
             "correctness": self.checks,
             "rounds": self.rounds,
         }
@@ -497,15 +555,22 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
         row("            of which server-side op", "popvim_teardown_server"),
         row(f"          {' '.join(meta['compose_cmd'])} down", "compose_teardown"),
     ]
-    title = (f"SIPp NS (1 server + {CLIENTS} clients): popvim vs compose ({meta['compose_version']}; "
-             f"docker {meta['docker_version']}, {meta['cpus']} CPUs; ratio = popvim median / compose median)")
-    console = print_table(title, ["operation", "median ms", "p90 ms", "min ms", "max ms", "ratio", "diff ms"],
-                          rows, width=150)
-    console.print(f"paired per-round ratio medians: deploy {results['paired_deploy_ratio_median']:.2f}x, "
-                  f"teardown {results['paired_teardown_ratio_median']:.2f}x")
+    title = (
+        f"SIPp NS (1 server + {CLIENTS} clients): popvim vs compose ({meta['compose_version']}; "
+        f"docker {meta['docker_version']}, {meta['cpus']} CPUs; ratio = popvim median / compose median)"
+    )
+    console = print_table(
+        title, ["operation", "median ms", "p90 ms", "min ms", "max ms", "ratio", "diff ms"], rows, width=150
+    )
+    console.print(
+        f"paired per-round ratio medians: deploy {results['paired_deploy_ratio_median']:.2f}x, "
+        f"teardown {results['paired_teardown_ratio_median']:.2f}x"
+    )
     for side, c in results["correctness"].items():
-        console.print(f"correctness {side}: server {c['server']}, completed calls per client "
-                      f"{c['client_completed_calls']}, at server {c['server_completed_calls']}, env ok")
+        console.print(
+            f"correctness {side}: server {c['server']}, completed calls per client "
+            f"{c['client_completed_calls']}, at server {c['server_completed_calls']}, env ok"
+        )
 
 
 def main() -> int:
@@ -532,8 +597,10 @@ def main() -> int:
     meta = {
         **engine_facts(probe),
         "compose_cmd": compose_cmd,
-        "compose_version": subprocess.run([*compose_cmd, "version", "--short"], capture_output=True,
-                                          text=True).stdout.strip() or "?",
+        "compose_version": subprocess.run(
+            [*compose_cmd, "version", "--short"], capture_output=True, text=True
+        ).stdout.strip()
+        or "?",
         **host_facts(),
         "images": [SERVER_IMAGE, CLIENT_IMAGE],
         "clients": CLIENTS,

@@ -106,10 +106,15 @@ class Bench(DockerSideBench):
         def docker_spawn(i: int) -> tuple[float, Callable[[], None]]:
             t0 = time.perf_counter()
             cid = self.dapi.create_container(
-                BUSYBOX, command=SLEEP, name=f"pvplat-{self.run_id}-d{i}", labels=self.labels, detach=True,
+                BUSYBOX,
+                command=SLEEP,
+                name=f"pvplat-{self.run_id}-d{i}",
+                labels=self.labels,
+                detach=True,
                 host_config=self.dapi.create_host_config(network_mode=self.net_name),
                 networking_config=self.dapi.create_networking_config(
-                    {self.net_name: self.dapi.create_endpoint_config(ipv4_address=self.hosts[i])}),
+                    {self.net_name: self.dapi.create_endpoint_config(ipv4_address=self.hosts[i])}
+                ),
             )["Id"]
             self.dapi.start(cid)
             return (time.perf_counter() - t0) * 1000, lambda: self._rm(cid)
@@ -138,7 +143,9 @@ class Bench(DockerSideBench):
             return ms, lambda: cleaner.delete(f"id:{c.id}")
 
         ops: list[tuple[str, Callable[[int], tuple[float, Callable[[], None]]]]] = [
-            ("docker", docker_spawn), ("pop_fresh", pop_fresh), ("pop_cached", pop_cached),
+            ("docker", docker_spawn),
+            ("pop_fresh", pop_fresh),
+            ("pop_cached", pop_cached),
         ]
         for i in range(warmup + n):
             shift = i % len(ops)
@@ -202,8 +209,12 @@ class Bench(DockerSideBench):
                     done += 1
                     if done % every == 0 or done == total:
                         curve.append((done, rss_mib(self.pid)))
-                        print(f"\rmemory: {done}/{total} lifecycles, VmRSS {curve[-1][1]:.1f} MiB", end="",
-                              file=sys.stderr, flush=True)
+                        print(
+                            f"\rmemory: {done}/{total} lifecycles, VmRSS {curve[-1][1]:.1f} MiB",
+                            end="",
+                            file=sys.stderr,
+                            flush=True,
+                        )
 
         t0 = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
@@ -237,30 +248,49 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     lat, mem = results["latency"], results["memory"]
     st = lat["stats"]
     rows: list[list[str]] = []
-    labels = {"docker": "(1) docker-py create+start", "pop_fresh": "(2) Pop, fresh login each time",
-              "pop_cached": "(3) Pop, cached session"}
+    labels = {
+        "docker": "(1) docker-py create+start",
+        "pop_fresh": "(2) Pop, fresh login each time",
+        "pop_cached": "(3) Pop, cached session",
+    }
     for key, label in labels.items():
         s = st[key]
         cells = [label, f"{s['median']:.1f}", f"{s['p90']:.1f}", f"{s['mean']:.1f}"]
         if key == "docker":
             cells += ["1.00x", "", ""]
         else:
-            cells += [f"{lat['ratio_vs_docker'][key]:.2f}x", f"{lat['overhead_ms_vs_docker'][key]:+.1f}",
-                      f"{lat['paired_overhead_median_ms'][key]:+.1f}"]
+            cells += [
+                f"{lat['ratio_vs_docker'][key]:.2f}x",
+                f"{lat['overhead_ms_vs_docker'][key]:+.1f}",
+                f"{lat['paired_overhead_median_ms'][key]:+.1f}",
+            ]
         rows.append(cells)
     login = st["pop_fresh_login"]
-    rows.append(["    of (2): channel + Login", f"{login['median']:.1f}", f"{login['p90']:.1f}",
-                 f"{login['mean']:.1f}", "", "", ""])
+    rows.append(
+        [
+            "    of (2): channel + Login",
+            f"{login['median']:.1f}",
+            f"{login['p90']:.1f}",
+            f"{login['mean']:.1f}",
+            "",
+            "",
+            "",
+        ]
+    )
     console = print_table(
         f"Pop spawn latency vs docker-py (seed 001 Fig. 5.8; docker {meta['docker_version']}, "
         f"{meta['cpus']} CPUs, n={st['docker']['n']})",
         ["path", "median ms", "p90 ms", "mean ms", "ratio vs docker", "overhead ms", "paired overhead ms"],
-        rows, width=150)
+        rows,
+        width=150,
+    )
     curve = ", ".join(f"{n}:{v:.1f}" for n, v in mem["curve_mib"] if v is not None)
     console.print(
         f"popvimd VmRSS across {mem['lifecycles']} lifecycles (create, start, stop, delete; {mem['workers']} "
         f"clients, {mem['seconds']:.0f}s): start {mem['start_mib']:.1f} MiB, end {mem['end_mib']:.1f} MiB, "
-        f"max {mem['max_mib']:.1f} MiB, growth {mem['growth_mib']:+.1f} MiB", soft_wrap=True)
+        f"max {mem['max_mib']:.1f} MiB, growth {mem['growth_mib']:+.1f} MiB",
+        soft_wrap=True,
+    )
     console.print(f"curve (lifecycles:MiB): {curve}", soft_wrap=True)
 
 

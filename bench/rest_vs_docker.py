@@ -114,8 +114,9 @@ class Bench(DockerSideBench):
     # --- phase 1 --------------------------------------------------------------
     def phase_create_start(self, api: httpx.Client) -> None:
         n, warmup = self.args.n, self.args.warmup
-        samples: dict[str, list[float]] = {k: [] for k in ("popvim", "docker", "docker_create", "docker_start",
-                                                          "mirror")}
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("popvim", "docker", "docker_create", "docker_start", "mirror")
+        }
         popvim_ids: list[str] = []
         docker_ids: list[str] = []
         mirror_ids: list[str] = []
@@ -183,6 +184,7 @@ class Bench(DockerSideBench):
         # delete, interleaved as well (the mirror's containers are removed untimed)
         del_samples: dict[str, list[float]] = {"popvim": [], "docker": []}
         for i, (pid_, did) in enumerate(zip(popvim_ids, docker_ids, strict=True)):
+
             def del_popvim() -> None:
                 r = api.delete(f"/v1/containers/{pid_}")
                 r.raise_for_status()
@@ -191,7 +193,7 @@ class Bench(DockerSideBench):
                 self.dapi.remove_container(did, force=True, v=True)
 
             pair = [("popvim", del_popvim), ("docker", del_docker)]
-            for key, fn in (pair if i % 2 == 0 else pair[::-1]):
+            for key, fn in pair if i % 2 == 0 else pair[::-1]:
                 ms, _ = timed(fn)
                 if i >= warmup:
                     del_samples[key].append(ms)
@@ -212,16 +214,20 @@ class Bench(DockerSideBench):
             "samples_ms": samples,
         }
         dstats = {k: summary(v) for k, v in del_samples.items()}
-        self.results["delete"] = {"stats": dstats, "vs_docker": compare(dstats["popvim"], dstats["docker"]),
-                                  "samples_ms": del_samples}
+        self.results["delete"] = {
+            "stats": dstats,
+            "vs_docker": compare(dstats["popvim"], dstats["docker"]),
+            "samples_ms": del_samples,
+        }
 
     # --- phase 2 --------------------------------------------------------------
     def phase_list(self, api: httpx.Client) -> None:
         m, k = self.args.list_size, self.args.list_reps
 
         def create_record(i: int) -> None:
-            r = api.post("/v1/containers", json={"name": f"rec-{i}", "image": BUSYBOX, "command": COMMAND,
-                                                 "labels": self.labels})
+            r = api.post(
+                "/v1/containers", json={"name": f"rec-{i}", "image": BUSYBOX, "command": COMMAND, "labels": self.labels}
+            )
             r.raise_for_status()
 
         base = len(self.hosts) - m - 1  # far from the addresses phase 1 used
@@ -252,8 +258,7 @@ class Bench(DockerSideBench):
             found, size = result
             assert len(found) == m, f"{key}: {len(found)} containers, expected {m}"
             if key not in sizes:
-                sizes[key] = size if size is not None else len(
-                    json.dumps([getattr(c, "attrs", c) for c in found]))
+                sizes[key] = size if size is not None else len(json.dumps([getattr(c, "attrs", c) for c in found]))
 
         ops = [("popvim", popvim_list), ("docker_api", docker_api_list), ("docker_sdk", docker_sdk_list)]
         samples: dict[str, list[float]] = {key: [] for key, _ in ops}
@@ -307,8 +312,7 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
 
     cs, de, ls = results["create_start"], results["delete"], results["list"]
     rows: list[list[str] | None] = [
-        row(f"create+start  popvim REST /run (n={cs['stats']['popvim']['n']})", cs["stats"]["popvim"],
-            cs["vs_docker"]),
+        row(f"create+start  popvim REST /run (n={cs['stats']['popvim']['n']})", cs["stats"]["popvim"], cs["vs_docker"]),
         row("              popvim server-side (middleware)", cs["stats"].get("popvim_server")),
         row("              docker-py create+start", cs["stats"]["docker"]),
         row("                 of which create", cs["stats"]["docker_create"]),
@@ -330,17 +334,17 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
     ]
     headers = ["operation", "median ms", "p90 ms", "mean ms", "ratio", "overhead ms", "overhead %"]
     mem = results["memory_rss_mib"]
-    mem_line = "popvimd VmRSS MiB: " + ", ".join(
-        f"{k}={v:.1f}" for k, v in mem.items() if v is not None
-    )
+    mem_line = "popvimd VmRSS MiB: " + ", ".join(f"{k}={v:.1f}" for k, v in mem.items() if v is not None)
     extra = (
         f"paired (per-iteration) popvim-docker create+start overhead median: "
         f"{cs['paired_overhead_median_ms']:+.2f} ms; list response bytes: {ls['response_bytes']}; "
         f"populate {ls['list_size']}: popvim records {ls['populate_s']['popvim_records']:.1f}s, "
         f"engine containers {ls['populate_s']['docker_engine_containers']:.1f}s"
     )
-    title = (f"popvim REST vs docker-py  (docker {meta['docker_version']}, {meta['cpus']} CPUs, "
-             f"ratio = popvim median / docker median)")
+    title = (
+        f"popvim REST vs docker-py  (docker {meta['docker_version']}, {meta['cpus']} CPUs, "
+        f"ratio = popvim median / docker median)"
+    )
     try:
         console = print_table(title, headers, rows, width=140)
     except ImportError:  # pragma: no cover - without rich

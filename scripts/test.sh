@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# quality gates first: they take seconds, the suite takes minutes
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
 scripts/ensure-chromium.sh  # the dashboard's browser test: Debian's chromium and chromedriver
 images/build-all.sh >/dev/null
 scripts/local-registry.sh start >/dev/null

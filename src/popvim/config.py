@@ -103,7 +103,12 @@ class Config:
 
 
 _TLS_KEYS: dict[str, tuple[type, ...]] = {
-    "cert": (str,), "key": (str,), "client_ca": (str,), "ca": (str,), "client_cert": (str,), "client_key": (str,),
+    "cert": (str,),
+    "key": (str,),
+    "client_ca": (str,),
+    "ca": (str,),
+    "client_cert": (str,),
+    "client_key": (str,),
     "allow_plaintext": (bool,),
 }
 
@@ -111,9 +116,18 @@ _TLS_KEYS: dict[str, tuple[type, ...]] = {
 # Each key with the TOML types it may have: a wrong type is a clear error at
 # start, not a TypeError deep inside the VIM (``true`` is not a number here).
 _POP_KEYS: dict[str, tuple[type, ...]] = {
-    "name": (str,), "state_dir": (str,), "db": (str,), "listen": (str,), "pop_listen": (str,),
-    "metrics_listen": (str,), "docker_host": (str,), "engine_prefix": (str,), "token_ttl": (int,), "stop_timeout": (int, float),
-    "controller_interval": (int, float), "reconcile_interval": (int, float),
+    "name": (str,),
+    "state_dir": (str,),
+    "db": (str,),
+    "listen": (str,),
+    "pop_listen": (str,),
+    "metrics_listen": (str,),
+    "docker_host": (str,),
+    "engine_prefix": (str,),
+    "token_ttl": (int,),
+    "stop_timeout": (int, float),
+    "controller_interval": (int, float),
+    "reconcile_interval": (int, float),
 }
 _NETWORK_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "default": ("default_network", (str,)),
@@ -129,8 +143,9 @@ _LIMITS_KEYS: dict[str, tuple[type, ...]] = {
 
 def _typed(path: Path, where: str, value: Any, types: tuple[type, ...]) -> Any:
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        names = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true or false"}[t]
-                            for t in types)
+        names = " or ".join(
+            {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[t] for t in types
+        )
         raise ValueError(f"{path}: {where} must be {names}, not {value!r}")
     return value
 

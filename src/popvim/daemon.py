@@ -17,20 +17,19 @@ import uvicorn
 from prometheus_client import REGISTRY, start_http_server
 
 from popvim import config as cfg
-from popvim import statedir
+from popvim import statedir, user_commands
 from popvim import tls as tlsconf
-from popvim import user_commands
 from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
 from popvim.db_cli import db_app
+from popvim.engine.docker_driver import DockerDriver
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
 from popvim.observe import logs
-from popvim.vim.auth import hash_password
-from popvim.engine.docker_driver import DockerDriver
 from popvim.store.db import Store
 from popvim.store.secrets import SecretBox
+from popvim.vim.auth import hash_password
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
 from popvim.vim.users import ORCHESTRATOR_USER, Role, UserDirectory
@@ -84,8 +83,14 @@ def serve(
     try:
         config = cfg.load(config_file)
         for key, value in {
-            "state_dir": state_dir, "db": db, "listen": listen, "pop_listen": pop_listen,
-            "metrics_listen": metrics_listen, "docker_host": docker_host, "name": name, "engine_prefix": engine_prefix,
+            "state_dir": state_dir,
+            "db": db,
+            "listen": listen,
+            "pop_listen": pop_listen,
+            "metrics_listen": metrics_listen,
+            "docker_host": docker_host,
+            "name": name,
+            "engine_prefix": engine_prefix,
         }.items():
             if value is not None:
                 setattr(config, key, value)
@@ -102,8 +107,9 @@ def serve(
         client_tls = tlsconf.client_tls(config.tls, server_tls)
         tlsconf.check_plaintext(config, server_tls)
         secrets_box = SecretBox.in_state_dir(config.state_dir)
-        metrics_address = cfg.split_hostport(config.metrics_listen, "--metrics-listen") if config.metrics_listen \
-            else None
+        metrics_address = (
+            cfg.split_hostport(config.metrics_listen, "--metrics-listen") if config.metrics_listen else None
+        )
     except (ValueError, OSError) as exc:
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -114,7 +120,7 @@ def serve(
     except VimError as exc:
         typer.echo(f"popvimd: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    except Exception as exc:  # noqa: BLE001 - e.g. an unreachable engine or database
+    except Exception as exc:
         typer.echo(f"popvimd: cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc
     REGISTRY.register(vim.collector)
@@ -134,14 +140,29 @@ def serve(
     nfv, controllers = _orchestrator(vim, config, secrets_box, client_tls, server_tls is not None)
     vim.readiness.add("controllers", controllers.health)
     vim.readiness.watch(pop_server.set_ready)
-    log.info("serving pop=%s install=%s rest=%s://%s:%d grpc=%s%s db=%s", config.name, config.install_id,
-             "https" if server_tls else "http", host, port, config.pop_listen,
-             (" (tls, client certificates required)" if server_tls.client_ca else " (tls)") if server_tls else "",
-             config.db_url.split("@")[-1])
+    log.info(
+        "serving pop=%s install=%s rest=%s://%s:%d grpc=%s%s db=%s",
+        config.name,
+        config.install_id,
+        "https" if server_tls else "http",
+        host,
+        port,
+        config.pop_listen,
+        (" (tls, client certificates required)" if server_tls.client_ca else " (tls)") if server_tls else "",
+        config.db_url.split("@")[-1],
+    )
     server = uvicorn.Server(
         # Open streams (event feeds, followed logs) never end by themselves: shut down within 5 s anyway.
-        uvicorn.Config(create_app(vim, nfv), host=host, port=port, log_config=None, access_log=False, lifespan="off",
-                       timeout_graceful_shutdown=5, **tlsconf.uvicorn_options(config.tls, server_tls))
+        uvicorn.Config(
+            create_app(vim, nfv),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            **tlsconf.uvicorn_options(config.tls, server_tls),
+        )
     )
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the
     # default handler that kills us before the clean-up below, so keep ours.
@@ -162,8 +183,9 @@ def serve(
         log.info("stopped")
 
 
-def _orchestrator(vim: Vim, config: cfg.Config, secrets_box: SecretBox, client_tls: ClientTls,
-                  local_tls: bool) -> tuple[Orchestrator, Controllers]:
+def _orchestrator(
+    vim: Vim, config: cfg.Config, secrets_box: SecretBox, client_tls: ClientTls, local_tls: bool
+) -> tuple[Orchestrator, Controllers]:
     """The orchestrator reaches this PoP like any other, through the Pop protocol, as a
     user that exists only for this process (a random password, never stored)."""
     password = secrets.token_urlsafe(32)
@@ -187,12 +209,19 @@ def init(
     user: Annotated[str, typer.Option(prompt=True)] = "admin",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
     state_dir: Annotated[Path | None, typer.Option()] = None,
-    tls: Annotated[bool, typer.Option("--tls", help="make a CA and a server certificate, serve both faces over TLS")]
-    = False,
-    mtls: Annotated[bool, typer.Option("--mtls", help="with --tls: also require client certificates; "
-                                                      "makes one for the orchestrator and the pop CLI")] = False,
-    san: Annotated[list[str] | None, typer.Option("--san", help="extra name or address of the server certificate")]
-    = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="make a CA and a server certificate, serve both faces over TLS")
+    ] = False,
+    mtls: Annotated[
+        bool,
+        typer.Option(
+            "--mtls",
+            help="with --tls: also require client certificates; makes one for the orchestrator and the pop CLI",
+        ),
+    ] = False,
+    san: Annotated[
+        list[str] | None, typer.Option("--san", help="extra name or address of the server certificate")
+    ] = None,
 ) -> None:
     """Write a configuration file with one user (stored as a bcrypt hash), and with --tls the
     certificates (in <state-dir>/tls) that the file names."""
@@ -214,8 +243,10 @@ def init(
         if made.client_cert and made.client_key:
             config.tls.client_ca = str(made.ca)
             config.tls.client_cert, config.tls.client_key = str(made.client_cert), str(made.client_key)
-        typer.echo(f"made a CA and certificates in {made.ca.parent}; clients trust it with: pop --ca {made.ca}"
-                   + (f" --cert {made.client_cert} --key {made.client_key}" if made.client_cert else ""))
+        typer.echo(
+            f"made a CA and certificates in {made.ca.parent}; clients trust it with: pop --ca {made.ca}"
+            + (f" --cert {made.client_cert} --key {made.client_key}" if made.client_cert else "")
+        )
     cfg.write(config_file, config)
     typer.echo(f"wrote {config_file}")
 

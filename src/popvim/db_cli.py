@@ -19,8 +19,9 @@ from popvim import config as cfg
 from popvim.store import backup as backups
 from popvim.store import migrate
 
-db_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                     help="The database: schema revision, migrations, backup and restore.")
+db_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="The database: schema revision, migrations, backup and restore."
+)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML file (see 'popvimd init')")]
 StateDirOpt = Annotated[Path | None, typer.Option(help="where the SQLite file lives")]
@@ -72,15 +73,23 @@ def current(config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: Db
     finally:
         engine.dispose()
     head = migrate.head()
-    state = "up to date" if revision == head else "none (empty, or made before migrations)" if revision is None \
-        else "pending migrations" if revision in {s.revision for s in migrate.scripts().walk_revisions()} \
+    state = (
+        "up to date"
+        if revision == head
+        else "none (empty, or made before migrations)"
+        if revision is None
+        else "pending migrations"
+        if revision in {s.revision for s in migrate.scripts().walk_revisions()}
         else "newer than this popvimd"
+    )
     typer.echo(f"database: {_shown(url)}\nrevision: {revision or '-'}\nhead: {head}\nstate: {state}")
 
 
 @db_app.command()
 def upgrade(
-    config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: DbOpt = None,
+    config_file: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    db: DbOpt = None,
     revision: Annotated[str, typer.Option(help="target revision")] = "head",
 ) -> None:
     """Apply pending migrations (popvimd also does this at every start)."""
@@ -103,7 +112,9 @@ def upgrade(
 @db_app.command()
 def downgrade(
     revision: Annotated[str, typer.Argument(help="the revision to go back to, e.g. one 'db current' printed")],
-    config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: DbOpt = None,
+    config_file: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Undo migrations down to REVISION, to run an older popvimd on this database (stop popvimd first)."""
     url = _url(config_file, state_dir, db)
@@ -125,7 +136,9 @@ def downgrade(
 @db_app.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="where to write the backup")],
-    config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: DbOpt = None,
+    config_file: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Write a consistent snapshot of the database to FILE; popvimd may keep running."""
     url = _url(config_file, state_dir, db)
@@ -139,7 +152,9 @@ def backup_command(
 @db_app.command("restore")
 def restore_command(
     file: Annotated[Path, typer.Argument(help="a file 'popvimd db backup' wrote")],
-    config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: DbOpt = None,
+    config_file: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """Replace the database by the backup in FILE. Stop popvimd first; its next start
     migrates the restored schema if needed and reconciles with the engine."""

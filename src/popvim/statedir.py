@@ -32,8 +32,9 @@ def install_id(state_dir: Path) -> str:
         try:
             return str(uuid.UUID(value))
         except ValueError as exc:
-            raise ValueError(f"{path} does not hold a UUID: remove it only if nothing on the engine "
-                             "was made by this install") from exc
+            raise ValueError(
+                f"{path} does not hold a UUID: remove it only if nothing on the engine was made by this install"
+            ) from exc
     value = str(uuid.uuid4())
     with os.fdopen(fd, "w") as out:
         out.write(value + "\n")

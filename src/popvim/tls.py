@@ -41,7 +41,8 @@ def grpc_credentials(server: ServerTls | None) -> grpc.ServerCredentials | None:
     if server is None:
         return None
     return grpc.ssl_server_credentials(
-        [(server.key, server.certificate)], root_certificates=server.client_ca,
+        [(server.key, server.certificate)],
+        root_certificates=server.client_ca,
         require_client_auth=server.client_ca is not None,
     )
 
@@ -93,8 +94,10 @@ def client_tls(tls: TlsConfig, server: ServerTls | None) -> ClientTls:
     cert = _read(tls.client_cert, "[tls].client_cert") if tls.client_cert else None
     key = _read(tls.client_key, "[tls].client_key") if tls.client_key else None
     if server is not None and server.client_ca is not None and cert is None:
-        raise ValueError("with [tls].client_ca the orchestrator needs [tls].client_cert and [tls].client_key "
-                         "to reach its own PoP ('popvimd init --tls --mtls' makes them)")
+        raise ValueError(
+            "with [tls].client_ca the orchestrator needs [tls].client_cert and [tls].client_key "
+            "to reach its own PoP ('popvimd init --tls --mtls' makes them)"
+        )
     return ClientTls(ca_certificate=ca, certificate=cert, key=key)
 
 
@@ -152,12 +155,18 @@ def _write(path: Path, data: bytes, private: bool) -> None:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
-def _sign(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
-          days: int) -> x509.CertificateBuilder:
+def _sign(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    days: int,
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
@@ -199,23 +208,41 @@ def make_certificates(directory: Path, sans: list[str], mtls: bool, days: int = 
     ca = (
         _sign(ca_name, ca_key, ca_name, ca_key, 3650)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    files = MadeFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem",
-                      directory / "client.pem" if mtls else None, directory / "client-key.pem" if mtls else None)
+    files = MadeFiles(
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server-key.pem",
+        directory / "client.pem" if mtls else None,
+        directory / "client-key.pem" if mtls else None,
+    )
     _write(directory / "ca-key.pem", _key_pem(ca_key), private=True)
     _write(files.ca, ca.public_bytes(serialization.Encoding.PEM), private=False)
 
     def leaf(cn: str, usage: x509.ObjectIdentifier, names: list[str]) -> tuple[bytes, bytes]:
         key = _key()
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        builder = _sign(subject, key, ca_name, ca_key, days).add_extension(
-            x509.ExtendedKeyUsage([usage]), critical=False
-        ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        builder = (
+            _sign(subject, key, ca_name, ca_key, days)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        )
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
         return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM), _key_pem(key)

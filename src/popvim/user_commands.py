@@ -85,7 +85,7 @@ def _revoke(config: cfg.Config, name: str) -> None:
             count = revoke_user_tokens(store, [name])
         finally:
             store.close()
-    except Exception as exc:  # noqa: BLE001 - e.g. an unreachable PostgreSQL
+    except Exception as exc:
         raise _fail(
             f"the file was changed, but the tokens of {name!r} could not be deleted from the database "
             f"({type(exc).__name__}); a running popvimd ends them when it re-reads the file"
@@ -136,9 +136,7 @@ def passwd(
 
 
 @app.command("del")
-def delete(
-    name: str, config_file: ConfigOption = None, state_dir: StateDirOption = None, db: DbOption = None
-) -> None:
+def delete(name: str, config_file: ConfigOption = None, state_dir: StateDirOption = None, db: DbOption = None) -> None:
     """Delete a user (never the last admin); the user's tokens end."""
     path, config = _target(config_file, state_dir, db)
     users = _users(path)

@@ -13,7 +13,6 @@ import docker
 import docker.errors
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, Daemon
 from support.lab import Lab, LabError
 
@@ -81,8 +80,11 @@ def idle_image(engine: docker.DockerClient) -> str:
     except docker.errors.ImageNotFound:
         base = engine.containers.create(BUSYBOX)
         try:
-            base.commit("popvim-test/idle", "latest",
-                        changes=['CMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]'])
+            base.commit(
+                "popvim-test/idle",
+                "latest",
+                changes=['CMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]'],
+            )
         finally:
             base.remove(force=True)
     return IDLE

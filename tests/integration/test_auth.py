@@ -7,7 +7,6 @@ import re
 
 import httpx
 import pytest
-
 from support.daemon import PASSWORD, USER, Daemon, expect_error, wait_for
 
 PUBLIC = {"/health", "/ready", "/v1/auth/login"}
@@ -108,15 +107,26 @@ def test_token_expires(fresh_daemon: Daemon) -> None:
     assert r.status_code == 200
     token = r.json()["token"]
     assert info_with(fresh_daemon, token).status_code == 200
-    refused = wait_for(lambda: (resp := info_with(fresh_daemon, token)).status_code == 401 and resp,
-                       timeout=10, what="the token to expire")
+    refused = wait_for(
+        lambda: (resp := info_with(fresh_daemon, token)).status_code == 401 and resp,
+        timeout=10,
+        what="the token to expire",
+    )
     assert refused.json()["error"] == {"code": "permission_denied", "message": "token expired"}
     expect_error(info_with(fresh_daemon, token), 401, code="permission_denied")
     assert info_with(fresh_daemon, token_of(fresh_daemon)).status_code == 200  # logging in again works
 
 
-@pytest.mark.parametrize("text", ["[pop]\ntoken_ttl = 0\n", "[pop]\ntoken_ttl = \"1h\"\n", "[pop]\nbogus = 1\n",
-                                  "[pop]\ntoken_ttl = true\n", "[pop\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[pop]\ntoken_ttl = 0\n",
+        '[pop]\ntoken_ttl = "1h"\n',
+        "[pop]\nbogus = 1\n",
+        "[pop]\ntoken_ttl = true\n",
+        "[pop\n",
+    ],
+)
 def test_bad_configuration_is_refused_at_start(fresh_daemon: Daemon, text: str) -> None:
     fresh_daemon.config_text = text
     with pytest.raises(AssertionError, match="popvimd exited with 2"):
@@ -142,8 +152,10 @@ def test_log_holds_neither_password_nor_token(fresh_daemon: Daemon) -> None:
     expect_error(login(fresh_daemon, "nobody", PASSWORD), 401)
     assert info_with(fresh_daemon, token).status_code == 200
     expect_error(info_with(fresh_daemon, token[::-1]), 401)
-    assert httpx.post(f"{fresh_daemon.url}/v1/auth/logout",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert (
+        httpx.post(f"{fresh_daemon.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 204
+    )
     expect_error(info_with(fresh_daemon, token), 401)
     fresh_daemon.stop()
     log = fresh_daemon.log()

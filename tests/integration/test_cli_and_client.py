@@ -26,6 +26,7 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import empty_pb2
+from support.daemon import BUSYBOX, PASSWORD, REGISTRY, USER, Daemon, free_port, free_subnet, unique, wait_for
 
 from popvim.client import (
     AlreadyExists,
@@ -40,7 +41,6 @@ from popvim.client import (
 from popvim.client.session import SessionCache
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
-from support.daemon import BUSYBOX, PASSWORD, REGISTRY, USER, Daemon, free_port, free_subnet, unique, wait_for
 
 SLEEP = "command=sleep 3600"
 # Exits at once on SIGTERM, so `pop stop --wait` does not wait for the engine's kill timeout.
@@ -56,14 +56,21 @@ class Pop:
         self.home = home
         self.host = f"127.0.0.1:{daemon.pop_port}"
 
-    def run(self, *args: str, auth: str | None = f"{USER}:{PASSWORD}", host: str | None = None,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, auth: str | None = f"{USER}:{PASSWORD}", host: str | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in ("POP_AUTH", "POP_HOST", "XDG_CONFIG_HOME")}
         env.update(HOME=str(self.home), POP_HOST=host or self.host)
         if auth is not None:
             env["POP_AUTH"] = auth
-        return subprocess.run([sys.executable, "-m", "popvim.cli.main", *args], env=env, capture_output=True,
-                              text=True, timeout=180, input=input)
+        return subprocess.run(
+            [sys.executable, "-m", "popvim.cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            input=input,
+        )
 
     def ok(self, *args: str, **kwargs: Any) -> str:
         done = self.run(*args, **kwargs)
@@ -179,8 +186,13 @@ def test_metadata_set_before_start_becomes_the_environment(pop: Pop) -> None:
 
 def test_spawn_metadata_keys_and_logs(pop: Pop) -> None:
     name = unique("logs")
-    pop.ok("spawn", f"image={BUSYBOX}", f"name={name}", "md.GREETING=hello",
-           "command=sh -c 'echo one; echo $GREETING; sleep 3600'")
+    pop.ok(
+        "spawn",
+        f"image={BUSYBOX}",
+        f"name={name}",
+        "md.GREETING=hello",
+        "command=sh -c 'echo one; echo $GREETING; sleep 3600'",
+    )
     wait_for(lambda: "hello" in pop.ok("logs", name), what="the container's output")
     assert pop.ok("logs", name) == "one\nhello\n"
     assert pop.ok("logs", name, "--tail", "1") == "hello\n"
@@ -238,7 +250,8 @@ def test_networks_create_and_delete(pop: Pop, engine: docker.DockerClient) -> No
     spawned = pop.doc("spawn", f"image={BUSYBOX}", f"name={name}", SLEEP, f"network={net}:{fixed},private")
     assert spawned["ips"][net] == [fixed] and spawned["ips"]["private"]
     assert pop.fails("create", f"image={BUSYBOX}", f"name={unique()}", f"network={net}={fixed}").startswith(
-        "pop: ALREADY_EXISTS: ")
+        "pop: ALREADY_EXISTS: "
+    )
     assert pop.fails("networks", "delete", net).startswith("pop: FAILED_PRECONDITION: ")
     pop.ok("delete", name)
     assert pop.ok("networks", "delete", net).strip() == f"deleted network {net}"
@@ -292,9 +305,11 @@ def test_errors_are_one_line_with_an_exit_code(pop: Pop) -> None:
     assert pop.fails("info", auth=f"{USER}:wrong") == "pop: INVALID_ARGUMENT: invalid username or password"
     unused = free_port()
     assert pop.fails("info", host=f"127.0.0.1:{unused}") == (
-        f"pop: cannot reach PoP at 127.0.0.1:{unused}: connection refused")
+        f"pop: cannot reach PoP at 127.0.0.1:{unused}: connection refused"
+    )
     assert pop.fails("info", auth=None) == (
-        f"pop: not logged in to {pop.host}: run `pop login` or set POP_AUTH=user:password")
+        f"pop: not logged in to {pop.host}: run `pop login` or set POP_AUTH=user:password"
+    )
 
     name = unique("dup")
     pop.ok("create", f"image={BUSYBOX}", f"name={name}", SLEEP)
@@ -399,8 +414,10 @@ def test_expired_tokens_are_replaced_by_one_transparent_login(fresh_daemon: Daem
         token_file = pop.home / ".config" / "popvim" / "tokens.json"
         token_file.parent.mkdir(parents=True)
         token_file.write_text(json.dumps({pop.host: {"user": USER, "token": for_cli}}))
-        assert pop.fails("servers", auth=None) in (f"pop: PERMISSION_DENIED: token expired{remedy}",
-                                                   f"pop: PERMISSION_DENIED: unknown token{remedy}")
+        assert pop.fails("servers", auth=None) in (
+            f"pop: PERMISSION_DENIED: token expired{remedy}",
+            f"pop: PERMISSION_DENIED: unknown token{remedy}",
+        )
 
         # With the password, the same refusal is invisible: one new login, shared by every client.
         assert PopClient(address, USER, PASSWORD, cache=cache).containers() == []
@@ -455,10 +472,15 @@ def test_typed_exceptions(client: PopClient, daemon: Daemon) -> None:
 
 def test_the_cli_imports_only_the_client_library() -> None:
     """The CLI must drive any Pop server through the protocol, never popvim's domain code."""
-    probe = ("import sys, popvim.cli.main; "
-             "print(sorted(m for m in sys.modules if m.startswith(('popvim', 'docker', 'sqlalchemy', 'fastapi'))))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                                       timeout=60).stdout.replace("'", '"'))
+    probe = (
+        "import sys, popvim.cli.main; "
+        "print(sorted(m for m in sys.modules if m.startswith(('popvim', 'docker', 'sqlalchemy', 'fastapi'))))"
+    )
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.replace("'", '"')
+    )
     assert {m.split(".")[1] for m in loaded if m.startswith("popvim.")} <= {"cli", "client", "proto"}
     assert not [m for m in loaded if not m.startswith("popvim")]
 
@@ -482,6 +504,8 @@ def test_ns_commands_deploy_scale_and_terminate(pop: Pop, engine: docker.DockerC
     pop.ok("ns", "terminate", "clisipp", *api)
     assert not [c for c in engine.containers.list(all=True) if c.id in made]
     pop.ok("ns", "delete", "clisipp", *api)
-    assert "NOT_FOUND" in pop.fails("ns", "show", "clisipp", *api) or "not_found" in pop.fails("ns", "show", "clisipp", *api)
+    assert "NOT_FOUND" in pop.fails("ns", "show", "clisipp", *api) or "not_found" in pop.fails(
+        "ns", "show", "clisipp", *api
+    )
     bad = pop.fails("ns", "onboard", str(Path(__file__)), *api)
     assert "invalid_descriptor" in bad

@@ -11,16 +11,21 @@ import threading
 from pathlib import Path
 
 import httpx
-
 from support.daemon import PASSWORD, USER, Daemon, create_container, wait_for
 
 
 def pop(daemon: Daemon, home: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("POP_HOST", "XDG_CONFIG_HOME")}
-    env.update(HOME=str(home), POP_AUTH=f"{USER}:{PASSWORD}", POP_API=daemon.url,
-               POP_HOST=f"127.0.0.1:{daemon.pop_port}")
-    return subprocess.Popen([sys.executable, "-m", "popvim.cli.main", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env.update(
+        HOME=str(home), POP_AUTH=f"{USER}:{PASSWORD}", POP_API=daemon.url, POP_HOST=f"127.0.0.1:{daemon.pop_port}"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "popvim.cli.main", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str]:

@@ -12,7 +12,6 @@ from typing import Any
 import docker
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, REGISTRY, SLEEPER, Daemon, expect_error, free_subnet, unique, wait_for
 
 SEED_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -24,8 +23,17 @@ SEED_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/run", {"imagename": BUSYBOX, "containername": "x"}),
     ("GET", "/Clist", None),
     ("POST", "/inspectCont", {"containerID": "x"}),
-    ("POST", "/networkcreate", {"networkname": "x", "subnet": "10.0.0.0/24", "iprange": "10.0.0.0/26",
-                                "gateway": "10.0.0.1", "bridgename": "x"}),
+    (
+        "POST",
+        "/networkcreate",
+        {
+            "networkname": "x",
+            "subnet": "10.0.0.0/24",
+            "iprange": "10.0.0.0/26",
+            "gateway": "10.0.0.1",
+            "bridgename": "x",
+        },
+    ),
     ("POST", "/containerexec", {"containername": "x", "command": "true"}),
     ("POST", "/stoponecont", {"containerid": "x"}),
     ("GET", "/stop", None),
@@ -87,13 +95,17 @@ def test_pull_and_image_list(api: httpx.Client, engine: docker.DockerClient) -> 
     finally:
         engine.images.remove(f"{repository}:v1")
     expect_error(call(api, "POST", "/pull", {"imagename": "Not A Reference"}), 400)
-    expect_error(call(api, "POST", "/pull", {"imagename": f"{REGISTRY}/popvim-test/absent-{uuid.uuid4().hex[:6]}"}),
-                 404, code="not_found")
+    expect_error(
+        call(api, "POST", "/pull", {"imagename": f"{REGISTRY}/popvim-test/absent-{uuid.uuid4().hex[:6]}"}),
+        404,
+        code="not_found",
+    )
     expect_error(call(api, "POST", "/pull", {}), 422)
 
 
-def test_create_start_inspect(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
-                              server_image: str) -> None:
+def test_create_start_inspect(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient, server_image: str
+) -> None:
     name = unique()
     created = ok(call(api, "POST", "/create", {"imagename": server_image, "containername": name}), 201)
     assert created["name"] == name and created["state"] == "CREATED"
@@ -117,8 +129,10 @@ def test_run_and_container_lists(api: httpx.Client, server_image: str) -> None:
     running = run(api, server_image)
     assert running["state"] == "RUNNING"
     short = run(api, BUSYBOX)  # its default command, sh, ends at once
-    wait_for(lambda: ok(call(api, "POST", "/inspectCont", {"containerID": short["id"]}))["state"] == "EXITED",
-             what="the short-lived container to exit")
+    wait_for(
+        lambda: ok(call(api, "POST", "/inspectCont", {"containerID": short["id"]}))["state"] == "EXITED",
+        what="the short-lived container to exit",
+    )
     listed = {c["name"]: c["state"] for c in ok(call(api, "GET", "/Clist"))}
     assert listed.get(running["name"]) == "RUNNING" and short["name"] not in listed
     assert set(listed.values()) == {"RUNNING"}
@@ -141,11 +155,22 @@ def test_network_create(api: httpx.Client, daemon: Daemon, engine: docker.Docker
     assert inspected["Options"]["com.docker.network.bridge.name"] == bridge
     assert subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0
     expect_error(call(api, "POST", "/networkcreate", body), 409)
-    for bad in ({"networkname": "bad name!"}, {"networkname": unique("n"), "subnet": "bogus"},
-                {"networkname": unique("n"), "subnet": str(subnet), "gateway": "192.0.2.1"}, {}):
+    for bad in (
+        {"networkname": "bad name!"},
+        {"networkname": unique("n"), "subnet": "bogus"},
+        {"networkname": unique("n"), "subnet": str(subnet), "gateway": "192.0.2.1"},
+        {},
+    ):
         expect_error(call(api, "POST", "/networkcreate", bad), 400, 409, 422)
-    seedlike = ok(call(api, "POST", "/networkcreate", {"networkname": unique("n"), "subnet": "", "iprange": "",
-                                                        "gateway": "", "bridgename": ""}), 201)
+    seedlike = ok(
+        call(
+            api,
+            "POST",
+            "/networkcreate",
+            {"networkname": unique("n"), "subnet": "", "iprange": "", "gateway": "", "bridgename": ""},
+        ),
+        201,
+    )
     assert ipaddress.IPv4Network(seedlike["subnet"]).prefixlen == 24 and seedlike["bridge_name"] is None
     for n in (net, seedlike):
         assert api.delete(f"/v1/networks/{n['id']}").status_code == 204
@@ -165,18 +190,30 @@ def test_exec_in_a_running_container(api: httpx.Client, server_image: str) -> No
 
 def test_exec_one_shot_runs_a_container_of_the_image(api: httpx.Client, engine: docker.DockerClient) -> None:
     name = unique("oneshot")
-    out = ok(call(api, "POST", "/containerexec",
-                  {"imagename": BUSYBOX, "containername": name, "command": "echo from a one-shot container"}))
+    out = ok(
+        call(
+            api,
+            "POST",
+            "/containerexec",
+            {"imagename": BUSYBOX, "containername": name, "command": "echo from a one-shot container"},
+        )
+    )
     assert out["output"] == "from a one-shot container\n"
     assert out["container"] == name and out["state"] == "EXITED" and out["exit_code"] == 0
     record = ok(call(api, "POST", "/inspectCont", {"containerID": name}))
     assert engine.containers.get(record["engine_id"]).status == "exited"
     expect_error(call(api, "POST", "/containerexec", {"containername": unique(), "command": "true"}), 404)
-    error = expect_error(call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": name,
-                                                              "command": "true"}), 409, code="not_running")
+    error = expect_error(
+        call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": name, "command": "true"}),
+        409,
+        code="not_running",
+    )
     assert "EXITED" in error["message"]
-    expect_error(call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": "bad name!",
-                                                      "command": "true"}), 400, 422)
+    expect_error(
+        call(api, "POST", "/containerexec", {"imagename": BUSYBOX, "containername": "bad name!", "command": "true"}),
+        400,
+        422,
+    )
 
 
 def test_stop_one_stop_all_and_remove(api: httpx.Client, engine: docker.DockerClient, server_image: str) -> None:
@@ -190,8 +227,10 @@ def test_stop_one_stop_all_and_remove(api: httpx.Client, engine: docker.DockerCl
     stopping = {c["id"] for c in ok(call(api, "GET", "/stop"))}
     assert {c["id"] for c in others} <= stopping
     for c in others:
-        wait_for(lambda c=c: ok(call(api, "POST", "/inspectCont", {"containerID": c["id"]}))["state"] == "EXITED",
-                 what="/stop to finish")
+        wait_for(
+            lambda c=c: ok(call(api, "POST", "/inspectCont", {"containerID": c["id"]}))["state"] == "EXITED",
+            what="/stop to finish",
+        )
         assert engine.containers.get(c["engine_id"]).status == "exited"
     assert ok(call(api, "GET", "/Clist")) == []
 

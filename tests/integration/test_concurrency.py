@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, Daemon
 
 pytestmark = pytest.mark.both_databases
@@ -54,7 +53,11 @@ def test_parallel_fixed_address_requests_admit_exactly_one(daemon: Daemon) -> No
 
     def create(i: int) -> int:
         with daemon.client() as api:
-            body = {"image": BUSYBOX, "name": f"fix-{i}-{uuid.uuid4().hex[:6]}", "endpoints": {net["name"]: "10.234.0.77"}}
+            body = {
+                "image": BUSYBOX,
+                "name": f"fix-{i}-{uuid.uuid4().hex[:6]}",
+                "endpoints": {net["name"]: "10.234.0.77"},
+            }
             return api.post("/v1/containers", json=body).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import docker
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, unique, wait_for
 
 pytestmark = pytest.mark.both_databases
@@ -30,8 +29,9 @@ def state_of(api: httpx.Client, ref: str) -> str:
     return api.get(f"/v1/containers/{ref}").json()["state"]
 
 
-def test_create_reserves_an_address_and_starts_nothing(api: httpx.Client, daemon: Daemon,
-                                                       engine: docker.DockerClient) -> None:
+def test_create_reserves_an_address_and_starts_nothing(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     c = create_container(api)
     assert c["state"] == "CREATED" and c["engine_id"] is None
     endpoint = c["endpoints"]["private"]
@@ -175,7 +175,9 @@ def test_privileged_reaches_the_engine(api: httpx.Client, engine: docker.DockerC
     assert engine.api.inspect_container(record["engine_id"])["HostConfig"]["Privileged"] is True
     if r.status_code == 200:
         assert record["state"] == "RUNNING"
-        out = api.post(f"/v1/containers/{c['id']}/exec", json={"command": ["ip", "link", "add", "d0", "type", "bridge"]})
+        out = api.post(
+            f"/v1/containers/{c['id']}/exec", json={"command": ["ip", "link", "add", "d0", "type", "bridge"]}
+        )
         assert out.json()["exit_code"] == 0
     else:
         assert r.status_code == 502 and record["state"] == "FAILED"
@@ -221,7 +223,7 @@ def test_logs_stats_and_commit(api: httpx.Client, engine: docker.DockerClient) -
     assert api.get(f"/v1/containers/{c['id']}/logs").json()["logs"] == ""
     api.post(f"/v1/containers/{c['id']}/start")
     logs = wait_for(
-        lambda: (l := api.get(f"/v1/containers/{c['id']}/logs").json()["logs"]) and "line-two" in l and l,
+        lambda: (text := api.get(f"/v1/containers/{c['id']}/logs").json()["logs"]) and "line-two" in text and text,
         what="logs",
     )
     assert logs.splitlines() == ["line-one", "line-two"]
@@ -273,8 +275,7 @@ def test_stop_all_and_prune_touch_only_this_pop(api: httpx.Client, engine: docke
         foreign.remove(force=True)
 
 
-def test_delete_of_running_container_removes_engine_container(api: httpx.Client,
-                                                              engine: docker.DockerClient) -> None:
+def test_delete_of_running_container_removes_engine_container(api: httpx.Client, engine: docker.DockerClient) -> None:
     c = create_container(api)
     started = api.post(f"/v1/containers/{c['id']}/start").json()
     assert api.delete(f"/v1/containers/{c['name']}").status_code == 204
@@ -284,8 +285,13 @@ def test_delete_of_running_container_removes_engine_container(api: httpx.Client,
 
 @pytest.mark.one_database
 def test_out_of_memory_death_says_so(api: httpx.Client) -> None:
-    c = create_container(api, memory="8m", command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); sleep 5"])
+    c = create_container(
+        api, memory="8m", command=["sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a); sleep 5"]
+    )
     api.post(f"/v1/containers/{c['id']}/start")
-    dead = wait_for(lambda: (r := api.get(f"/v1/containers/{c['id']}").json())["state"] == "FAILED" and r,
-                    timeout=20, what="the memory limit to kill it")
+    dead = wait_for(
+        lambda: (r := api.get(f"/v1/containers/{c['id']}").json())["state"] == "FAILED" and r,
+        timeout=20,
+        what="the memory limit to kill it",
+    )
     assert "out of memory" in dead["extended_status"], dead

@@ -10,10 +10,10 @@ from pathlib import Path
 import docker
 import httpx
 import pytest
-
-from popvim.nfv import naming
 from support.daemon import BUSYBOX, SLEEPER, Daemon, unique, wait_for
 from support.nslcm import deploy, vnf, wait_op
+
+from popvim.nfv import naming
 
 
 def _install_id(d: Daemon) -> str:
@@ -29,13 +29,16 @@ def twin(engine: docker.DockerClient, fresh_daemon: Daemon, tmp_path: Path) -> I
 
 
 def test_a_second_install_with_the_same_pop_name_leaves_the_first_alone(
-        fresh_daemon: Daemon, twin: Daemon, engine: docker.DockerClient) -> None:
+    fresh_daemon: Daemon, twin: Daemon, engine: docker.DockerClient
+) -> None:
     first = fresh_daemon.start()
     with first.client() as api:
         network = api.post("/v1/networks", json={"name": unique("net")})
         assert network.status_code == 201, network.text
-        running = api.post("/v1/containers/run", json={"image": BUSYBOX, "name": unique(), "command": SLEEPER,
-                                                       "endpoints": {network.json()["name"]: None}})
+        running = api.post(
+            "/v1/containers/run",
+            json={"image": BUSYBOX, "name": unique(), "command": SLEEPER, "endpoints": {network.json()["name"]: None}},
+        )
         assert running.status_code == 201, running.text
     engine_container, engine_network = running.json()["engine_id"], network.json()["engine_id"]
     assert engine.containers.get(engine_container).labels["io.popvim.install"] == _install_id(first)
@@ -66,19 +69,34 @@ def test_a_second_install_with_the_same_pop_name_leaves_the_first_alone(
 
 def _one_vnf(vnf_name: str, image: str, link: str = "private") -> dict:
     return {
-        "name": "cotenancy", "vendor": "popvim", "version": "1.0", "vld": [{"name": link}],
-        "vnfd": [{
-            "name": vnf_name, "vendor": "popvim", "version": "1.0", "type": "server",
-            "vdu": [{"vm_image": [image], "scale_in_out": 1,
-                     "vnfc": [{"connection_point": [{"virtual_link_reference": link}]}], "vimInstanceName": []}],
-            "virtual_link": [{"name": link}],
-            "deployment_flavour": [{"flavour_key": "docker.container"}],
-        }],
+        "name": "cotenancy",
+        "vendor": "popvim",
+        "version": "1.0",
+        "vld": [{"name": link}],
+        "vnfd": [
+            {
+                "name": vnf_name,
+                "vendor": "popvim",
+                "version": "1.0",
+                "type": "server",
+                "vdu": [
+                    {
+                        "vm_image": [image],
+                        "scale_in_out": 1,
+                        "vnfc": [{"connection_point": [{"virtual_link_reference": link}]}],
+                        "vimInstanceName": [],
+                    }
+                ],
+                "virtual_link": [{"name": link}],
+                "deployment_flavour": [{"flavour_key": "docker.container"}],
+            }
+        ],
     }
 
 
-def test_ns_and_vnf_names_that_join_alike_do_not_collide(daemon: Daemon, engine: docker.DockerClient,
-                                                         idle_image: str) -> None:
+def test_ns_and_vnf_names_that_join_alike_do_not_collide(
+    daemon: Daemon, engine: docker.DockerClient, idle_image: str
+) -> None:
     base = unique("a")
     with daemon.client() as api:
         one, op_one = deploy(api, _one_vnf("b-c", idle_image), name=base)  # a + b-c
@@ -98,8 +116,9 @@ def test_ns_and_vnf_names_that_join_alike_do_not_collide(daemon: Daemon, engine:
 
 
 def _instance(api: httpx.Client, descriptor: dict, name: str) -> dict:
-    onboarded = api.post("/nsd/v1/ns_descriptors", content=json.dumps(descriptor),
-                         headers={"Content-Type": "application/json"})
+    onboarded = api.post(
+        "/nsd/v1/ns_descriptors", content=json.dumps(descriptor), headers={"Content-Type": "application/json"}
+    )
     assert onboarded.status_code == 201, onboarded.text
     created = api.post("/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"], "nsName": name})
     assert created.status_code == 201, created.text
@@ -113,13 +132,19 @@ def _instantiate(api: httpx.Client, instance: dict) -> dict:
 
 
 def test_rollback_never_deletes_what_holds_a_name_the_orchestrator_wants(
-        daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
+    daemon: Daemon, engine: docker.DockerClient, idle_image: str
+) -> None:
     with daemon.client() as api:
         # a container made directly on the PoP, holding the name the VNFC will want
         instance = _instance(api, _one_vnf("web", idle_image), unique("ns"))
-        squatter = api.post("/v1/containers/run", json={
-            "image": BUSYBOX, "command": SLEEPER,
-            "name": naming.container_name(instance["nsInstanceName"], instance["id"], "web", 0)})
+        squatter = api.post(
+            "/v1/containers/run",
+            json={
+                "image": BUSYBOX,
+                "command": SLEEPER,
+                "name": naming.container_name(instance["nsInstanceName"], instance["id"], "web", 0),
+            },
+        )
         assert squatter.status_code == 201, squatter.text
         op = _instantiate(api, instance)
         assert op["operationState"] == "FAILED" and "rolled back" in op["error"], op
@@ -144,7 +169,10 @@ def test_rollback_never_deletes_what_holds_a_name_the_orchestrator_wants(
         made = vnf(api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(), "web")["vnfcs"][0]
         end = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/terminate")
         assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
-        wait_for(lambda: not engine.containers.list(all=True, filters={"id": made["containerId"]}), timeout=10,
-                 what="the orchestrator's own container to be gone")
+        wait_for(
+            lambda: not engine.containers.list(all=True, filters={"id": made["containerId"]}),
+            timeout=10,
+            what="the orchestrator's own container to be gone",
+        )
         assert api.delete(f"/v1/containers/{squatter.json()['id']}").status_code == 204
         assert api.delete(f"/v1/networks/{network.json()['id']}").status_code == 204

@@ -14,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
-
 from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, create_container, wait_for
 from support.nslcm import deploy, wait_op
 
@@ -34,8 +33,15 @@ def browser() -> Iterator[WebDriver]:
     os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never fetch a driver or a browser
     options = Options()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,900", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,900",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
@@ -79,7 +85,8 @@ def test_wrong_password_is_refused_on_the_page(daemon: Daemon, browser: WebDrive
 
 
 def test_container_made_over_rest_appears_live_then_starts_and_stops_from_the_page(
-        daemon: Daemon, api: httpx.Client, browser: WebDriver, tmp_path: Path) -> None:
+    daemon: Daemon, api: httpx.Client, browser: WebDriver, tmp_path: Path
+) -> None:
     log_in(browser, daemon)
     browser.execute_script("window.notReloaded = true")
     name = f"dash-{uuid.uuid4().hex[:6]}"
@@ -125,18 +132,33 @@ def test_container_table_is_paged(daemon: Daemon, api: httpx.Client, browser: We
 
 def small_nsd(image: str) -> dict[str, Any]:
     vnfd = {
-        "name": "dash-vnf", "vendor": "popvim", "version": "1.0", "type": "app",
-        "vdu": [{"vm_image": [image], "scale_in_out": 2,
-                 "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}], "vimInstanceName": []}],
+        "name": "dash-vnf",
+        "vendor": "popvim",
+        "version": "1.0",
+        "type": "app",
+        "vdu": [
+            {
+                "vm_image": [image],
+                "scale_in_out": 2,
+                "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}],
+                "vimInstanceName": [],
+            }
+        ],
         "virtual_link": [{"name": "private"}],
         "deployment_flavour": [{"flavour_key": "docker.container"}],
     }
-    return {"name": f"dash-ns-{uuid.uuid4().hex[:6]}", "vendor": "popvim", "version": "1.0",
-            "vld": [{"name": "private"}], "vnfd": [vnfd]}
+    return {
+        "name": f"dash-ns-{uuid.uuid4().hex[:6]}",
+        "vendor": "popvim",
+        "version": "1.0",
+        "vld": [{"name": "private"}],
+        "vnfd": [vnfd],
+    }
 
 
 def test_network_service_page_shows_its_vnfs_and_vnfcs(
-        daemon: Daemon, api: httpx.Client, browser: WebDriver, idle_image: str, tmp_path: Path) -> None:
+    daemon: Daemon, api: httpx.Client, browser: WebDriver, idle_image: str, tmp_path: Path
+) -> None:
     instance, op = deploy(api, small_nsd(idle_image), name="dash-service")
     assert op["operationState"] == "COMPLETED", op
     try:
@@ -147,19 +169,24 @@ def test_network_service_page_shows_its_vnfs_and_vnfcs(
         browser.save_screenshot(str(tmp_path / "service-opened.png"))
         wait(browser, 10).until(lambda b: b.find_element(By.ID, "service-state").text == "INSTANTIATED")
         assert browser.find_element(By.CSS_SELECTOR, '#vnfs tr.vnf[data-vnf="dash-vnf"]')
-        wait(browser, 10).until(lambda b: ["RUNNING" in r.text for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc")]
-                                == [True])
+        wait(browser, 10).until(
+            lambda b: ["RUNNING" in r.text for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc")] == [True]
+        )
         browser.save_screenshot(str(tmp_path / "service.png"))
 
         # scale out from the page: a second VNFC shows up on the page
         click(browser, 'tr.vnf[data-vnf="dash-vnf"] button[data-action="scale-out"]')
         wait(browser, 60).until(
-            lambda b: len([r for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc") if "RUNNING" in r.text]) == 2)
+            lambda b: len([r for r in b.find_elements(By.CSS_SELECTOR, "#vnfs tr.vnfc") if "RUNNING" in r.text]) == 2
+        )
         browser.save_screenshot(str(tmp_path / "service-scaled.png"))
 
         click(browser, "#heal")
-        wait(browser, 60).until(lambda b: any("HEAL" in r.text and "COMPLETED" in r.text
-                                              for r in b.find_elements(By.CSS_SELECTOR, "#ops tbody tr")))
+        wait(browser, 60).until(
+            lambda b: any(
+                "HEAL" in r.text and "COMPLETED" in r.text for r in b.find_elements(By.CSS_SELECTOR, "#ops tbody tr")
+            )
+        )
         click(browser, "#terminate")
         wait(browser, 5).until(ec.alert_is_present()).accept()
         wait(browser, 60).until(lambda b: b.find_element(By.ID, "service-state").text == "NOT_INSTANTIATED")
@@ -200,19 +227,24 @@ def test_sse_ticket_is_single_use_and_streams_events(daemon: Daemon, api: httpx.
             create_container(api, name=name)
             for line in stream.iter_lines():
                 if line.startswith("data: "):
-                    event = json.loads(line[len("data: "):])
+                    event = json.loads(line[len("data: ") :])
                     if event.get("name") == name and event["kind"] == "container.state":
                         assert event["state"] == "CREATED"
                         break
 
 
 def test_usage_history_comes_from_the_sampler(api: httpx.Client) -> None:
-    running = api.post("/v1/containers/run", json={"image": BUSYBOX, "name": f"use-{uuid.uuid4().hex[:6]}",
-                                                  "command": SLEEPER})
+    running = api.post(
+        "/v1/containers/run", json={"image": BUSYBOX, "name": f"use-{uuid.uuid4().hex[:6]}", "command": SLEEPER}
+    )
     assert running.status_code == 201, running.text
     cid = running.json()["id"]
-    history = wait_for(lambda: (h := api.get(f"/v1/containers/{cid}/usage").json())["points"] and h,
-                       timeout=30, interval=0.5, what="two usage samples")
+    history = wait_for(
+        lambda: (h := api.get(f"/v1/containers/{cid}/usage").json())["points"] and h,
+        timeout=30,
+        interval=0.5,
+        what="two usage samples",
+    )
     point = history["points"][-1]
     assert point["memory_bytes"] > 0 and point["cpu_percent"] >= 0
     assert history["window_seconds"] == 120 * history["interval"] > 0
@@ -247,8 +279,12 @@ def test_networks_and_pops_views_then_log_out(daemon: Daemon, browser: WebDriver
 def test_pop_health_says_whether_the_orchestrator_reaches_each_pop(daemon: Daemon) -> None:
     gone = f"gone-{uuid.uuid4().hex[:6]}"
     with daemon.client() as api:
-        assert api.post("/v1/pops", json={"name": gone, "address": "127.0.0.1:1", "username": "u",
-                                          "password": "p"}).status_code == 201
+        assert (
+            api.post(
+                "/v1/pops", json={"name": gone, "address": "127.0.0.1:1", "username": "u", "password": "p"}
+            ).status_code
+            == 201
+        )
         try:
             local = api.get(f"/v1/pops/{daemon.name}/health").json()
             assert local["reachable"] is True and local["latency_ms"] >= 0, local

@@ -12,7 +12,6 @@ from typing import Any
 import docker
 import httpx
 import pytest
-
 from support.daemon import Daemon, create_container, free_subnet, unique, wait_for
 from support.nslcm import deploy, wait_op
 
@@ -21,8 +20,13 @@ pytestmark = pytest.mark.both_databases
 
 def popvimd_db(d: Daemon, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     """``popvimd db ARGS`` on the daemon's database, as an operator runs it."""
-    result = subprocess.run([sys.executable, "-m", "popvim.daemon", "db", *args, "--db", d.db_url],
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "popvim.daemon", "db", *args, "--db", d.db_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert (result.returncode == 0) == ok, result
     return result
 
@@ -36,15 +40,33 @@ def nsd(image: str) -> dict[str, Any]:
     """A server and a client that depends on its address on one virtual link."""
 
     def vnfd(name: str, kind: str) -> dict[str, Any]:
-        return {"name": name, "vendor": "popvim", "version": "1.0", "type": kind,
-                "vdu": [{"vm_image": [image], "scale_in_out": 2, "vimInstanceName": [],
-                         "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}]}],
-                "virtual_link": [{"name": "private"}], "deployment_flavour": [{"flavour_key": "docker.container"}]}
+        return {
+            "name": name,
+            "vendor": "popvim",
+            "version": "1.0",
+            "type": kind,
+            "vdu": [
+                {
+                    "vm_image": [image],
+                    "scale_in_out": 2,
+                    "vimInstanceName": [],
+                    "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}],
+                }
+            ],
+            "virtual_link": [{"name": "private"}],
+            "deployment_flavour": [{"flavour_key": "docker.container"}],
+        }
 
-    return {"name": "db-ns", "vendor": "popvim", "version": "1.0", "vld": [{"name": "private"}],
-            "vnfd": [vnfd("db-client", "client"), vnfd("db-server", "server")],
-            "vnf_dependency": [{"source": {"name": "db-server"}, "target": {"name": "db-client"},
-                                "parameters": ["private"]}]}
+    return {
+        "name": "db-ns",
+        "vendor": "popvim",
+        "version": "1.0",
+        "vld": [{"name": "private"}],
+        "vnfd": [vnfd("db-client", "client"), vnfd("db-server", "server")],
+        "vnf_dependency": [
+            {"source": {"name": "db-server"}, "target": {"name": "db-client"}, "parameters": ["private"]}
+        ],
+    }
 
 
 def fill(api: httpx.Client, engine: docker.DockerClient, image: str) -> dict[str, Any]:
@@ -57,15 +79,19 @@ def fill(api: httpx.Client, engine: docker.DockerClient, image: str) -> dict[str
     assert api.post(f"/v1/containers/{stopped['id']}/start").json()["state"] == "RUNNING"
     assert api.post(f"/v1/containers/{stopped['id']}/stop", params={"wait": "true"}).json()["state"] == "EXITED"
     created = create_container(api, endpoints={net.json()["name"]: None})
-    pop = api.post("/v1/pops", json={"name": unique("site"), "address": "127.0.0.1:1",
-                                     "username": "u", "password": "p", "site": "lab"})
+    pop = api.post(
+        "/v1/pops",
+        json={"name": unique("site"), "address": "127.0.0.1:1", "username": "u", "password": "p", "site": "lab"},
+    )
     assert pop.status_code == 201, pop.text
     instance, op = deploy(api, nsd(image))
     assert op["operationState"] == "COMPLETED", op
     return {
-        "network": net.json(), "pop": pop.json()["name"],
+        "network": net.json(),
+        "pop": pop.json()["name"],
         "containers": {c["id"]: api.get(f"/v1/containers/{c['id']}").json() for c in (running, stopped, created)},
-        "running": running["id"], "created": created["id"],
+        "running": running["id"],
+        "created": created["id"],
         "ns": api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json(),
     }
 
@@ -91,14 +117,14 @@ def check(d: Daemon, token: str, engine: docker.DockerClient, before: dict[str, 
         newcomer = create_container(api, endpoints={net["name"]: None})
         taken = {e["address"] for c in before["containers"].values() for e in c["endpoints"].values()}
         assert newcomer["endpoints"][net["name"]]["address"] not in taken
-        assert api.post(f"/v1/containers/{before['running']}/stop", params={"wait": "true"}).json()["state"] \
-            == "EXITED"
+        assert api.post(f"/v1/containers/{before['running']}/stop", params={"wait": "true"}).json()["state"] == "EXITED"
         done = api.post(f"/nslcm/v1/ns_instances/{before['ns']['id']}/terminate")
         assert wait_op(api, done.headers["Location"])["operationState"] == "COMPLETED"
 
 
 def test_records_made_at_the_first_revision_survive_the_upgrade_to_head(
-        fresh_daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
+    fresh_daemon: Daemon, engine: docker.DockerClient, idle_image: str
+) -> None:
     from popvim.store import migrate
 
     first, head = migrate.first(), migrate.head()
@@ -119,8 +145,9 @@ def test_records_made_at_the_first_revision_survive_the_upgrade_to_head(
     check(d, token, engine, before)
 
 
-def test_backup_while_running_then_restore_reconciles(fresh_daemon: Daemon, engine: docker.DockerClient,
-                                                     tmp_path: Path) -> None:
+def test_backup_while_running_then_restore_reconciles(
+    fresh_daemon: Daemon, engine: docker.DockerClient, tmp_path: Path
+) -> None:
     d = fresh_daemon.start()
     with d.client() as api:
         kept = create_container(api)
@@ -146,13 +173,17 @@ def test_backup_while_running_then_restore_reconciles(fresh_daemon: Daemon, engi
         assert states[created["id"]] == "CREATED"
         assert states[stopped_later["id"]] in ("EXITED", "FAILED")
         assert later["id"] not in states
-        held = [api.get(f"/v1/containers/{cid}").json() for cid, state in states.items()
-                if state in ("CREATED", "RUNNING")]
+        held = [
+            api.get(f"/v1/containers/{cid}").json() for cid, state in states.items() if state in ("CREATED", "RUNNING")
+        ]
         addresses = [e["address"] for c in held for e in c["endpoints"].values()]
         assert len(addresses) == len(set(addresses))
     # the container unknown to the restored store is an orphan: removed from the engine
-    wait_for(lambda: later_engine_id not in {c.id for c in engine.containers.list(all=True)}, 30,
-             what="the orphan to be removed")
+    wait_for(
+        lambda: later_engine_id not in {c.id for c in engine.containers.list(all=True)},
+        30,
+        what="the orphan to be removed",
+    )
 
 
 def test_restore_refuses_what_is_not_a_backup_of_this_kind(fresh_daemon: Daemon, tmp_path: Path) -> None:

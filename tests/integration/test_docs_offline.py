@@ -6,7 +6,6 @@ import re
 
 import httpx
 import pytest
-
 from support.daemon import Daemon
 
 REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|\burl\s*:\s*["']([^"']+)["']""")

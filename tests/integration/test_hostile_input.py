@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, SLEEPER, Daemon, create_container, expect_error, unique
 
 PROMPT = 5.0  # seconds: a client that waits longer than this for /health calls the daemon frozen
@@ -85,8 +84,9 @@ def test_fields_refuse_newlines_and_control_characters(daemon: Daemon, body: dic
         expect_error(run(api, **body), 422)
 
 
-@pytest.mark.parametrize("subnet", ["0.0.0.0/1", "127.0.0.0/24", "169.254.0.0/16", "224.0.0.0/24", "0.0.0.0/8",
-                                    "10.0.0.0/8"])
+@pytest.mark.parametrize(
+    "subnet", ["0.0.0.0/1", "127.0.0.0/24", "169.254.0.0/16", "224.0.0.0/24", "0.0.0.0/8", "10.0.0.0/8"]
+)
 def test_subnets_that_cannot_be_a_virtual_link_are_refused(daemon: Daemon, subnet: str) -> None:
     with daemon.client() as api:
         expect_error(api.post("/v1/networks", json={"name": unique("n"), "subnet": subnet}), 400)
@@ -115,11 +115,15 @@ def test_yaml_alias_bomb_is_refused_small(daemon: Daemon) -> None:
 
 
 def test_descriptor_with_twenty_thousand_bad_entries_lists_a_bounded_number(daemon: Daemon) -> None:
-    descriptor = {"name": "x", "vld": [{"name": "a"}],
-                  "vnfd": [{"name": f"v{i}", "vdu": [{"scale_in_out": "many"}]} for i in range(20_000)]}
+    descriptor = {
+        "name": "x",
+        "vld": [{"name": "a"}],
+        "vnfd": [{"name": f"v{i}", "vdu": [{"scale_in_out": "many"}]} for i in range(20_000)],
+    }
     with daemon.client(timeout=30) as api:
-        r = api.post("/nsd/v1/ns_descriptors", content=json.dumps(descriptor),
-                     headers={"Content-Type": "application/json"})
+        r = api.post(
+            "/nsd/v1/ns_descriptors", content=json.dumps(descriptor), headers={"Content-Type": "application/json"}
+        )
     error = expect_error(r, 422, 413)
     if r.status_code == 422:
         assert 1 <= len(error["problems"]) <= 101, len(error["problems"])
@@ -127,8 +131,9 @@ def test_descriptor_with_twenty_thousand_bad_entries_lists_a_bounded_number(daem
 
 def test_oversized_bodies_are_413(daemon: Daemon) -> None:
     big = b'{"username": "' + b"u" * (2 * 1024 * 1024) + b'", "password": "p"}'
-    expect_error(httpx.post(f"{daemon.url}/v1/auth/login", content=big,
-                            headers={"Content-Type": "application/json"}), 413)
+    expect_error(
+        httpx.post(f"{daemon.url}/v1/auth/login", content=big, headers={"Content-Type": "application/json"}), 413
+    )
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while reading
         for _ in range(64):
@@ -146,8 +151,11 @@ def test_a_bad_login_flood_does_not_starve_authenticated_requests(daemon: Daemon
     def flood() -> None:
         with httpx.Client(timeout=30) as client:
             while not stop.is_set():
-                statuses.append(client.post(f"{daemon.url}/v1/auth/login",
-                                            json={"username": "tester", "password": "wrong"}).status_code)
+                statuses.append(
+                    client.post(
+                        f"{daemon.url}/v1/auth/login", json={"username": "tester", "password": "wrong"}
+                    ).status_code
+                )
 
     with ThreadPoolExecutor(60) as pool, daemon.client(timeout=PROMPT) as api:
         floods = [pool.submit(flood) for _ in range(60)]
@@ -182,8 +190,10 @@ def test_a_huge_exec_output_is_capped_and_flagged(daemon: Daemon) -> None:
     with daemon.client(timeout=120) as api:
         target = create_container(api)
         assert api.post(f"/v1/containers/{target['id']}/start").status_code == 200
-        r = api.post(f"/v1/containers/{target['id']}/exec",
-                     json={"command": ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' x"]})
+        r = api.post(
+            f"/v1/containers/{target['id']}/exec",
+            json={"command": ["sh", "-c", "head -c 209715200 /dev/zero | tr '\\0' x"]},
+        )
     assert r.status_code == 200, r.text[:300]
     out = r.json()
     assert out["stdout_truncated"] is True
@@ -208,4 +218,3 @@ def test_event_streams_are_capped_per_user(daemon: Daemon) -> None:
         finally:
             for response in opened:
                 response.close()
-

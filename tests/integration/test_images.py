@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import docker
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, REGISTRY, SLEEPER, expect_error, unique
 
 MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
@@ -145,8 +144,9 @@ def test_pull_of_a_missing_repository_is_404_with_the_engine_reason(api: httpx.C
 @pytest.mark.parametrize("ref", ["UPPER/Case:tag", "bad ref", "busybox:", "busybox:bad tag", "-leading", "a//b"])
 def test_pull_of_a_bad_reference_is_400(api: httpx.Client, ref: str) -> None:
     expect_error(api.post("/v1/images/pull", json={"image": ref}), 400, code="invalid_argument")
-    expect_error(api.post("/v1/images/pull", params={"stream": "true"}, json={"image": ref}), 400,
-                 code="invalid_argument")
+    expect_error(
+        api.post("/v1/images/pull", params={"stream": "true"}, json={"image": ref}), 400, code="invalid_argument"
+    )
 
 
 def test_pull_without_an_image_is_422(api: httpx.Client) -> None:
@@ -155,8 +155,7 @@ def test_pull_without_an_image_is_422(api: httpx.Client) -> None:
 
 
 # --- remove -----------------------------------------------------------------------
-def test_delete_by_tag_and_by_id(api: httpx.Client, engine: docker.DockerClient,
-                                 local_image: tuple[str, str]) -> None:
+def test_delete_by_tag_and_by_id(api: httpx.Client, engine: docker.DockerClient, local_image: tuple[str, str]) -> None:
     ref, image_id = local_image
     alias = f"popvim-test/alias-{uuid.uuid4().hex[:8]}:v2"
     engine.images.get(image_id).tag(alias)
@@ -169,8 +168,9 @@ def test_delete_by_tag_and_by_id(api: httpx.Client, engine: docker.DockerClient,
     assert not gone(engine, BUSYBOX)
 
 
-def test_delete_by_repository_without_tag_means_latest(api: httpx.Client, engine: docker.DockerClient,
-                                                       local_image: tuple[str, str]) -> None:
+def test_delete_by_repository_without_tag_means_latest(
+    api: httpx.Client, engine: docker.DockerClient, local_image: tuple[str, str]
+) -> None:
     _ref, image_id = local_image
     repository = f"popvim-test/latest-{uuid.uuid4().hex[:8]}"
     engine.images.get(image_id).tag(repository, "latest")
@@ -178,8 +178,9 @@ def test_delete_by_repository_without_tag_means_latest(api: httpx.Client, engine
     assert gone(engine, f"{repository}:latest") and not gone(engine, image_id)
 
 
-def test_delete_of_an_image_in_use_needs_force(api: httpx.Client, engine: docker.DockerClient,
-                                               local_image: tuple[str, str]) -> None:
+def test_delete_of_an_image_in_use_needs_force(
+    api: httpx.Client, engine: docker.DockerClient, local_image: tuple[str, str]
+) -> None:
     ref, image_id = local_image
     r = api.post("/v1/containers/run", json={"image": ref, "name": unique(), "command": SLEEPER})
     assert r.status_code == 201, r.text
@@ -195,8 +196,9 @@ def test_delete_of_an_image_in_use_needs_force(api: httpx.Client, engine: docker
     assert api.delete(f"/v1/containers/{container['id']}").status_code == 204
 
 
-def test_delete_of_an_image_a_created_container_needs_is_refused(api: httpx.Client, engine: docker.DockerClient,
-                                                                 local_image: tuple[str, str]) -> None:
+def test_delete_of_an_image_a_created_container_needs_is_refused(
+    api: httpx.Client, engine: docker.DockerClient, local_image: tuple[str, str]
+) -> None:
     """A CREATED container exists only in popvim's records, so the engine cannot protect its image."""
     ref, image_id = local_image
     waiting = api.post("/v1/containers", json={"image": ref, "name": unique(), "command": SLEEPER}).json()

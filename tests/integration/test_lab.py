@@ -19,7 +19,6 @@ import docker
 import docker.errors
 import pytest
 from docker.types import EndpointSpec, ServiceMode
-
 from support.daemon import BUSYBOX, free_subnet, unique, wait_for
 from support.lab import LAB_SH, Lab, traces
 
@@ -85,7 +84,10 @@ def _try_remove(net: Any) -> bool:
 @pytest.fixture
 def web(lab: Lab, overlay: Any) -> Iterator[Any]:
     service = lab.manager().services.create(
-        BUSYBOX, command=WEB, name=unique("lab-web"), networks=[overlay.id],
+        BUSYBOX,
+        command=WEB,
+        name=unique("lab-web"),
+        networks=[overlay.id],
         endpoint_spec=EndpointSpec(mode="dnsrr"),  # no IPVS here: the VIP would not route
         mode=ServiceMode("replicated", replicas=3),
     )
@@ -122,7 +124,10 @@ def test_a_replicated_service_spreads_and_its_overlay_carries_traffic_across_nod
     fixed = str(subnet.network_address + 200)
     api = other.client().api
     created = api.create_container(
-        BUSYBOX, WEB, name=unique("lab-plain"), labels={"popvim.lab.test": "1"},
+        BUSYBOX,
+        WEB,
+        name=unique("lab-plain"),
+        labels={"popvim.lab.test": "1"},
         host_config=api.create_host_config(network_mode=overlay.name),
         networking_config=api.create_networking_config({overlay.name: api.create_endpoint_config(ipv4_address=fixed)}),
     )
@@ -131,11 +136,19 @@ def test_a_replicated_service_spreads_and_its_overlay_carries_traffic_across_nod
     assert plain.attrs["NetworkSettings"]["Networks"][overlay.name]["IPAddress"] == fixed
 
     target_container = task_container(lab, target)
-    reply = wait_for(lambda: (r := fetch(plain, overlay_address(target, overlay.id))) and "200 OK" in r and r,
-                     timeout=30, interval=0.3, what="the task's page over the overlay")
+    reply = wait_for(
+        lambda: (r := fetch(plain, overlay_address(target, overlay.id))) and "200 OK" in r and r,
+        timeout=30,
+        interval=0.3,
+        what="the task's page over the overlay",
+    )
     assert reply.rstrip().endswith(target_container.attrs["Config"]["Hostname"])
-    reply = wait_for(lambda: (r := fetch(target_container, fixed)) and "200 OK" in r and r,
-                     timeout=30, interval=0.3, what="the plain container's page over the overlay")
+    reply = wait_for(
+        lambda: (r := fetch(target_container, fixed)) and "200 OK" in r and r,
+        timeout=30,
+        interval=0.3,
+        what="the plain container's page over the overlay",
+    )
     assert reply.rstrip().endswith(plain.attrs["Config"]["Hostname"])
 
     # dnsrr: the service name resolves to every task, from any node
@@ -155,15 +168,21 @@ def test_host_bridge_networks_still_work_while_the_lab_swarm_is_active(lab: Lab,
 
     pooled = engine.networks.create(unique("lab-br"), driver="bridge")
     explicit = engine.networks.create(
-        unique("lab-br"), driver="bridge",
+        unique("lab-br"),
+        driver="bridge",
         ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=free_subnet(engine))]),
     )
     try:
         for net in (pooled, explicit):
             out = engine.containers.run(BUSYBOX, ["ip", "-4", "addr", "show", "eth0"], network=net.name, remove=True)
             subnet = net.attrs["IPAM"]["Config"][0]["Subnet"]
-            address = next(w.split("/")[0] for line in out.decode().splitlines() if "inet " in line
-                           for w in line.split() if "/" in w)
+            address = next(
+                w.split("/")[0]
+                for line in out.decode().splitlines()
+                if "inet " in line
+                for w in line.split()
+                if "/" in w
+            )
             assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet)
     finally:
         pooled.remove()
@@ -188,11 +207,16 @@ def test_down_after_a_half_made_up_leaves_no_trace(engine: docker.DockerClient, 
     """A crash mid-up (here: killed once the first engine socket exists), then down."""
     name = "pvcrash"
     env = {**os.environ, "POPVIM_LAB": name, "LAB_IMAGES": BUSYBOX}
-    up = subprocess.Popen([str(LAB_SH), "up", "2"], env=env, start_new_session=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    up = subprocess.Popen(
+        [str(LAB_SH), "up", "2"], env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        wait_for(lambda: Path(f"/run/{name}-1.sock").exists() or up.poll() is not None,
-                 timeout=60, interval=0.1, what="the first node's dockerd socket")
+        wait_for(
+            lambda: Path(f"/run/{name}-1.sock").exists() or up.poll() is not None,
+            timeout=60,
+            interval=0.1,
+            what="the first node's dockerd socket",
+        )
     finally:
         os.killpg(up.pid, signal.SIGKILL)
         up.wait()

@@ -15,10 +15,10 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from support.daemon import PASSWORD, USER, Daemon, create_container, expect_error, wait_for
 
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
-from support.daemon import PASSWORD, USER, Daemon, create_container, expect_error, wait_for
 
 OUTPUT_CAP = 65536
 STREAMS_PER_USER = 4
@@ -69,11 +69,17 @@ def gone(daemon: Daemon, container: dict, marker: str) -> bool:
 # --- bodies ------------------------------------------------------------------------------
 def test_login_body_is_limited_before_it_is_parsed(daemon: Daemon) -> None:
     big = json.dumps({"username": USER, "password": "x" * 8192}).encode()
-    expect_error(httpx.post(f"{daemon.url}/v1/auth/login", content=big,
-                            headers={"content-type": "application/json"}), 413, code="payload_too_large")
+    expect_error(
+        httpx.post(f"{daemon.url}/v1/auth/login", content=big, headers={"content-type": "application/json"}),
+        413,
+        code="payload_too_large",
+    )
     # The same without Content-Length: a chunked body is counted while it arrives.
-    chunked = httpx.post(f"{daemon.url}/v1/auth/login", content=iter([big[:2048], big[2048:]]),
-                         headers={"content-type": "application/json"})
+    chunked = httpx.post(
+        f"{daemon.url}/v1/auth/login",
+        content=iter([big[:2048], big[2048:]]),
+        headers={"content-type": "application/json"},
+    )
     assert "content-length" not in chunked.request.headers
     expect_error(chunked, 413, code="payload_too_large")
     still_answers(daemon)
@@ -82,8 +88,11 @@ def test_login_body_is_limited_before_it_is_parsed(daemon: Daemon) -> None:
 def test_every_body_is_limited_to_one_mib(daemon: Daemon) -> None:
     with daemon.client() as api:
         huge = b'{"image": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-        expect_error(api.post("/v1/containers", content=huge, headers={"content-type": "application/json"}),
-                     413, code="payload_too_large")
+        expect_error(
+            api.post("/v1/containers", content=huge, headers={"content-type": "application/json"}),
+            413,
+            code="payload_too_large",
+        )
 
         def pieces() -> Iterator[bytes]:
             yield b'{"image": "'
@@ -161,8 +170,14 @@ def test_exec_output_is_capped_and_flagged(daemon: Daemon, running: dict) -> Non
         assert out["stdout_truncated"] is True and out["stderr_truncated"] is False
         assert len(out["stdout"].encode()) == OUTPUT_CAP
         small = api.post(f"/v1/containers/{running['id']}/exec", json={"command": ["echo", "hi"]}).json()
-        assert small == {"exit_code": 0, "stdout": "hi\n", "stderr": "", "stdout_truncated": False,
-                         "stderr_truncated": False, "timed_out": False}
+        assert small == {
+            "exit_code": 0,
+            "stdout": "hi\n",
+            "stderr": "",
+            "stdout_truncated": False,
+            "stderr_truncated": False,
+            "timed_out": False,
+        }
     wait_for(lambda: gone(daemon, running, "yes popvim-yes"), what="the capped exec to be gone")
 
 
@@ -215,15 +230,24 @@ def test_exec_over_the_pop_protocol_is_bounded(daemon: Daemon, running: dict) ->
         with pytest.raises(grpc.RpcError) as refused:
             stub.Exec(big, metadata=meta)
         assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
-    wait_for(lambda: gone(daemon, running, "sleep 6003") and gone(daemon, running, "sleep 6004"),
-             what="the Pop execs to be gone")
+    wait_for(
+        lambda: gone(daemon, running, "sleep 6003") and gone(daemon, running, "sleep 6004"),
+        what="the Pop execs to be gone",
+    )
 
 
 # --- logs ------------------------------------------------------------------------------
 def test_logs_have_a_default_tail_and_follow_streams(daemon: Daemon) -> None:
     with daemon.client() as api:
-        c = create_container(api, command=["sh", "-c", "i=0; while [ $i -lt 1500 ]; do echo line-$i; i=$((i+1)); done;"
-                                                        " while true; do echo tick; sleep 0.2; done"])
+        c = create_container(
+            api,
+            command=[
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 1500 ]; do echo line-$i; i=$((i+1)); done;"
+                " while true; do echo tick; sleep 0.2; done",
+            ],
+        )
         api.post(f"/v1/containers/{c['id']}/start")
         wait_for(lambda: "tick" in api.get(f"/v1/containers/{c['id']}/logs").json()["logs"], what="ticks")
         logs = api.get(f"/v1/containers/{c['id']}/logs").json()
@@ -315,8 +339,10 @@ def test_login_flood_is_rate_limited_and_never_starves_authenticated_work(engine
                 assert httpx.get(f"{d.url}/health", timeout=10).status_code == 200
                 # The Pop protocol shares the limits: while the flood goes on, the flooding address
                 # is refused there too, and clearly (after it, the limits refill within seconds).
-                with grpc.insecure_channel(f"127.0.0.1:{d.pop_port}") as channel, \
-                        pytest.raises(grpc.RpcError) as refused:
+                with (
+                    grpc.insecure_channel(f"127.0.0.1:{d.pop_port}") as channel,
+                    pytest.raises(grpc.RpcError) as refused,
+                ):
                     pb_grpc.PopStub(channel).Login(pb.Credentials(username=USER, password="wrong"))
                 assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
                 assert "too many" in refused.value.details()  # failed logins, or logins in progress
@@ -326,8 +352,14 @@ def test_login_flood_is_rate_limited_and_never_starves_authenticated_work(engine
                     f.result()
         assert set(results) <= {401, 429}, set(results)
         # The right password from the flooding address waits for the limit to pass, then works.
-        wait_for(lambda: httpx.post(f"{d.url}/v1/auth/login", json={"username": USER, "password": PASSWORD})
-                 .status_code == 200, timeout=60, interval=1, what="logins to be allowed again")
+        wait_for(
+            lambda: (
+                httpx.post(f"{d.url}/v1/auth/login", json={"username": USER, "password": PASSWORD}).status_code == 200
+            ),
+            timeout=60,
+            interval=1,
+            what="logins to be allowed again",
+        )
     finally:
         d.stop()
         d.purge()

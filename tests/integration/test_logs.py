@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-import httpx
 import pytest
-
 from support.daemon import BUSYBOX, SLEEPER, USER, Daemon, unique, wait_for
 
 
@@ -53,8 +51,11 @@ def test_json_logs_carry_the_request_id_into_the_events_the_request_caused(json_
     assert subscribed.wait(15)
     with json_daemon.client() as api:
         wait_for(lambda: api.get("/metrics").text.count("popvim_event_stream_subscribers 1.0"), what="subscribed")
-        r = api.post("/v1/containers", json={"image": BUSYBOX, "name": unique(), "command": SLEEPER},
-                     headers={"X-Request-ID": "req-ops-42"})
+        r = api.post(
+            "/v1/containers",
+            json={"image": BUSYBOX, "name": unique(), "command": SLEEPER},
+            headers={"X-Request-ID": "req-ops-42"},
+        )
         assert r.status_code == 201, r.text
         assert r.headers["x-request-id"] == "req-ops-42"
         other = api.get("/v1/containers")
@@ -64,9 +65,14 @@ def test_json_logs_carry_the_request_id_into_the_events_the_request_caused(json_
     event = next(e for e in seen if e.get("kind") == "container.state")
     assert event["request_id"] == "req-ops-42" and event["state"] == "CREATED"
 
-    entries = wait_for(lambda: (es := log_entries(json_daemon)) and any(
-        e.get("route") == "/v1/containers" and e.get("request_id") == "req-ops-42" for e in es) and es,
-        what="the access line")
+    entries = wait_for(
+        lambda: (
+            (es := log_entries(json_daemon))
+            and any(e.get("route") == "/v1/containers" and e.get("request_id") == "req-ops-42" for e in es)
+            and es
+        ),
+        what="the access line",
+    )
     access = next(e for e in entries if e.get("request_id") == "req-ops-42" and e["logger"] == "popvim.rest")
     assert access["level"] == "INFO" and access["method"] == "POST" and access["status"] == 201
     assert access["user"] == USER and access["duration_ms"] >= 0
@@ -75,7 +81,11 @@ def test_json_logs_carry_the_request_id_into_the_events_the_request_caused(json_
 
 
 def test_an_unknown_log_format_is_a_usage_error(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "popvim.daemon", "--state-dir", str(tmp_path), "--log-format", "xml"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "popvim.daemon", "--state-dir", str(tmp_path), "--log-format", "xml"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "--log-format must be one of text, json" in done.stderr

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
-
 from support.daemon import Daemon, create_container, free_port, wait_for
+
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
@@ -56,9 +56,15 @@ def test_names_follow_prometheus_conventions(api: httpx.Client) -> None:
     families = list(text_string_to_metric_families(r.text))
     ours = [f for f in families if f.name.startswith("popvim_")]
     assert {f.name for f in ours} >= {
-        "popvim_containers", "popvim_container_operations", "popvim_container_operation_duration_seconds",
-        "popvim_engine_call_duration_seconds", "popvim_http_requests", "popvim_http_request_duration_seconds",
-        "popvim_ns_instances", "popvim_event_stream_backlog_events", "popvim_engine_event_lag_seconds",
+        "popvim_containers",
+        "popvim_container_operations",
+        "popvim_container_operation_duration_seconds",
+        "popvim_engine_call_duration_seconds",
+        "popvim_http_requests",
+        "popvim_http_request_duration_seconds",
+        "popvim_ns_instances",
+        "popvim_event_stream_backlog_events",
+        "popvim_engine_event_lag_seconds",
     }
     for f in families:
         assert not f.name.startswith("popvim_popvim"), f.name
@@ -70,20 +76,26 @@ def test_names_follow_prometheus_conventions(api: httpx.Client) -> None:
 
 
 def test_numbers_move_when_containers_are_created_started_stopped_and_killed(
-    api: httpx.Client, engine: docker.DockerClient,
+    api: httpx.Client,
+    engine: docker.DockerClient,
 ) -> None:
     before = scrape(api)
     a = create_container(api)
     b = create_container(api)
     after_create = scrape(api)
-    assert value(after_create, "popvim_containers", state="CREATED") == value(before, "popvim_containers",
-                                                                              state="CREATED") + 2
-    assert value(after_create, "popvim_container_operations_total", operation="create", result="ok") == \
-        value(before, "popvim_container_operations_total", operation="create", result="ok") + 2
-    assert value(after_create, "popvim_container_operation_duration_seconds_count", operation="create") == \
-        value(before, "popvim_container_operation_duration_seconds_count", operation="create") + 2
-    assert value(after_create, "popvim_http_requests_total", method="POST", route="/v1/containers",
-                 status="201") >= 2
+    assert (
+        value(after_create, "popvim_containers", state="CREATED")
+        == value(before, "popvim_containers", state="CREATED") + 2
+    )
+    assert (
+        value(after_create, "popvim_container_operations_total", operation="create", result="ok")
+        == value(before, "popvim_container_operations_total", operation="create", result="ok") + 2
+    )
+    assert (
+        value(after_create, "popvim_container_operation_duration_seconds_count", operation="create")
+        == value(before, "popvim_container_operation_duration_seconds_count", operation="create") + 2
+    )
+    assert value(after_create, "popvim_http_requests_total", method="POST", route="/v1/containers", status="201") >= 2
 
     for c in (a, b):
         assert api.post(f"/v1/containers/{c['id']}/start").status_code == 200
@@ -92,15 +104,24 @@ def test_numbers_move_when_containers_are_created_started_stopped_and_killed(
     assert value(started, "popvim_container_operations_total", operation="start", result="ok") >= 2
     assert total(started, "popvim_engine_call_duration_seconds_count", call="start_container") >= 2
     # the route template, never the raw path with a container's id
-    assert value(started, "popvim_http_requests_total", method="POST", route="/v1/containers/{ref}/start",
-                 status="200") >= 2
+    assert (
+        value(started, "popvim_http_requests_total", method="POST", route="/v1/containers/{ref}/start", status="200")
+        >= 2
+    )
     assert not any(a["id"] in dict(labels).get("route", "") for _, labels in started)
 
     # the background sampler reports usage for running containers; a scrape never calls the engine
-    sampled = wait_for(lambda: (s := scrape(api)) and
-                       ("popvim_container_memory_usage_bytes", frozenset({("container_id", a["id"]),
-                                                                          ("name", a["name"])})) in s and s,
-                       timeout=30, interval=0.5, what="usage samples for the running container")
+    sampled = wait_for(
+        lambda: (
+            (s := scrape(api))
+            and ("popvim_container_memory_usage_bytes", frozenset({("container_id", a["id"]), ("name", a["name"])}))
+            in s
+            and s
+        ),
+        timeout=30,
+        interval=0.5,
+        what="usage samples for the running container",
+    )
     labels = {"container_id": a["id"], "name": a["name"]}
     assert value(sampled, "popvim_container_memory_usage_bytes", **labels) > 0
     assert value(sampled, "popvim_container_cpu_usage_seconds_total", **labels) > 0
@@ -108,19 +129,23 @@ def test_numbers_move_when_containers_are_created_started_stopped_and_killed(
     assert api.post(f"/v1/containers/{a['id']}/stop", params={"wait": "true"}).status_code == 202
     stopped = scrape(api)
     assert value(stopped, "popvim_container_operations_total", operation="stop", result="ok") >= 1
-    assert value(stopped, "popvim_container_transitions_total", state="EXITED") >= \
-        value(started, "popvim_container_transitions_total", state="EXITED") + 1
+    assert (
+        value(stopped, "popvim_container_transitions_total", state="EXITED")
+        >= value(started, "popvim_container_transitions_total", state="EXITED") + 1
+    )
 
     engine_id = api.get(f"/v1/containers/{b['id']}").json()["engine_id"]
     engine.containers.get(engine_id).kill()
     wait_for(lambda: api.get(f"/v1/containers/{b['id']}").json()["state"] == "FAILED", what="FAILED after kill")
     killed = scrape(api)
-    assert value(killed, "popvim_container_transitions_total", state="FAILED") >= \
-        value(stopped, "popvim_container_transitions_total", state="FAILED") + 1
-    assert value(killed, "popvim_containers", state="FAILED") >= value(stopped, "popvim_containers",
-                                                                       state="FAILED") + 1
-    assert value(killed, "popvim_engine_event_lag_seconds_count") > value(before,
-                                                                          "popvim_engine_event_lag_seconds_count")
+    assert (
+        value(killed, "popvim_container_transitions_total", state="FAILED")
+        >= value(stopped, "popvim_container_transitions_total", state="FAILED") + 1
+    )
+    assert value(killed, "popvim_containers", state="FAILED") >= value(stopped, "popvim_containers", state="FAILED") + 1
+    assert value(killed, "popvim_engine_event_lag_seconds_count") > value(
+        before, "popvim_engine_event_lag_seconds_count"
+    )
     assert value(killed, "popvim_events_total", kind="container.state") > 0
 
     # refused operations count with their error code
@@ -129,14 +154,16 @@ def test_numbers_move_when_containers_are_created_started_stopped_and_killed(
         assert api.delete(f"/v1/containers/{c['id']}").status_code == 204
     done = scrape(api)
     refused_starts = total(done, "popvim_container_operations_total", operation="start") - value(
-        done, "popvim_container_operations_total", operation="start", result="ok")
+        done, "popvim_container_operations_total", operation="start", result="ok"
+    )
     assert refused_starts >= 1
     assert not any(n == "popvim_container_operations_total" and ("result", "error") in ls for n, ls in done)
     assert value(done, "popvim_container_operations_total", operation="delete", result="ok") >= 2
     assert value(done, "popvim_containers", state="FAILED") == value(before, "popvim_containers", state="FAILED")
     assert api.get("/v1/containers/no-such-thing").status_code == 404
-    assert value(scrape(api), "popvim_http_requests_total", method="GET", route="/v1/containers/{ref}",
-                 status="404") >= 1
+    assert (
+        value(scrape(api), "popvim_http_requests_total", method="GET", route="/v1/containers/{ref}", status="404") >= 1
+    )
 
 
 def test_grpc_calls_count_by_method_and_code(daemon: Daemon, api: httpx.Client) -> None:
@@ -148,8 +175,7 @@ def test_grpc_calls_count_by_method_and_code(daemon: Daemon, api: httpx.Client) 
         assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     samples = scrape(api)
     assert value(samples, "popvim_grpc_requests_total", method="grpc.health.v1.Health/Check", code="OK") >= 1
-    assert value(samples, "popvim_grpc_requests_total", method="vim_pop.Pop/Containers",
-                 code="UNAUTHENTICATED") >= 1
+    assert value(samples, "popvim_grpc_requests_total", method="vim_pop.Pop/Containers", code="UNAUTHENTICATED") >= 1
     assert value(samples, "popvim_grpc_request_duration_seconds_count", method="vim_pop.Pop/Containers") >= 1
 
 

@@ -11,7 +11,6 @@ from typing import Any
 import docker
 import httpx
 import pytest
-
 from support.daemon import (
     BUSYBOX,
     SLEEPER,
@@ -79,14 +78,20 @@ def delete_all(api: httpx.Client, containers: list[dict], network: dict | None =
 
 
 # --- create ---------------------------------------------------------------------
-def test_explicit_addressing_and_bridge_name_reach_the_engine(api: httpx.Client, daemon: Daemon,
-                                                              engine: docker.DockerClient) -> None:
+def test_explicit_addressing_and_bridge_name_reach_the_engine(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     ip_range = str(list(subnet.subnets(new_prefix=26))[1])
     gateway = str(subnet.broadcast_address - 1)
     bridge = f"pvbr{uuid.uuid4().hex[:8]}"
     net = make_network(api, subnet=str(subnet), ip_range=ip_range, gateway=gateway, bridge_name=bridge)
-    assert (net["subnet"], net["ip_range"], net["gateway"], net["bridge_name"]) == (str(subnet), ip_range, gateway, bridge)
+    assert (net["subnet"], net["ip_range"], net["gateway"], net["bridge_name"]) == (
+        str(subnet),
+        ip_range,
+        gateway,
+        bridge,
+    )
     assert net["driver"] == "bridge" and net["internal"] is False and net["is_default"] is False
 
     inspected = engine.api.inspect_network(net["engine_id"])
@@ -140,11 +145,12 @@ def test_duplicate_name_is_refused(api: httpx.Client, daemon: Daemon, engine: do
 
 def test_overlapping_subnet_is_refused(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient) -> None:
     wide = ipaddress.IPv4Network(free_subnet(engine, prefix=23))
-    net = make_network(api, subnet=str(list(wide.subnets())[0]))
+    net = make_network(api, subnet=str(next(iter(wide.subnets()))))
     for overlapping in (net["subnet"], str(wide), str(list(wide.subnets(new_prefix=26))[1])):
         name = unique("n")
-        error = expect_error(api.post("/v1/networks", json={"name": name, "subnet": overlapping}), 409,
-                             code="already_exists")
+        error = expect_error(
+            api.post("/v1/networks", json={"name": name, "subnet": overlapping}), 409, code="already_exists"
+        )
         assert "overlaps" in error["message"]
         assert not engine.networks.list(names=[daemon.prefix + name])
     assert api.delete(f"/v1/networks/{net['id']}").status_code == 204
@@ -157,8 +163,9 @@ def test_subnet_of_an_engine_network_not_ours_is_refused(api: httpx.Client, engi
         unique("foreign"), ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
     )
     try:
-        error = expect_error(api.post("/v1/networks", json={"name": unique("n"), "subnet": subnet}), 409,
-                             code="already_exists")
+        error = expect_error(
+            api.post("/v1/networks", json={"name": unique("n"), "subnet": subnet}), 409, code="already_exists"
+        )
         assert subnet in error["message"]
     finally:
         foreign.remove()
@@ -168,8 +175,9 @@ def test_subnet_of_an_engine_network_not_ours_is_refused(api: httpx.Client, engi
 def test_bridge_name_in_use_is_refused(api: httpx.Client, engine: docker.DockerClient) -> None:
     bridge = f"pvbr{uuid.uuid4().hex[:8]}"
     net = make_network(api, bridge_name=bridge)
-    error = expect_error(api.post("/v1/networks", json={"name": unique("n"), "bridge_name": bridge}), 409,
-                         code="already_exists")
+    error = expect_error(
+        api.post("/v1/networks", json={"name": unique("n"), "bridge_name": bridge}), 409, code="already_exists"
+    )
     assert bridge in error["message"]
     assert api.delete(f"/v1/networks/{net['id']}").status_code == 204
 
@@ -228,12 +236,16 @@ def test_explicit_endpoint_addresses_are_checked(api: httpx.Client, engine: dock
     first = create_container(api, endpoints={name: wanted})
     assert first["endpoints"][name]["address"] == wanted
     error = expect_error(
-        api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {name: wanted}}), 409,
+        api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {name: wanted}}),
+        409,
         code="already_exists",
     )
     assert wanted in error["message"]
-    expect_error(api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {"no-such-net": None}}),
-                 404, code="not_found")
+    expect_error(
+        api.post("/v1/containers", json={**body, "name": unique(), "endpoints": {"no-such-net": None}}),
+        404,
+        code="not_found",
+    )
     assert api.get(f"/v1/networks/{net['id']}").json()["addresses_in_use"] == 1
     delete_all(api, [first], net)
 
@@ -254,8 +266,9 @@ def test_exhausted_network_says_so(api: httpx.Client, engine: docker.DockerClien
     delete_all(api, [*containers, again], net)
 
 
-def test_two_networks_give_both_addresses_and_connect_containers(api: httpx.Client, daemon: Daemon,
-                                                                 engine: docker.DockerClient) -> None:
+def test_two_networks_give_both_addresses_and_connect_containers(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     front, back = make_network(api), make_network(api, subnet=free_subnet(engine))
     pair = [create_container(api, endpoints={front["name"]: None, back["name"]: None}) for _ in range(2)]
     started = [start(api, c) for c in pair]
@@ -273,8 +286,9 @@ def test_two_networks_give_both_addresses_and_connect_containers(api: httpx.Clie
 
 
 # --- connect / disconnect -------------------------------------------------------
-def test_connect_and_disconnect_a_running_container(api: httpx.Client, daemon: Daemon,
-                                                    engine: docker.DockerClient) -> None:
+def test_connect_and_disconnect_a_running_container(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, subnet=str(subnet))
     engine_name = daemon.prefix + net["name"]
@@ -287,8 +301,7 @@ def test_connect_and_disconnect_a_running_container(api: httpx.Client, daemon: D
     assert r.json()["endpoints"][net["name"]]["address"] == wanted
     assert engine_addresses(engine, engine_id)[engine_name] == wanted
     assert f"{wanted}/24" in addresses_inside(api, c)
-    expect_error(api.post(f"/v1/networks/{net['id']}/connect", json={"container": c["id"]}), 409,
-                 code="already_exists")
+    expect_error(api.post(f"/v1/networks/{net['id']}/connect", json={"container": c["id"]}), 409, code="already_exists")
 
     r = api.post(f"/v1/networks/{net['id']}/disconnect", json={"container": c["id"]})
     assert r.status_code == 200, r.text
@@ -296,16 +309,16 @@ def test_connect_and_disconnect_a_running_container(api: httpx.Client, daemon: D
     assert engine_name not in engine_addresses(engine, engine_id)
     assert wanted not in addresses_inside(api, c)
     assert api.get(f"/v1/networks/{net['id']}").json()["addresses_in_use"] == 0
-    expect_error(api.post(f"/v1/networks/{net['id']}/disconnect", json={"container": c["id"]}), 404,
-                 code="not_found")
+    expect_error(api.post(f"/v1/networks/{net['id']}/disconnect", json={"container": c["id"]}), 404, code="not_found")
 
     other = create_container(api, endpoints={net["name"]: wanted})  # the address was released
     assert other["endpoints"][net["name"]]["address"] == wanted
     delete_all(api, [c, other], net)
 
 
-def test_connected_created_container_is_attached_at_start(api: httpx.Client, daemon: Daemon,
-                                                          engine: docker.DockerClient) -> None:
+def test_connected_created_container_is_attached_at_start(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, subnet=str(subnet))
     wanted = str(subnet.network_address + 30)
@@ -405,8 +418,9 @@ def veth_parent() -> Iterator[str]:
 
 
 @pytest.mark.one_database
-def test_macvlan_network_on_a_veth_parent(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
-                                          veth_parent: str) -> None:
+def test_macvlan_network_on_a_veth_parent(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient, veth_parent: str
+) -> None:
     subnet = ipaddress.IPv4Network(free_subnet(engine))
     net = make_network(api, driver="macvlan", parent=veth_parent, subnet=str(subnet))
     assert net["driver"] == "macvlan" and net["parent"] == veth_parent
@@ -422,7 +436,8 @@ def test_macvlan_network_on_a_veth_parent(api: httpx.Client, daemon: Daemon, eng
         assert f"{address}/24" in addresses_inside(api, c)
     result = wait_for(
         lambda: (p := ping(api, pair[0], pair[1]["endpoints"][net["name"]]["address"]))["exit_code"] == 0 and p,
-        timeout=10, what="ping over macvlan",
+        timeout=10,
+        what="ping over macvlan",
     )
     assert "1 packets received" in result["stdout"]
     delete_all(api, pair, net)

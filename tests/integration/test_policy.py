@@ -16,9 +16,9 @@ from typing import Any
 import docker
 import httpx
 import pytest
+from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, expect_error, unique, wait_for
 
 from popvim.client import Forbidden, PopClient
-from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, expect_error, unique, wait_for
 
 
 def host_nic() -> str:
@@ -55,8 +55,9 @@ def nothing_made(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
 # --- the defaults, on every face -------------------------------------------------------
 @pytest.mark.parametrize(("fragment", "key"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
 @pytest.mark.parametrize("route", ["/v1/containers", "/v1/containers/run"])
-def test_rest_v1_refuses_what_reaches_the_host(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
-                                               route: str, fragment: dict[str, Any], key: str) -> None:
+def test_rest_v1_refuses_what_reaches_the_host(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient, route: str, fragment: dict[str, Any], key: str
+) -> None:
     name = unique("pol")
     refused(api.post(route, json={"image": BUSYBOX, "name": name, "command": SLEEPER, **fragment}), key)
     nothing_made(api, daemon, engine, name)
@@ -64,24 +65,32 @@ def test_rest_v1_refuses_what_reaches_the_host(api: httpx.Client, daemon: Daemon
 
 @pytest.mark.parametrize(("fragment", "key"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
 @pytest.mark.parametrize("route", ["/create", "/run"])
-def test_seed_000_routes_refuse_the_same(api: httpx.Client, daemon: Daemon, engine: docker.DockerClient,
-                                         route: str, fragment: dict[str, Any], key: str) -> None:
+def test_seed_000_routes_refuse_the_same(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient, route: str, fragment: dict[str, Any], key: str
+) -> None:
     name = unique("pol")
     refused(api.post(route, json={"imagename": BUSYBOX, "containername": name, **fragment}), key)
     nothing_made(api, daemon, engine, name)
 
 
-def test_networks_on_host_interfaces_are_refused(api: httpx.Client, daemon: Daemon,
-                                                 engine: docker.DockerClient) -> None:
+def test_networks_on_host_interfaces_are_refused(
+    api: httpx.Client, daemon: Daemon, engine: docker.DockerClient
+) -> None:
     nic = host_nic()
     cases = [
         ("/v1/networks", {"name": unique("n"), "driver": "macvlan", "parent": nic}, "policy.network_drivers"),
         ("/v1/networks", {"name": unique("n"), "driver": "ipvlan", "parent": nic}, "policy.network_drivers"),
         ("/v1/networks", {"name": unique("n"), "options": {"parent": nic}}, "policy.network_options"),
-        ("/v1/networks", {"name": unique("n"), "options": {"com.docker.network.bridge.name": "docker0"}},
-         "policy.network_options"),
-        ("/v1/networks", {"name": unique("n"), "options": {"com.docker.network.bridge.host_binding_ipv4": "0.0.0.0"}},
-         "policy.network_options"),
+        (
+            "/v1/networks",
+            {"name": unique("n"), "options": {"com.docker.network.bridge.name": "docker0"}},
+            "policy.network_options",
+        ),
+        (
+            "/v1/networks",
+            {"name": unique("n"), "options": {"com.docker.network.bridge.host_binding_ipv4": "0.0.0.0"}},
+            "policy.network_options",
+        ),
         ("/networkcreate", {"networkname": unique("n"), "driver": "macvlan", "parent": nic}, "policy.network_drivers"),
         ("/v1/networks", {"name": unique("n"), "bridge_name": nic}, "policy.network_parents"),  # the NIC as a bridge
         ("/networkcreate", {"networkname": unique("n"), "bridgename": "lo"}, "policy.network_parents"),
@@ -103,9 +112,9 @@ def pop_client(daemon: Daemon) -> PopClient:
 
 
 @pytest.mark.parametrize(("fragment", "key"), [r[1:] for r in REFUSED], ids=[r[0] for r in REFUSED])
-def test_pop_protocol_refuses_with_permission_denied(pop_client: PopClient, daemon: Daemon,
-                                                     engine: docker.DockerClient, fragment: dict[str, Any],
-                                                     key: str) -> None:
+def test_pop_protocol_refuses_with_permission_denied(
+    pop_client: PopClient, daemon: Daemon, engine: docker.DockerClient, fragment: dict[str, Any], key: str
+) -> None:
     logins = pop_client.session.logins
     name = unique("pol")
     with pytest.raises(Forbidden) as caught:
@@ -119,9 +128,11 @@ def test_pop_protocol_refuses_with_permission_denied(pop_client: PopClient, daem
 
 def test_pop_protocol_refuses_networks_on_host_interfaces(pop_client: PopClient) -> None:
     nic = host_nic()
-    for options, key in (({"driver": "macvlan", "parent": nic}, "policy.network_drivers"),
-                         ({"driver": "macvlan"}, "policy.network_drivers"),
-                         ({"options": {"parent": nic}}, "policy.network_options")):
+    for options, key in (
+        ({"driver": "macvlan", "parent": nic}, "policy.network_drivers"),
+        ({"driver": "macvlan"}, "policy.network_drivers"),
+        ({"options": {"parent": nic}}, "policy.network_options"),
+    ):
         name = unique("n")
         with pytest.raises(Forbidden, match=key):
             pop_client.create_network(name, **options)  # type: ignore[arg-type]
@@ -130,8 +141,10 @@ def test_pop_protocol_refuses_networks_on_host_interfaces(pop_client: PopClient)
 
 
 def test_ports_are_published_on_loopback_by_default(api: httpx.Client, engine: docker.DockerClient) -> None:
-    r = api.post("/v1/containers/run", json={"image": BUSYBOX, "name": unique("web"), "command": SLEEPER,
-                                             "ports": {"8000": None}})
+    r = api.post(
+        "/v1/containers/run",
+        json={"image": BUSYBOX, "name": unique("web"), "command": SLEEPER, "ports": {"8000": None}},
+    )
     assert r.status_code == 201, r.text
     bindings = engine.api.inspect_container(r.json()["engine_id"])["HostConfig"]["PortBindings"]
     assert [b["HostIp"] for b in bindings["8000/tcp"]] == ["127.0.0.1"]
@@ -173,23 +186,38 @@ def opened_api(opened: Daemon) -> Iterator[httpx.Client]:
         yield client
 
 
-def test_opened_keys_are_accepted_and_the_container_runs(opened_api: httpx.Client, opened: Daemon,
-                                                         engine: docker.DockerClient,
-                                                         opened_dirs: dict[str, Path]) -> None:
+def test_opened_keys_are_accepted_and_the_container_runs(
+    opened_api: httpx.Client, opened: Daemon, engine: docker.DockerClient, opened_dirs: dict[str, Path]
+) -> None:
     allowed = opened_dirs["allowed"]
-    r = opened_api.post("/v1/containers/run", json={
-        "image": BUSYBOX, "name": unique("open"), "command": SLEEPER,
-        "volumes": [f"{allowed}:/data:ro"], "cap_add": ["SYS_ADMIN", "NET_ADMIN"],
-    })
+    r = opened_api.post(
+        "/v1/containers/run",
+        json={
+            "image": BUSYBOX,
+            "name": unique("open"),
+            "command": SLEEPER,
+            "volumes": [f"{allowed}:/data:ro"],
+            "cap_add": ["SYS_ADMIN", "NET_ADMIN"],
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.json()["state"] == "RUNNING"
     host = engine.api.inspect_container(r.json()["engine_id"])["HostConfig"]
     assert sorted(host["CapAdd"]) == ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"] or sorted(host["CapAdd"]) == [
-        "NET_ADMIN", "SYS_ADMIN"]
+        "NET_ADMIN",
+        "SYS_ADMIN",
+    ]
     out = opened_api.post(f"/v1/containers/{r.json()['id']}/exec", json={"command": ["cat", "/data/hello.txt"]})
     assert out.json()["stdout"] == "from the allowed dir"
-    seed = opened_api.post("/run", json={"imagename": BUSYBOX, "containername": unique("seed"), "command": SLEEPER,
-                                         "volumes": [f"{allowed}:/data"]})
+    seed = opened_api.post(
+        "/run",
+        json={
+            "imagename": BUSYBOX,
+            "containername": unique("seed"),
+            "command": SLEEPER,
+            "volumes": [f"{allowed}:/data"],
+        },
+    )
     assert seed.status_code == 201 and seed.json()["state"] == "RUNNING", seed.text
     pop = PopClient(f"127.0.0.1:{opened.pop_port}", USER, PASSWORD)
     spawned = pop.spawn(unique("pop"), BUSYBOX, command=SLEEPER, volumes=[f"{allowed}:/data:ro"], cap_add=["SYS_ADMIN"])
@@ -197,21 +225,32 @@ def test_opened_keys_are_accepted_and_the_container_runs(opened_api: httpx.Clien
     assert pop.exec(f"id:{spawned.id}", ["cat", "/data/hello.txt"]).stdout == "from the allowed dir"
 
 
-def test_opening_a_prefix_opens_nothing_around_it(opened_api: httpx.Client, opened: Daemon,
-                                                  engine: docker.DockerClient, opened_dirs: dict[str, Path]) -> None:
+def test_opening_a_prefix_opens_nothing_around_it(
+    opened_api: httpx.Client, opened: Daemon, engine: docker.DockerClient, opened_dirs: dict[str, Path]
+) -> None:
     allowed, secret = opened_dirs["allowed"], opened_dirs["secret"]
-    for volume in (f"{allowed}/../secret:/x", f"{allowed}/to-secret:/x", f"{allowed}-not:/x", f"{secret}:/x",
-                   "/:/host"):
+    for volume in (
+        f"{allowed}/../secret:/x",
+        f"{allowed}/to-secret:/x",
+        f"{allowed}-not:/x",
+        f"{secret}:/x",
+        "/:/host",
+    ):
         name = unique("esc")
-        refused(opened_api.post("/v1/containers/run", json={"image": BUSYBOX, "name": name, "command": SLEEPER,
-                                                            "volumes": [volume]}), "policy.bind_mounts")
+        refused(
+            opened_api.post(
+                "/v1/containers/run", json={"image": BUSYBOX, "name": name, "command": SLEEPER, "volumes": [volume]}
+            ),
+            "policy.bind_mounts",
+        )
         nothing_made(opened_api, opened, engine, name)
     refused(opened_api.post("/v1/containers", json={"image": BUSYBOX, "privileged": True}), "policy.privileged")
     refused(opened_api.post("/v1/containers", json={"image": BUSYBOX, "cap_add": ["ALL"]}), "policy.cap_add")
 
 
 def test_a_path_turned_into_a_symlink_after_create_is_refused_at_start(
-        opened_api: httpx.Client, opened_dirs: dict[str, Path]) -> None:
+    opened_api: httpx.Client, opened_dirs: dict[str, Path]
+) -> None:
     later = opened_dirs["allowed"] / f"later-{unique()}"
     later.mkdir()
     r = opened_api.post("/v1/containers", json={"image": BUSYBOX, "command": SLEEPER, "volumes": [f"{later}:/x"]})
@@ -223,10 +262,15 @@ def test_a_path_turned_into_a_symlink_after_create_is_refused_at_start(
 
 
 def test_the_bind_address_is_the_operators(opened_api: httpx.Client, engine: docker.DockerClient) -> None:
-    r = opened_api.post("/v1/containers/run", json={
-        "image": BUSYBOX, "name": unique("web"), "ports": {"8000": None},
-        "command": ["sh", "-c", "echo opened > /tmp/index.html; httpd -f -p 8000 -h /tmp"],
-    })
+    r = opened_api.post(
+        "/v1/containers/run",
+        json={
+            "image": BUSYBOX,
+            "name": unique("web"),
+            "ports": {"8000": None},
+            "command": ["sh", "-c", "echo opened > /tmp/index.html; httpd -f -p 8000 -h /tmp"],
+        },
+    )
     assert r.status_code == 201, r.text
     binding = engine.api.port(r.json()["engine_id"], 8000)
     assert [b["HostIp"] for b in binding] == ["127.0.0.2"]
@@ -244,8 +288,9 @@ def test_the_bind_address_is_the_operators(opened_api: httpx.Client, engine: doc
 
 def test_popvimd_policy_prints_the_policy_in_force(opened: Daemon, opened_dirs: dict[str, Path]) -> None:
     def policy(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "popvim.daemon", "policy", *args], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "popvim.daemon", "policy", *args], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -21,10 +21,10 @@ import pytest
 from google.protobuf import empty_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, wait_for
 
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
-from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, wait_for
 
 Code = grpc.StatusCode
 Status = pb.Container.Status
@@ -95,10 +95,14 @@ def get(pop: pb_grpc.PopStub, md: list[tuple[str, str]], container_id: str) -> p
     return found
 
 
-def wait_status(pop: pb_grpc.PopStub, md: list[tuple[str, str]], container_id: str, *wanted: int,
-                timeout: float = 20.0) -> pb.Container:
-    return wait_for(lambda: (c := get(pop, md, container_id)).status in wanted and c,
-                    timeout, what=f"{container_id} to reach {[Status.Name(w) for w in wanted]}")
+def wait_status(
+    pop: pb_grpc.PopStub, md: list[tuple[str, str]], container_id: str, *wanted: int, timeout: float = 20.0
+) -> pb.Container:
+    return wait_for(
+        lambda: (c := get(pop, md, container_id)).status in wanted and c,
+        timeout,
+        what=f"{container_id} to reach {[Status.Name(w) for w in wanted]}",
+    )
 
 
 def engine_container(engine: docker.DockerClient, container_id: str) -> Any:
@@ -111,8 +115,7 @@ def env_of(engine_view: Any) -> dict[str, str]:
 
 
 # --- the seed's flow ---------------------------------------------------------------------
-def test_seed_flow_from_login_to_delete(pop: pb_grpc.PopStub, daemon: Daemon,
-                                        engine: docker.DockerClient) -> None:
+def test_seed_flow_from_login_to_delete(pop: pb_grpc.PopStub, daemon: Daemon, engine: docker.DockerClient) -> None:
     token = pop.Login(pb.Credentials(username=USER, password=PASSWORD), timeout=TIMEOUT).value
     md = [("token", token)]
     info = pop.Info(EMPTY, metadata=md, timeout=TIMEOUT)
@@ -132,10 +135,16 @@ def test_seed_flow_from_login_to_delete(pop: pb_grpc.PopStub, daemon: Daemon,
     assert endpoint.ipv4.subnet.gateway == private.subnets[0].gateway
     assert not engine.containers.list(all=True, filters={"label": f"io.popvim.id={created.id}"})
 
-    pop.Metadata(pb.NewMetadata(filter=by_id(created.id), md=pb.Metadata(entries={"A": "1", "GONE": "x"})),
-                 metadata=md, timeout=TIMEOUT)
-    pop.Metadata(pb.NewMetadata(filter=by_name(name), md=pb.Metadata(entries={"GONE": "", "B": "two words"})),
-                 metadata=md, timeout=TIMEOUT)
+    pop.Metadata(
+        pb.NewMetadata(filter=by_id(created.id), md=pb.Metadata(entries={"A": "1", "GONE": "x"})),
+        metadata=md,
+        timeout=TIMEOUT,
+    )
+    pop.Metadata(
+        pb.NewMetadata(filter=by_name(name), md=pb.Metadata(entries={"GONE": "", "B": "two words"})),
+        metadata=md,
+        timeout=TIMEOUT,
+    )
     assert dict(get(pop, md, created.id).md.entries) == {"A": "1", "B": "two words"}
 
     started = pop.Start(by_name(name), metadata=md, timeout=TIMEOUT)
@@ -172,16 +181,19 @@ def test_fixed_address_and_released_addresses(pop: pb_grpc.PopStub, md: list[tup
     first = create(pop, md)
     address = first.endpoints["private"].ipv4.address
     taken = {"private": pb.Endpoint(ipv4=pb.Ip(address=address))}
-    assert code_of(pop.Create, pb.ContainerConfig(name=unique(), image_id=BUSYBOX, endpoints=taken),
-                   metadata=md) == Code.ALREADY_EXISTS
+    assert (
+        code_of(pop.Create, pb.ContainerConfig(name=unique(), image_id=BUSYBOX, endpoints=taken), metadata=md)
+        == Code.ALREADY_EXISTS
+    )
     pop.Delete(by_id(first.id), metadata=md, timeout=TIMEOUT)
     second = create(pop, md, endpoints=taken)
     assert second.endpoints["private"].ipv4.address == address
     pop.Delete(by_id(second.id), metadata=md, timeout=TIMEOUT)
 
 
-def test_popvim_config_additions_reach_the_container(pop: pb_grpc.PopStub, md: list[tuple[str, str]],
-                                                      engine: docker.DockerClient) -> None:
+def test_popvim_config_additions_reach_the_container(
+    pop: pb_grpc.PopStub, md: list[tuple[str, str]], engine: docker.DockerClient
+) -> None:
     c = create(pop, md, env={"STATIC": "s"}, md=pb.Metadata(entries={"EARLY": "e"}), flavour_id="m1.tiny")
     assert c.flavour_id == "m1.tiny" and dict(c.md.entries) == {"EARLY": "e"}
     pop.Start(by_id(c.id), metadata=md, timeout=TIMEOUT)
@@ -189,8 +201,11 @@ def test_popvim_config_additions_reach_the_container(pop: pb_grpc.PopStub, md: l
     assert env_of(view)["STATIC"] == "s" and env_of(view)["EARLY"] == "e"
     assert view.attrs["HostConfig"]["NanoCpus"] == 250_000_000
     assert view.attrs["HostConfig"]["Memory"] == 128 * 1024**2
-    out = pop.Exec(pb.ExecRequest(filter=by_id(c.id), command=["sh", "-c", "echo $X-$STATIC"], env={"X": "x"}),
-                   metadata=md, timeout=TIMEOUT)
+    out = pop.Exec(
+        pb.ExecRequest(filter=by_id(c.id), command=["sh", "-c", "echo $X-$STATIC"], env={"X": "x"}),
+        metadata=md,
+        timeout=TIMEOUT,
+    )
     assert (out.exit_code, out.stdout, out.stderr) == (0, "x-s\n", "")
     pop.Delete(by_id(c.id), metadata=md, timeout=TIMEOUT)
 
@@ -202,8 +217,11 @@ def test_auth_status_codes(pop: pb_grpc.PopStub) -> None:
     assert code_of(pop.Logout, EMPTY) == Code.UNAUTHENTICATED
     assert code_of(pop.Info, EMPTY, metadata=[("token", "not-a-token")]) == Code.PERMISSION_DENIED
     assert code_of(pop.Create, pb.ContainerConfig(), metadata=[("token", "x")]) == Code.PERMISSION_DENIED
-    for creds in (pb.Credentials(username=USER, password="wrong"), pb.Credentials(username="nobody", password="x"),
-                  pb.Credentials()):
+    for creds in (
+        pb.Credentials(username=USER, password="wrong"),
+        pb.Credentials(username="nobody", password="x"),
+        pb.Credentials(),
+    ):
         assert code_of(pop.Login, creds) == Code.INVALID_ARGUMENT
 
 
@@ -256,8 +274,7 @@ def test_health_is_public(channel: grpc.Channel) -> None:
         assert answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_reflection_needs_a_token_and_describes_the_protocol(channel: grpc.Channel,
-                                                             md: list[tuple[str, str]]) -> None:
+def test_reflection_needs_a_token_and_describes_the_protocol(channel: grpc.Channel, md: list[tuple[str, str]]) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
     def ask(request: reflection_pb2.ServerReflectionRequest, **kw: Any) -> reflection_pb2.ServerReflectionResponse:
@@ -266,8 +283,12 @@ def test_reflection_needs_a_token_and_describes_the_protocol(channel: grpc.Chann
     with pytest.raises(grpc.RpcError) as info:
         ask(reflection_pb2.ServerReflectionRequest(list_services=""))
     assert info.value.code() == Code.UNAUTHENTICATED  # type: ignore[attr-defined]
-    services = {s.name for s in ask(reflection_pb2.ServerReflectionRequest(list_services=""),
-                                    metadata=md).list_services_response.service}
+    services = {
+        s.name
+        for s in ask(
+            reflection_pb2.ServerReflectionRequest(list_services=""), metadata=md
+        ).list_services_response.service
+    }
     assert {"vim_pop.Pop", "grpc.health.v1.Health"} <= services
     files = ask(reflection_pb2.ServerReflectionRequest(file_containing_symbol="vim_pop.Pop"), metadata=md)
     assert any(b"vim_pop.proto" in f for f in files.file_descriptor_response.file_descriptor_proto)
@@ -314,7 +335,8 @@ def test_flavours_query(pop: pb_grpc.PopStub, md: list[tuple[str, str]]) -> None
     assert {"docker.container", "m1.tiny"} <= names
     assert [f.name for f in pop.Flavours(by_id("m1.tiny"), metadata=md, timeout=TIMEOUT).list] == ["m1.tiny"]
     assert [f.id for f in pop.Flavours(by_name("docker.container"), metadata=md, timeout=TIMEOUT).list] == [
-        "docker.container"]
+        "docker.container"
+    ]
     assert not pop.Flavours(by_name("m9.huge"), metadata=md, timeout=TIMEOUT).list
 
 
@@ -325,8 +347,9 @@ def test_bad_requests_are_invalid_argument(pop: pb_grpc.PopStub, md: list[tuple[
         pb.ContainerConfig(),
         pb.ContainerConfig(name="bad name!", image_id=BUSYBOX),
         pb.ContainerConfig(name=unique(), image_id="not a ref"),
-        pb.ContainerConfig(name=unique(), image_id=BUSYBOX,
-                           endpoints={"private": pb.Endpoint(ipv4=pb.Ip(address="300.1.1.1"))}),
+        pb.ContainerConfig(
+            name=unique(), image_id=BUSYBOX, endpoints={"private": pb.Endpoint(ipv4=pb.Ip(address="300.1.1.1"))}
+        ),
         pb.ContainerConfig(name=unique(), image_id=BUSYBOX, endpoints={"": pb.Endpoint()}),
         pb.ContainerConfig(name=unique(), image_id=BUSYBOX, ports={"99999": 0}),
         pb.ContainerConfig(name=unique(), image_id=BUSYBOX, env={"A=B": "x"}),
@@ -359,8 +382,10 @@ def test_unknown_things_are_not_found(pop: pb_grpc.PopStub, md: list[tuple[str, 
     nobody = by_id(str(uuid.uuid4()))
     for call in (pop.Start, pop.Stop, pop.Delete, pop.DeleteNetwork):
         assert code_of(call, nobody, metadata=md) == Code.NOT_FOUND, call
-    assert code_of(pop.Metadata, pb.NewMetadata(filter=nobody, md=pb.Metadata(entries={"A": "1"})),
-                   metadata=md) == Code.NOT_FOUND
+    assert (
+        code_of(pop.Metadata, pb.NewMetadata(filter=nobody, md=pb.Metadata(entries={"A": "1"})), metadata=md)
+        == Code.NOT_FOUND
+    )
     assert code_of(pop.Logs, pb.LogsRequest(filter=nobody), metadata=md) == Code.NOT_FOUND
     for config in (
         pb.ContainerConfig(name=unique(), image_id="no-such/image:1"),
@@ -373,8 +398,9 @@ def test_unknown_things_are_not_found(pop: pb_grpc.PopStub, md: list[tuple[str, 
 def test_lifecycle_status_codes(pop: pb_grpc.PopStub, md: list[tuple[str, str]]) -> None:
     c = create(pop, md, command=SLOW_STOPPER)
     one = by_id(c.id)
-    assert code_of(pop.Create, pb.ContainerConfig(name=c.names[0], image_id=BUSYBOX),
-                   metadata=md) == Code.ALREADY_EXISTS
+    assert (
+        code_of(pop.Create, pb.ContainerConfig(name=c.names[0], image_id=BUSYBOX), metadata=md) == Code.ALREADY_EXISTS
+    )
     assert code_of(pop.Stop, one, metadata=md) == Code.UNAVAILABLE  # never started (reference: ErrNotStarted)
     assert code_of(pop.Exec, pb.ExecRequest(filter=one, command=["true"]), metadata=md) == Code.FAILED_PRECONDITION
 
@@ -407,19 +433,21 @@ def test_a_failed_start(pop: pb_grpc.PopStub, md: list[tuple[str, str]]) -> None
     pop.Delete(by_id(c.id), metadata=md, timeout=TIMEOUT)
 
 
-def test_networks_and_exhausted_addresses(pop: pb_grpc.PopStub, md: list[tuple[str, str]],
-                                          daemon: Daemon, engine: docker.DockerClient) -> None:
+def test_networks_and_exhausted_addresses(
+    pop: pb_grpc.PopStub, md: list[tuple[str, str]], daemon: Daemon, engine: docker.DockerClient
+) -> None:
     name = unique("net")
     subnet = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.{4 * random.randint(0, 63)}/30"
     net = pop.CreateNetwork(pb.NetworkConfig(name=name, subnet=subnet, internal=True), metadata=md, timeout=TIMEOUT)
-    assert (net.name, net.external, list(net.subnets)[0].cidr) == (name, False, subnet)
+    assert (net.name, net.external, next(iter(net.subnets)).cidr) == (name, False, subnet)
     assert engine.networks.get(daemon.prefix + name).attrs["Internal"] is True
     assert code_of(pop.CreateNetwork, pb.NetworkConfig(name=name), metadata=md) == Code.ALREADY_EXISTS
 
     only = create(pop, md, endpoints={name: pb.Endpoint()})  # a /30 has one address besides the gateway
     assert list(only.endpoints) == [name] and only.endpoints[name].net_id == net.id
-    code, message = failure(pop.Create, pb.ContainerConfig(name=unique(), image_id=BUSYBOX,
-                                                           endpoints={name: pb.Endpoint()}), metadata=md)
+    code, message = failure(
+        pop.Create, pb.ContainerConfig(name=unique(), image_id=BUSYBOX, endpoints={name: pb.Endpoint()}), metadata=md
+    )
     assert code == Code.RESOURCE_EXHAUSTED and name in message
 
     assert code_of(pop.DeleteNetwork, by_name(name), metadata=md) == Code.FAILED_PRECONDITION  # in use
@@ -433,20 +461,26 @@ def test_networks_and_exhausted_addresses(pop: pb_grpc.PopStub, md: list[tuple[s
 def test_logs_and_exec(pop: pb_grpc.PopStub, md: list[tuple[str, str]]) -> None:
     c = create(pop, md, command=["sh", "-c", "echo hello-pop; echo second; " + SLEEPER[2]])
     pop.Start(by_id(c.id), metadata=md, timeout=TIMEOUT)
-    logs = wait_for(lambda: (text := pop.Logs(pb.LogsRequest(filter=by_id(c.id)), metadata=md,
-                                              timeout=TIMEOUT).logs).count("\n") >= 2 and text,
-                    what="two lines of logs")
+    logs = wait_for(
+        lambda: (
+            (text := pop.Logs(pb.LogsRequest(filter=by_id(c.id)), metadata=md, timeout=TIMEOUT).logs).count("\n") >= 2
+            and text
+        ),
+        what="two lines of logs",
+    )
     assert logs == "hello-pop\nsecond\n"
     tail = pop.Logs(pb.LogsRequest(filter=by_name(c.names[0]), tail=1), metadata=md, timeout=TIMEOUT).logs
     assert tail == "second\n"
-    out = pop.Exec(pb.ExecRequest(filter=by_id(c.id), command=["sh", "-c", "echo err >&2; exit 3"]),
-                   metadata=md, timeout=TIMEOUT)
+    out = pop.Exec(
+        pb.ExecRequest(filter=by_id(c.id), command=["sh", "-c", "echo err >&2; exit 3"]), metadata=md, timeout=TIMEOUT
+    )
     assert (out.exit_code, out.stdout, out.stderr) == (3, "", "err\n")
     pop.Delete(by_id(c.id), metadata=md, timeout=TIMEOUT)
 
 
-def test_pull_streams_progress_then_the_image(pop: pb_grpc.PopStub, md: list[tuple[str, str]],
-                                              engine: docker.DockerClient) -> None:
+def test_pull_streams_progress_then_the_image(
+    pop: pb_grpc.PopStub, md: list[tuple[str, str]], engine: docker.DockerClient
+) -> None:
     repository = f"{REGISTRY}/popvim-test/pop-pull-{uuid.uuid4().hex[:8]}"
     ref = f"{repository}:v1"
     image = engine.images.get(BUSYBOX)

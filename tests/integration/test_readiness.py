@@ -10,7 +10,6 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from support.daemon import Daemon, wait_for
 from support.engine_proxy import EngineProxy
 
@@ -20,8 +19,9 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 def grpc_status(daemon: Daemon, service: str = "") -> int:
     with grpc.insecure_channel(f"127.0.0.1:{daemon.pop_port}") as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=service), timeout=10).status
+        return (
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
+        )
 
 
 def test_ready_is_public_and_lists_every_check(daemon: Daemon) -> None:
@@ -52,8 +52,10 @@ def test_an_engine_that_stops_answering_makes_the_pop_not_ready_until_it_answers
     wait_for(lambda: httpx.get(f"{daemon.url}/ready", timeout=10).status_code == 200, what="ready")
 
     proxy.pause()
-    r = wait_for(lambda: (r := httpx.get(f"{daemon.url}/ready", timeout=10)).status_code == 503 and r,
-                 what="/ready to answer 503")
+    r = wait_for(
+        lambda: (r := httpx.get(f"{daemon.url}/ready", timeout=10)).status_code == 503 and r,
+        what="/ready to answer 503",
+    )
     body = r.json()
     assert body["ready"] is False
     assert body["checks"]["engine"] != "ok" and "answer" in body["checks"]["engine"]

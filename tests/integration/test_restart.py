@@ -10,7 +10,6 @@ from collections import Counter
 import docker
 import httpx
 import pytest
-
 from support.daemon import BUSYBOX, Daemon, free_subnet, wait_for
 
 pytestmark = pytest.mark.both_databases
@@ -86,9 +85,15 @@ def test_orphans_are_removed_and_lost_networks_recreated(fresh_daemon: Daemon, e
         kept = api.post("/v1/containers/run", json=_body()).json()
     d.stop()
     orphan = engine.containers.run(
-        BUSYBOX, SLEEPER, detach=True, name=f"{d.prefix}orphan",
-        labels={"io.popvim.pop": d.name, "io.popvim.id": str(uuid.uuid4()),
-                "io.popvim.install": (d.state_dir / "install-id").read_text().strip()},
+        BUSYBOX,
+        SLEEPER,
+        detach=True,
+        name=f"{d.prefix}orphan",
+        labels={
+            "io.popvim.pop": d.name,
+            "io.popvim.id": str(uuid.uuid4()),
+            "io.popvim.install": (d.state_dir / "install-id").read_text().strip(),
+        },
     )
     engine.networks.get(net["engine_id"]).remove()
     d.start()
@@ -107,8 +112,11 @@ def test_restart_policy_keeps_a_crashing_container_running(fresh_daemon: Daemon,
     with d.client() as api:
         body = _body(restart_policy="always", command=["sh", "-c", "sleep 0.3; exit 1"])
         resilient = api.post("/v1/containers/run", json=body).json()
-        wait_for(lambda: engine.api.inspect_container(resilient["engine_id"])["RestartCount"] >= 2, timeout=15,
-                 what="the engine to restart the container twice")
+        wait_for(
+            lambda: engine.api.inspect_container(resilient["engine_id"])["RestartCount"] >= 2,
+            timeout=15,
+            what="the engine to restart the container twice",
+        )
         assert api.get(f"/v1/containers/{resilient['id']}").json()["state"] == "RUNNING"
 
 
@@ -151,8 +159,9 @@ def test_kill_9_at_random_moments_loses_nothing(fresh_daemon: Daemon, engine: do
             _assert_consistent(api, engine, d)
 
 
-def test_a_recorded_attachment_missing_on_the_engine_is_restored(fresh_daemon: Daemon,
-                                                                 engine: docker.DockerClient) -> None:
+def test_a_recorded_attachment_missing_on_the_engine_is_restored(
+    fresh_daemon: Daemon, engine: docker.DockerClient
+) -> None:
     """As if popvimd died between recording a connect and telling the engine."""
     d = fresh_daemon.start()
     with d.client() as api:

@@ -12,12 +12,12 @@ import grpc
 import httpx
 import pytest
 from google.protobuf import empty_pb2
+from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, create_container, expect_error, unique, wait_for
 
 from popvim.client import Forbidden, PopClient
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 from popvim.vim.auth import hash_password
-from support.daemon import BUSYBOX, PASSWORD, SLEEPER, USER, Daemon, create_container, expect_error, unique, wait_for
 
 READER, OPERATOR = ("rita", "rita-pass"), ("oscar", "oscar-pass")
 
@@ -65,11 +65,23 @@ def test_each_token_knows_its_role(admin: httpx.Client, reader: httpx.Client, op
     assert operator.get("/v1/auth/me").json()["role"] == "operator"
 
 
-def test_a_reader_reads_but_changes_nothing(reader: httpx.Client, admin: httpx.Client,
-                                           roles_daemon: Daemon, engine: docker.DockerClient) -> None:
+def test_a_reader_reads_but_changes_nothing(
+    reader: httpx.Client, admin: httpx.Client, roles_daemon: Daemon, engine: docker.DockerClient
+) -> None:
     mine = create_container(admin)
-    for path in ("/v1/containers", f"/v1/containers/{mine['id']}", "/v1/networks", "/v1/images", "/v1/info",
-                 "/v1/flavours", "/Clist", "/Ilist", "/v1/pops", "/nsd/v1/ns_descriptors", "/nslcm/v1/ns_instances"):
+    for path in (
+        "/v1/containers",
+        f"/v1/containers/{mine['id']}",
+        "/v1/networks",
+        "/v1/images",
+        "/v1/info",
+        "/v1/flavours",
+        "/Clist",
+        "/Ilist",
+        "/v1/pops",
+        "/nsd/v1/ns_descriptors",
+        "/nslcm/v1/ns_instances",
+    ):
         assert reader.get(path).status_code == 200, path
     assert reader.post("/inspectCont", json={"containerID": mine["id"]}).status_code == 200
     changes = [
@@ -92,8 +104,9 @@ def test_a_reader_reads_but_changes_nothing(reader: httpx.Client, admin: httpx.C
     for response in changes:
         assert "has role reader" in forbidden(response), response.request.url
     assert admin.get(f"/v1/containers/{mine['id']}").json()["state"] == "CREATED"
-    assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={roles_daemon.name}",
-                                                         "status": "running"})
+    assert not engine.containers.list(
+        all=True, filters={"label": f"io.popvim.pop={roles_daemon.name}", "status": "running"}
+    )
     assert reader.post("/v1/auth/logout").status_code == 204  # ending one's own session is not a change
 
 
@@ -102,8 +115,12 @@ def test_a_reader_over_the_pop_protocol(roles_daemon: Daemon, admin: httpx.Clien
     client = PopClient(f"127.0.0.1:{roles_daemon.pop_port}", *READER)
     assert any(c.id == mine["id"] for c in client.containers())
     assert client.networks() and client.flavours()
-    for call in (lambda: client.create(unique(), BUSYBOX), lambda: client.delete(f"id:{mine['id']}"),
-                 lambda: client.start(f"id:{mine['id']}"), lambda: client.create_network(unique("n"))):
+    for call in (
+        lambda: client.create(unique(), BUSYBOX),
+        lambda: client.delete(f"id:{mine['id']}"),
+        lambda: client.start(f"id:{mine['id']}"),
+        lambda: client.create_network(unique("n")),
+    ):
         with pytest.raises(Forbidden) as caught:
             call()
         assert caught.value.code == grpc.StatusCode.PERMISSION_DENIED and caught.value.reason == "forbidden"
@@ -129,8 +146,22 @@ def test_an_operator_operates_but_cannot_manage_pops(operator: httpx.Client, adm
 
 
 def popvimd_user(daemon: Daemon, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "popvim.daemon", "user", *args, "--config", str(daemon.config_path),
-                           "--state-dir", str(daemon.state_dir)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "popvim.daemon",
+            "user",
+            *args,
+            "--config",
+            str(daemon.config_path),
+            "--state-dir",
+            str(daemon.state_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -161,24 +192,34 @@ def test_passwd_and_del_end_the_users_tokens_while_the_daemon_runs(fresh_daemon:
     assert not rest_refuses(fresh_daemon, rest_token) and not pop_refuses(fresh_daemon, grpc_token)
 
     assert "ended 2 token" in popvimd_user(fresh_daemon, "passwd", OPERATOR[0], "--password", "oscar-new")
-    wait_for(lambda: rest_refuses(fresh_daemon, rest_token) and pop_refuses(fresh_daemon, grpc_token),
-             timeout=10, what="the old tokens to be refused")
+    wait_for(
+        lambda: rest_refuses(fresh_daemon, rest_token) and pop_refuses(fresh_daemon, grpc_token),
+        timeout=10,
+        what="the old tokens to be refused",
+    )
     # The daemon re-reads the file within about a second: from then on the old password fails.
     wait_for(lambda: _login_or_none(fresh_daemon, *OPERATOR) is None, timeout=10, what="the old password to fail")
-    renewed = wait_for(lambda: _login_or_none(fresh_daemon, OPERATOR[0], "oscar-new"), timeout=10,
-                       what="the new password to be accepted")
+    renewed = wait_for(
+        lambda: _login_or_none(fresh_daemon, OPERATOR[0], "oscar-new"),
+        timeout=10,
+        what="the new password to be accepted",
+    )
     assert not rest_refuses(fresh_daemon, renewed) and not rest_refuses(fresh_daemon, others)
 
     dora = fresh_daemon.login("dora", "dora-pass")
     assert not rest_refuses(fresh_daemon, dora)
     popvimd_user(fresh_daemon, "del", "dora")
     wait_for(lambda: rest_refuses(fresh_daemon, dora), timeout=10, what="the deleted user's token to be refused")
-    wait_for(lambda: _login_or_none(fresh_daemon, "dora", "dora-pass") is None, timeout=10,
-             what="the deleted user's login to fail")
+    wait_for(
+        lambda: _login_or_none(fresh_daemon, "dora", "dora-pass") is None,
+        timeout=10,
+        what="the deleted user's login to fail",
+    )
 
     popvimd_user(fresh_daemon, "add", "newbie", "--role", "reader", "--password", "newbie-pass")
-    token = wait_for(lambda: _login_or_none(fresh_daemon, "newbie", "newbie-pass"), timeout=10,
-                     what="the added user to log in")
+    token = wait_for(
+        lambda: _login_or_none(fresh_daemon, "newbie", "newbie-pass"), timeout=10, what="the added user to log in"
+    )
     with fresh_daemon.client(token=token) as newbie:
         assert newbie.get("/v1/auth/me").json() == {"username": "newbie", "role": "reader"}
     assert "newbie-pass" not in fresh_daemon.config_path.read_text()

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import httpx
-
 from support.daemon import PASSWORD, USER, Daemon
 
 
@@ -19,13 +18,17 @@ def test_registered_pop_password_is_not_stored_in_clear_and_state_files_are_priv
     d = fresh_daemon.start()
     secret = "pop-password-that-must-never-be-read-7731"
     with d.client() as api:
-        r = api.post("/v1/pops", json={"name": "far-away", "address": "127.0.0.1:9", "username": "u",
-                                       "password": secret})
+        r = api.post(
+            "/v1/pops", json={"name": "far-away", "address": "127.0.0.1:9", "username": "u", "password": secret}
+        )
         assert r.status_code == 201, r.text
         assert secret not in r.text and secret not in api.get("/v1/pops").text
     d.stop()  # checkpoints the WAL: everything written is in the main file now
     state = d.state_dir
-    files = [state / "popvim.db", *(state / f"popvim.db{s}" for s in ("-wal", "-shm") if (state / f"popvim.db{s}").exists())]
+    files = [
+        state / "popvim.db",
+        *(state / f"popvim.db{s}" for s in ("-wal", "-shm") if (state / f"popvim.db{s}").exists()),
+    ]
     for path in files:
         assert secret.encode() not in path.read_bytes(), path
         assert _mode(path) == 0o600, path

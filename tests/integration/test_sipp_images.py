@@ -17,7 +17,6 @@ import pytest
 from docker.models.containers import Container
 from docker.models.networks import Network
 from docker.types import IPAMConfig, IPAMPool
-
 from support.daemon import free_subnet, unique, wait_for
 
 SERVER = "mcilloni/sipp-server:latest"

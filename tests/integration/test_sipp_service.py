@@ -7,13 +7,19 @@ import re
 from pathlib import Path
 
 import docker
-
 from support.daemon import Daemon, wait_for
 from support.nslcm import env_of, vnf, wait_op
 
 NSD = Path(__file__).parents[1] / "unit" / "fixtures" / "nsd" / "sipp-openbaton.json"
-SIPP_KEYS = ("SIPP_LENGTH", "SIPP_RATE", "SIPP_RATE_PERIOD", "SIPP_RATE_MAX", "SIPP_RATE_INCREASE",
-             "SIPP_RTP_ECHO", "SIPP_TRANSPORT_MODE")
+SIPP_KEYS = (
+    "SIPP_LENGTH",
+    "SIPP_RATE",
+    "SIPP_RATE_PERIOD",
+    "SIPP_RATE_MAX",
+    "SIPP_RATE_INCREASE",
+    "SIPP_RTP_ECHO",
+    "SIPP_TRANSPORT_MODE",
+)
 
 
 def completed_calls(api, pop_container_id: str, server: str) -> int:
@@ -23,8 +29,9 @@ def completed_calls(api, pop_container_id: str, server: str) -> int:
 
 def test_appendix_c_sipp_service(daemon: Daemon, engine: docker.DockerClient) -> None:
     with daemon.client() as api:
-        onboarded = api.post("/nsd/v1/ns_descriptors", content=NSD.read_bytes(),
-                             headers={"Content-Type": "application/json"})
+        onboarded = api.post(
+            "/nsd/v1/ns_descriptors", content=NSD.read_bytes(), headers={"Content-Type": "application/json"}
+        )
         assert onboarded.status_code == 201, onboarded.text
         assert sorted(onboarded.json()["vnfs"]) == ["sipp-client", "sipp-server"]
         instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"], "nsName": "sipp"}).json()
@@ -40,11 +47,19 @@ def test_appendix_c_sipp_service(daemon: Daemon, engine: docker.DockerClient) ->
         env = env_of(api, client["popContainerId"])
         assert env["SERVER_PRIVATE"] == address
         assert {k: env[k] for k in SIPP_KEYS} == {
-            "SIPP_LENGTH": "0", "SIPP_RATE": "10", "SIPP_RATE_PERIOD": "1000", "SIPP_RATE_MAX": "10",
-            "SIPP_RATE_INCREASE": "0", "SIPP_RTP_ECHO": "10", "SIPP_TRANSPORT_MODE": "u1",
+            "SIPP_LENGTH": "0",
+            "SIPP_RATE": "10",
+            "SIPP_RATE_PERIOD": "1000",
+            "SIPP_RATE_MAX": "10",
+            "SIPP_RATE_INCREASE": "0",
+            "SIPP_RTP_ECHO": "10",
+            "SIPP_TRANSPORT_MODE": "u1",
         }
-        wait_for(lambda: completed_calls(api, client["popContainerId"], address) >= 5, timeout=30,
-                 what="the client to complete calls to the server")
+        wait_for(
+            lambda: completed_calls(api, client["popContainerId"], address) >= 5,
+            timeout=30,
+            what="the client to complete calls to the server",
+        )
         server_logs = api.get(f"/v1/containers/{server['popContainerId']}/logs").json()["logs"]
         assert re.search(rf"from {re.escape(client['addresses']['private'])}:\d+ completed", server_logs)
 
@@ -54,8 +69,11 @@ def test_appendix_c_sipp_service(daemon: Daemon, engine: docker.DockerClient) ->
         assert len(clients) == 5
         for c in clients:
             assert env_of(api, c["popContainerId"])["SERVER_PRIVATE"] == address
-            wait_for(lambda c=c: completed_calls(api, c["popContainerId"], address) >= 1, timeout=30,
-                     what=f"client {c['name']} to complete a call")
+            wait_for(
+                lambda c=c: completed_calls(api, c["popContainerId"], address) >= 1,
+                timeout=30,
+                what=f"client {c['name']} to complete a call",
+            )
         sixth = api.post(f"{url}/scale", json={"vnfName": "sipp-client", "direction": "out", "steps": 1})
         assert sixth.status_code == 409
 
@@ -73,12 +91,14 @@ TOSCA = Path(__file__).parents[1] / "unit" / "fixtures" / "tosca" / "sipp-tosca.
 
 def test_the_same_service_from_tosca(daemon: Daemon, engine: docker.DockerClient) -> None:
     with daemon.client() as api:
-        onboarded = api.post("/nsd/v1/ns_descriptors", content=TOSCA.read_bytes(),
-                             headers={"Content-Type": "application/yaml"})
+        onboarded = api.post(
+            "/nsd/v1/ns_descriptors", content=TOSCA.read_bytes(), headers={"Content-Type": "application/yaml"}
+        )
         assert onboarded.status_code == 201, onboarded.text
         assert onboarded.json()["format"] == "tosca"
-        instance = api.post("/nslcm/v1/ns_instances",
-                            json={"nsdId": onboarded.json()["id"], "nsName": "sipp-tosca"}).json()
+        instance = api.post(
+            "/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"], "nsName": "sipp-tosca"}
+        ).json()
         started = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/instantiate")
         assert wait_op(api, started.headers["Location"])["operationState"] == "COMPLETED"
         url = f"/nslcm/v1/ns_instances/{instance['id']}"
@@ -87,9 +107,13 @@ def test_the_same_service_from_tosca(daemon: Daemon, engine: docker.DockerClient
         client = vnf(record, "sipp-client")["vnfcs"][0]
         assert vnf(record, "sipp-client")["maxInstances"] == 5
         assert env_of(api, client["popContainerId"])["SIPP_RATE"] == "10"
-        wait_for(lambda: completed_calls(api, client["popContainerId"], address) >= 3, timeout=30,
-                 what="calls from the TOSCA-deployed client")
+        wait_for(
+            lambda: completed_calls(api, client["popContainerId"], address) >= 3,
+            timeout=30,
+            what="calls from the TOSCA-deployed client",
+        )
         end = api.post(f"{url}/terminate")
         assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
-        assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={daemon.name}",
-                                                              "name": "sipp-tosca"})
+        assert not engine.containers.list(
+            all=True, filters={"label": f"io.popvim.pop={daemon.name}", "name": "sipp-tosca"}
+        )

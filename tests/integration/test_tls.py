@@ -15,10 +15,10 @@ import httpx
 import pytest
 import trustme
 from cryptography import x509
-
-from popvim.client import PopClient, Unreachable
 from support.daemon import PASSWORD, USER, ClientTls, Daemon, free_port
 from support.nslcm import deploy, vnf, wait_op
+
+from popvim.client import PopClient, Unreachable
 
 
 class Pki:
@@ -41,8 +41,11 @@ class Pki:
     def server_config(self, *, mtls: bool) -> str:
         lines = ["[tls]", f'cert = "{self.cert}"', f'key = "{self.key}"', f'ca = "{self.ca_file}"']
         if mtls:
-            lines += [f'client_ca = "{self.ca_file}"', f'client_cert = "{self.client_cert}"',
-                      f'client_key = "{self.client_key}"']
+            lines += [
+                f'client_ca = "{self.ca_file}"',
+                f'client_cert = "{self.client_cert}"',
+                f'client_key = "{self.client_key}"',
+            ]
         return "\n".join(lines) + "\n"
 
     def client(self, *, with_certificate: bool) -> ClientTls:
@@ -83,26 +86,39 @@ def _pop(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     for name in ("POP_CA", "POP_CERT", "POP_KEY", "POP_TLS"):
         if env is None or name not in env:
             full_env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "popvim.cli.main", *args], capture_output=True, text=True,
-                          env=full_env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "popvim.cli.main", *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
 
 
 def _one_vnf_nsd(image: str, name: str, pop: str | None = None) -> dict:
     return {
-        "name": name, "vendor": "popvim", "version": "1.0", "vld": [{"name": "private"}],
-        "vnfd": [{
-            "name": "server", "vendor": "popvim", "version": "1.0", "type": "server",
-            "vdu": [{"vm_image": [image], "scale_in_out": 1,
-                     "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}],
-                     "vimInstanceName": [pop] if pop else []}],
-            "virtual_link": [{"name": "private"}],
-            "deployment_flavour": [{"flavour_key": "docker.container"}],
-        }],
+        "name": name,
+        "vendor": "popvim",
+        "version": "1.0",
+        "vld": [{"name": "private"}],
+        "vnfd": [
+            {
+                "name": "server",
+                "vendor": "popvim",
+                "version": "1.0",
+                "type": "server",
+                "vdu": [
+                    {
+                        "vm_image": [image],
+                        "scale_in_out": 1,
+                        "vnfc": [{"connection_point": [{"virtual_link_reference": "private"}]}],
+                        "vimInstanceName": [pop] if pop else [],
+                    }
+                ],
+                "virtual_link": [{"name": "private"}],
+                "deployment_flavour": [{"flavour_key": "docker.container"}],
+            }
+        ],
     }
 
 
-def _deploy_and_terminate(api: httpx.Client, descriptor: dict,
-                          while_up: Callable[[dict], None] | None = None) -> dict:
+def _deploy_and_terminate(api: httpx.Client, descriptor: dict, while_up: Callable[[dict], None] | None = None) -> dict:
     instance, op = deploy(api, descriptor)
     assert op["operationState"] == "COMPLETED", op
     record = api.get(f"/nslcm/v1/ns_instances/{instance['id']}").json()
@@ -113,8 +129,7 @@ def _deploy_and_terminate(api: httpx.Client, descriptor: dict,
     return record
 
 
-def test_pop_protocol_over_tls_with_the_client_library_and_pop_ca(tls_daemon: Daemon, pki: Pki,
-                                                                  other_pki: Pki) -> None:
+def test_pop_protocol_over_tls_with_the_client_library_and_pop_ca(tls_daemon: Daemon, pki: Pki, other_pki: Pki) -> None:
     address = f"127.0.0.1:{tls_daemon.pop_port}"
     client = PopClient(address, USER, PASSWORD, timeout=10, **pki.client(with_certificate=False).pop_options())
     assert client.info().name == tls_daemon.name
@@ -156,17 +171,23 @@ def test_mtls_refuses_a_client_without_a_certificate(mtls_daemon: Daemon, pki: P
     with pytest.raises(Unreachable):
         PopClient(address, USER, PASSWORD, timeout=5, **pki.client(with_certificate=False).pop_options()).info()
     with pytest.raises(Unreachable):  # a certificate, but from a CA the PoP does not trust
-        options = {**pki.client(with_certificate=False).pop_options(),
-                   "client_certificate": other_pki.client_cert.read_bytes(),
-                   "client_key": other_pki.client_key.read_bytes()}
+        options = {
+            **pki.client(with_certificate=False).pop_options(),
+            "client_certificate": other_pki.client_cert.read_bytes(),
+            "client_key": other_pki.client_key.read_bytes(),
+        }
         PopClient(address, USER, PASSWORD, timeout=5, **options).info()
     with_certificate = PopClient(address, USER, PASSWORD, timeout=10, **pki.client(with_certificate=True).pop_options())
     assert with_certificate.info().name == mtls_daemon.name
 
     refused = _pop("--host", address, "--ca", str(pki.ca_file), "servers")
     assert refused.returncode == 1, refused.stdout
-    accepted = _pop("--host", address, "servers", env={"POP_CA": str(pki.ca_file), "POP_CERT": str(pki.client_cert),
-                                                      "POP_KEY": str(pki.client_key)})
+    accepted = _pop(
+        "--host",
+        address,
+        "servers",
+        env={"POP_CA": str(pki.ca_file), "POP_CERT": str(pki.client_cert), "POP_KEY": str(pki.client_key)},
+    )
     assert accepted.returncode == 0, accepted.stderr
 
     with pytest.raises(httpx.HTTPError):  # REST too: no certificate, no HTTP
@@ -180,25 +201,45 @@ def test_orchestrator_reaches_its_own_pop_over_mtls(mtls_daemon: Daemon, idle_im
     assert vnf(record, "server")["vnfcs"][0]["popName"] == mtls_daemon.name
 
 
-def test_a_registered_tls_pop_is_verified_and_deployed_on(mtls_daemon: Daemon, fresh_daemon: Daemon,
-                                                          engine: docker.DockerClient, pki: Pki, other_pki: Pki,
-                                                          idle_image: str) -> None:
+def test_a_registered_tls_pop_is_verified_and_deployed_on(
+    mtls_daemon: Daemon, fresh_daemon: Daemon, engine: docker.DockerClient, pki: Pki, other_pki: Pki, idle_image: str
+) -> None:
     """The orchestrator (plain-text faces of its own) reaches a PoP that requires mTLS: its
     [tls].ca verifies the PoP when the registration names no CA, and its client certificate
     gets it in; a registration naming another CA fails at the handshake."""
     orchestrator = fresh_daemon
-    orchestrator.config_text = (f'[tls]\nca = "{pki.ca_file}"\nclient_cert = "{pki.client_cert}"\n'
-                                f'client_key = "{pki.client_key}"\n')
+    orchestrator.config_text = (
+        f'[tls]\nca = "{pki.ca_file}"\nclient_cert = "{pki.client_cert}"\nclient_key = "{pki.client_key}"\n'
+    )
     orchestrator.start()
     address = f"127.0.0.1:{mtls_daemon.pop_port}"
     with orchestrator.client() as api:
-        bad_pem = api.post("/v1/pops", json={"name": "tls-junk", "address": address, "username": USER,
-                                             "password": PASSWORD, "tls": True, "ca_certificate": "not a PEM"})
+        bad_pem = api.post(
+            "/v1/pops",
+            json={
+                "name": "tls-junk",
+                "address": address,
+                "username": USER,
+                "password": PASSWORD,
+                "tls": True,
+                "ca_certificate": "not a PEM",
+            },
+        )
         assert bad_pem.status_code == 422
         for name, ca in (("tls-site", None), ("tls-wrong-ca", other_pki.ca.cert_pem.bytes().decode())):
-            r = api.post("/v1/pops", json={"name": name, "address": address, "username": USER, "password": PASSWORD,
-                                           "tls": True, "ca_certificate": ca})
+            r = api.post(
+                "/v1/pops",
+                json={
+                    "name": name,
+                    "address": address,
+                    "username": USER,
+                    "password": PASSWORD,
+                    "tls": True,
+                    "ca_certificate": ca,
+                },
+            )
             assert r.status_code == 201, r.text
+
         def on_the_remote_pop(record: dict) -> None:
             server = vnf(record, "server")["vnfcs"][0]
             assert server["popName"] == "tls-site"
@@ -210,23 +251,53 @@ def test_a_registered_tls_pop_is_verified_and_deployed_on(mtls_daemon: Daemon, f
 
 
 def test_plain_text_off_loopback_is_refused_at_start(tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "popvim.daemon", "--state-dir", str(tmp_path / "s"),
-            "--listen", f"0.0.0.0:{free_port()}", "--pop-listen", f"127.0.0.1:{free_port()}"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}"})
+    args = [
+        sys.executable,
+        "-m",
+        "popvim.daemon",
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--listen",
+        f"0.0.0.0:{free_port()}",
+        "--pop-listen",
+        f"127.0.0.1:{free_port()}",
+    ]
+    done = subprocess.run(
+        args, capture_output=True, text=True, timeout=60, env={**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}"}
+    )
     assert done.returncode == 2, done.stderr
     assert "not loopback and TLS is off" in done.stderr and "allow_plaintext" in done.stderr
 
 
-def test_init_tls_makes_a_ca_and_certificates_a_daemon_serves_with(engine: docker.DockerClient, tmp_path: Path,
-                                                                   idle_image: str) -> None:
+def test_init_tls_makes_a_ca_and_certificates_a_daemon_serves_with(
+    engine: docker.DockerClient, tmp_path: Path, idle_image: str
+) -> None:
     state = tmp_path / "state"
     config = tmp_path / "popvimd.toml"
     made = subprocess.run(
-        [sys.executable, "-m", "popvim.daemon", "init", "--config", str(config), "--user", USER,
-         "--password", PASSWORD, "--state-dir", str(state), "--tls", "--mtls", "--san", "pop.example.test",
-         "--san", "192.0.2.7"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "popvim.daemon",
+            "init",
+            "--config",
+            str(config),
+            "--user",
+            USER,
+            "--password",
+            PASSWORD,
+            "--state-dir",
+            str(state),
+            "--tls",
+            "--mtls",
+            "--san",
+            "pop.example.test",
+            "--san",
+            "192.0.2.7",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert made.returncode == 0, made.stderr
     tls = state / "tls"
@@ -238,14 +309,24 @@ def test_init_tls_makes_a_ca_and_certificates_a_daemon_serves_with(engine: docke
     names = set(sans.get_values_for_type(x509.DNSName)) | {str(a) for a in sans.get_values_for_type(x509.IPAddress)}
     assert {"localhost", "127.0.0.1", "::1", "pop.example.test", "192.0.2.7"} <= names
 
-    d = Daemon(state, config_text=config.read_text(),
-               tls=ClientTls(tls / "ca.pem", tls / "client.pem", tls / "client-key.pem")).start()
+    d = Daemon(
+        state, config_text=config.read_text(), tls=ClientTls(tls / "ca.pem", tls / "client.pem", tls / "client-key.pem")
+    ).start()
     try:
         with d.client() as api:
             record = _deploy_and_terminate(api, _one_vnf_nsd(idle_image, "init-tls"))
         assert vnf(record, "server")["vnfcs"][0]["popName"] == d.name
-        listed = _pop("--host", f"127.0.0.1:{d.pop_port}", "--ca", str(tls / "ca.pem"), "--cert",
-                      str(tls / "client.pem"), "--key", str(tls / "client-key.pem"), "servers")
+        listed = _pop(
+            "--host",
+            f"127.0.0.1:{d.pop_port}",
+            "--ca",
+            str(tls / "ca.pem"),
+            "--cert",
+            str(tls / "client.pem"),
+            "--key",
+            str(tls / "client-key.pem"),
+            "servers",
+        )
         assert listed.returncode == 0, listed.stderr
     finally:
         d.stop()

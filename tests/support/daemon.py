@@ -24,7 +24,6 @@ from typing import Any
 
 import docker
 import httpx
-
 from support import pg
 
 USER, PASSWORD = "tester", "s3cret-pass"
@@ -119,15 +118,27 @@ class ClientTls:
 
     def pop_options(self) -> dict[str, Any]:
         """Keyword arguments of popvim.client.PopClient."""
-        return {"tls": True, "ca_certificate": self.ca.read_bytes(),
-                "client_certificate": self.cert.read_bytes() if self.cert else None,
-                "client_key": self.key.read_bytes() if self.key else None}
+        return {
+            "tls": True,
+            "ca_certificate": self.ca.read_bytes(),
+            "client_certificate": self.cert.read_bytes() if self.cert else None,
+            "client_key": self.key.read_bytes() if self.key else None,
+        }
 
 
 class Daemon:
-    def __init__(self, state_dir: Path, *, name: str | None = None, extra_args: list[str] | None = None,
-                 config_text: str | None = None, tls: ClientTls | None = None,
-                 env: dict[str, str | None] | None = None, own_session: bool = False, db: str = "sqlite") -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        name: str | None = None,
+        extra_args: list[str] | None = None,
+        config_text: str | None = None,
+        tls: ClientTls | None = None,
+        env: dict[str, str | None] | None = None,
+        own_session: bool = False,
+        db: str = "sqlite",
+    ) -> None:
         """``tls``: the daemon serves TLS (its config says how) and tests talk to it so;
         ``env``: changes to its environment (None removes a variable, e.g. POPD_AUTH);
         ``own_session``: no controlling terminal, as under a service manager;
@@ -135,8 +146,9 @@ class Daemon:
         on scripts/postgres.sh's cluster, dropped by ``purge``)."""
         self.name = name or f"t{uuid.uuid4().hex[:8]}"
         self.db = db
-        self.db_url = pg.create_database(f"popvim_{self.name}") if db == "postgres" else \
-            f"sqlite:///{state_dir / 'popvim.db'}"
+        self.db_url = (
+            pg.create_database(f"popvim_{self.name}") if db == "postgres" else f"sqlite:///{state_dir / 'popvim.db'}"
+        )
         self.prefix = f"{self.name}-"
         self.state_dir = state_dir
         self.port = free_port()
@@ -155,12 +167,19 @@ class Daemon:
     def start(self, timeout: float = 30.0) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            sys.executable, "-m", "popvim.daemon",
-            "--state-dir", str(self.state_dir),
-            "--listen", f"127.0.0.1:{self.port}",
-            "--pop-listen", f"127.0.0.1:{self.pop_port}",
-            "--name", self.name,
-            "--engine-prefix", self.prefix,
+            sys.executable,
+            "-m",
+            "popvim.daemon",
+            "--state-dir",
+            str(self.state_dir),
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--pop-listen",
+            f"127.0.0.1:{self.pop_port}",
+            "--name",
+            self.name,
+            "--engine-prefix",
+            self.prefix,
             *(["--db", self.db_url] if self.db == "postgres" else []),
             *self.extra_args,
         ]
@@ -171,8 +190,9 @@ class Daemon:
         env = {**os.environ, "POPD_AUTH": f"{USER}:{PASSWORD}", **self.env}
         env = {k: v for k, v in env.items() if v is not None}
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=self.own_session)
+            self.proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=self.own_session
+            )
         wait_for(self._healthy, timeout, 0.1, f"popvimd {self.name} to answer /health")
         self._token = None
         return self
@@ -213,24 +233,25 @@ class Daemon:
     @property
     def token(self) -> str:
         if self._token is None:
-            r = httpx.post(f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD},
-                           verify=self.verify)
+            r = httpx.post(
+                f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD}, verify=self.verify
+            )
             r.raise_for_status()
             self._token = r.json()["token"]
         return self._token
 
     def login(self, user: str, password: str) -> str:
         """A token of another user (the config's ``[users]``)."""
-        r = httpx.post(f"{self.url}/v1/auth/login", json={"username": user, "password": password},
-                       verify=self.verify)
+        r = httpx.post(f"{self.url}/v1/auth/login", json={"username": user, "password": password}, verify=self.verify)
         r.raise_for_status()
         return str(r.json()["token"])
 
     def client(self, timeout: float = 60.0, token: str | None = None) -> httpx.Client:
         """REST as the test user, or as whoever ``token`` belongs to."""
         bearer = token or self.token
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {bearer}"}, timeout=timeout,
-                            verify=self.verify)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {bearer}"}, timeout=timeout, verify=self.verify
+        )
 
     @property
     def config_path(self) -> Path:

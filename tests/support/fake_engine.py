@@ -38,8 +38,15 @@ class FakeEngine:
             raise EngineError(f"network {spec.name} exists", 409)
         net_id = uuid.uuid4().hex
         self.networks_by_id[net_id] = EngineNetwork(
-            net_id, spec.name, spec.driver, [spec.subnet or ""], [spec.gateway or ""], spec.internal,
-            dict(spec.labels), {}, dict(spec.options),
+            net_id,
+            spec.name,
+            spec.driver,
+            [spec.subnet or ""],
+            [spec.gateway or ""],
+            spec.internal,
+            dict(spec.labels),
+            {},
+            dict(spec.options),
         )
         return net_id
 

@@ -164,8 +164,11 @@ def traces(name: str, host: docker.DockerClient) -> list[str]:
     if Path(f"/run/popvim-lab/{name}").exists():
         found.append(f"path /run/popvim-lab/{name}")
     found += [f"cgroup {p}" for p in Path("/sys/fs/cgroup").glob(f"*/{name}-*") if node.match(p.name)]
-    found += [f"mount {m}" for m in _lines("findmnt", "-rn", "-o", "TARGET")
-              if re.match(rf"^(/run|/var/lib|/run/netns)/{re.escape(name)}-\d+(/|$)", m)]
+    found += [
+        f"mount {m}"
+        for m in _lines("findmnt", "-rn", "-o", "TARGET")
+        if re.match(rf"^(/run|/var/lib|/run/netns)/{re.escape(name)}-\d+(/|$)", m)
+    ]
     found += [f"iptables {r}" for r in _lines("iptables", "-S") if f"popvim-lab:{name}" in r]
     for proc in Path("/proc").glob("[0-9]*"):
         try:

@@ -7,16 +7,17 @@ import uuid
 from typing import Any
 
 import httpx
-
 from support.daemon import wait_for
 
 
 def deploy(api: httpx.Client, descriptor: dict[str, Any], name: str | None = None) -> tuple[dict, dict]:
-    onboarded = api.post("/nsd/v1/ns_descriptors", content=json.dumps(descriptor),
-                         headers={"Content-Type": "application/json"})
+    onboarded = api.post(
+        "/nsd/v1/ns_descriptors", content=json.dumps(descriptor), headers={"Content-Type": "application/json"}
+    )
     assert onboarded.status_code == 201, onboarded.text
-    instance = api.post("/nslcm/v1/ns_instances",
-                        json={"nsdId": onboarded.json()["id"], "nsName": name or f"ns{uuid.uuid4().hex[:6]}"})
+    instance = api.post(
+        "/nslcm/v1/ns_instances", json={"nsdId": onboarded.json()["id"], "nsName": name or f"ns{uuid.uuid4().hex[:6]}"}
+    )
     assert instance.status_code == 201, instance.text
     assert instance.json()["nsState"] == "NOT_INSTANTIATED"
     started = api.post(f"/nslcm/v1/ns_instances/{instance.json()['id']}/instantiate")
@@ -25,8 +26,12 @@ def deploy(api: httpx.Client, descriptor: dict[str, Any], name: str | None = Non
 
 
 def wait_op(api: httpx.Client, location: str, timeout: float = 120) -> dict:
-    return wait_for(lambda: (op := api.get(location).json())["operationState"] != "PROCESSING" and op,
-                    timeout=timeout, interval=0.1, what=f"operation {location}")
+    return wait_for(
+        lambda: (op := api.get(location).json())["operationState"] != "PROCESSING" and op,
+        timeout=timeout,
+        interval=0.1,
+        what=f"operation {location}",
+    )
 
 
 def vnf(record: dict, name: str) -> dict:

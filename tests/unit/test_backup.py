@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from support import pg
 
 from popvim.store.backup import BackupError, backup, restore
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
 from popvim.vim.auth import now
-from support import pg
 
 
 def _tokens(store: Store) -> int:

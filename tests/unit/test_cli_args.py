@@ -15,15 +15,31 @@ from popvim.cli.tokens import TokenStore
 def test_the_seeds_spawn_arguments() -> None:
     spec = container_spec(["image=nginx:latest", "name=nginx-cont"])
     assert (spec.image, spec.name) == ("nginx:latest", "nginx-cont")
-    assert spec.create_kwargs() == {"flavour": "", "endpoints": None, "command": None, "env": None,
-                                    "metadata": None, "ports": None}
+    assert spec.create_kwargs() == {
+        "flavour": "",
+        "endpoints": None,
+        "command": None,
+        "env": None,
+        "metadata": None,
+        "ports": None,
+    }
 
 
 def test_every_key() -> None:
-    spec = container_spec([
-        "image=busybox", "name=web", "flavor=m1.tiny", "network=private", "network=lan:10.0.0.5,dmz=10.1.0.7",
-        "command=sh -c 'echo a b'", "env.A=1", "md.B=two words", "md.C=", "port=80,53/udp:5353",
-    ])
+    spec = container_spec(
+        [
+            "image=busybox",
+            "name=web",
+            "flavor=m1.tiny",
+            "network=private",
+            "network=lan:10.0.0.5,dmz=10.1.0.7",
+            "command=sh -c 'echo a b'",
+            "env.A=1",
+            "md.B=two words",
+            "md.C=",
+            "port=80,53/udp:5353",
+        ]
+    )
     assert spec.flavour == "m1.tiny"
     assert spec.endpoints == {"private": None, "lan": "10.0.0.5", "dmz": "10.1.0.7"}
     assert spec.command == ["sh", "-c", "echo a b"]
@@ -31,18 +47,21 @@ def test_every_key() -> None:
     assert spec.ports == {"80": 0, "53/udp": 5353}
 
 
-@pytest.mark.parametrize("items, message", [
-    (["name=x"], "image=... is required"),
-    (["image=x", "colour=blue"], "unknown key 'colour'"),
-    (["image=x", "oops"], "expected key=value"),
-    (["image=x", "=v"], "missing key"),
-    (["image=x", "network=lan:10.0.0.300"], "not an IPv4 address"),
-    (["image=x", "port=http"], "expected PORT"),
-    (["image=x", "port=80:99999"], "not a port number"),
-    (["image=x", "command="], "command is empty"),
-    (["image=x", "command='unclosed"], "command"),
-    (["image=x", "env.=1"], "needs a NAME"),
-])
+@pytest.mark.parametrize(
+    "items, message",
+    [
+        (["name=x"], "image=... is required"),
+        (["image=x", "colour=blue"], "unknown key 'colour'"),
+        (["image=x", "oops"], "expected key=value"),
+        (["image=x", "=v"], "missing key"),
+        (["image=x", "network=lan:10.0.0.300"], "not an IPv4 address"),
+        (["image=x", "port=http"], "expected PORT"),
+        (["image=x", "port=80:99999"], "not a port number"),
+        (["image=x", "command="], "command is empty"),
+        (["image=x", "command='unclosed"], "command"),
+        (["image=x", "env.=1"], "needs a NAME"),
+    ],
+)
 def test_bad_arguments_are_usage_errors(items: list[str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         container_spec(items)
@@ -53,15 +72,25 @@ def test_metadata_and_network_options() -> None:
     with pytest.raises(UsageError):
         metadata_entries([])
     assert network_options(["subnet=10.9.0.0/24", "ip-range=10.9.0.128/25", "internal=yes"]) == {
-        "subnet": "10.9.0.0/24", "ip_range": "10.9.0.128/25", "internal": True}
+        "subnet": "10.9.0.0/24",
+        "ip_range": "10.9.0.128/25",
+        "internal": True,
+    }
     with pytest.raises(UsageError, match="internal"):
         network_options(["internal=maybe"])
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("127.0.0.1", "127.0.0.1:60000"), ("pop.example:7000", "pop.example:7000"), (" h:01 ", "h:1"),
-    ("[::1]:6000", "[::1]:6000"), ("[::1]", "[::1]:60000"), ("::1", "[::1]:60000"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("127.0.0.1", "127.0.0.1:60000"),
+        ("pop.example:7000", "pop.example:7000"),
+        (" h:01 ", "h:1"),
+        ("[::1]:6000", "[::1]:6000"),
+        ("[::1]", "[::1]:60000"),
+        ("::1", "[::1]:60000"),
+    ],
+)
 def test_hosts_get_the_default_port(given: str, expected: str) -> None:
     assert normalize_host(given) == expected
 
@@ -75,7 +104,12 @@ def test_bad_hosts(bad: str) -> None:
 def test_global_options_may_follow_the_command_but_not_the_double_dash() -> None:
     assert hoist_global_options(["servers", "--json"]) == ["--json", "servers"]
     assert hoist_global_options(["servers", "--host", "h", "web", "--timeout=5"]) == [
-        "--host", "h", "--timeout=5", "servers", "web"]
+        "--host",
+        "h",
+        "--timeout=5",
+        "servers",
+        "web",
+    ]
     assert hoist_global_options(["exec", "web", "--", "cmd", "--json"]) == ["exec", "web", "--", "cmd", "--json"]
 
 

@@ -16,7 +16,8 @@ from popvim.daemon import app
 def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
     target = tmp_path / "popvimd.toml"
     result = CliRunner().invoke(
-        app, ["init", "--config", str(target), "--state-dir", str(tmp_path / "state")],
+        app,
+        ["init", "--config", str(target), "--state-dir", str(tmp_path / "state")],
         input="ops\nnot-in-the-file\nnot-in-the-file\n",
     )
     assert result.exit_code == 0, result.output
@@ -32,14 +33,14 @@ def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[pop]\nbogus = 1\n", "unknown key [pop].bogus"),
-        ("[pop]\ntoken_ttl = \"1h\"\n", "token_ttl"),
+        ('[pop]\ntoken_ttl = "1h"\n', "token_ttl"),
         ("[pop]\ntoken_ttl = 0\n", "token_ttl"),
-        ("[network]\npool = \"nonsense\"\n", "pool"),
-        ("[users]\nann = \"plaintext\"\n", "bcrypt hash"),
-        ("[users.ann]\npassword = \"$2b$x\"\nrole = \"root\"\n", "role must be one of"),
-        ("[policy]\ncap_add = [\"ALL\"]\n", "ALL can never be allowed"),
-        ("[policy]\nbind_mounts = [\"/\"]\n", "would allow every host path"),
-        ("[policy]\nhost_ports = \"80-20\"\n", "host_ports"),
+        ('[network]\npool = "nonsense"\n', "pool"),
+        ('[users]\nann = "plaintext"\n', "bcrypt hash"),
+        ('[users.ann]\npassword = "$2b$x"\nrole = "root"\n', "role must be one of"),
+        ('[policy]\ncap_add = ["ALL"]\n', "ALL can never be allowed"),
+        ('[policy]\nbind_mounts = ["/"]\n', "would allow every host path"),
+        ('[policy]\nhost_ports = "80-20"\n', "host_ports"),
         ("[policy]\nopen = true\n", "unknown key"),
         ("not toml = = =", "cannot read config"),
     ],

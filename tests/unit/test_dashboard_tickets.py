@@ -40,8 +40,9 @@ def _frame(status: int, chunks: list[bytes]) -> list[dict[str, Any]]:
 
     async def run() -> None:
         framing = _SseFraming(send)
-        await framing({"type": "http.response.start", "status": status,
-                       "headers": [(b"content-type", b"application/x-ndjson")]})
+        await framing(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/x-ndjson")]}
+        )
         for i, chunk in enumerate(chunks):
             await framing({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
 

@@ -102,10 +102,12 @@ def test_sipp_scaling_policies_translate_cpu_idle_into_cpu_busy() -> None:
     """idle <= 40 % is busy >= 60 %: scale out above 60; idle >= 60 % is busy <= 40 %: scale in below 40."""
     client = read_openbaton(sipp()).vnf("sipp-client")
     assert client.scaling == (
-        ScalingPolicy("scale-out", scale_out_above=60.0, scale_in_below=None, period_seconds=30, cooldown_seconds=60,
-                      step=1),
-        ScalingPolicy("scale-in", scale_out_above=None, scale_in_below=40.0, period_seconds=30, cooldown_seconds=60,
-                      step=1),
+        ScalingPolicy(
+            "scale-out", scale_out_above=60.0, scale_in_below=None, period_seconds=30, cooldown_seconds=60, step=1
+        ),
+        ScalingPolicy(
+            "scale-in", scale_out_above=None, scale_in_below=40.0, period_seconds=30, cooldown_seconds=60, step=1
+        ),
     )
 
 
@@ -115,7 +117,8 @@ def test_busy_cpu_metric_keeps_its_threshold_and_step_comes_from_the_action() ->
     policy["alarms"][0].update(metric="system.cpu.util", comparisonOperator=">", threshold=75)
     policy["actions"][0]["value"] = 2
     assert read_openbaton(doc).vnf("sipp-client").scaling[0] == ScalingPolicy(
-        "scale-out", 75.0, None, period_seconds=30, cooldown_seconds=60, step=2)
+        "scale-out", 75.0, None, period_seconds=30, cooldown_seconds=60, step=2
+    )
 
 
 def test_vnfc_count_sets_initial_instances_and_vim_instance_names_the_pop() -> None:
@@ -133,7 +136,12 @@ def test_minimal_vnfd_gets_defaults() -> None:
     nsd = read_openbaton({"name": "ns", "vnfd": [{"name": "a", "vdu": [{"vm_image": ["img"]}]}]})
     vnf = nsd.vnf("a")
     assert (vnf.image, vnf.flavour, vnf.min_instances, vnf.max_instances, vnf.type) == (
-        "img", "docker.container", 1, 1, "")
+        "img",
+        "docker.container",
+        1,
+        1,
+        "",
+    )
     assert nsd.virtual_links == () and nsd.dependencies == ()
 
 
@@ -178,8 +186,9 @@ def test_dependency_naming_an_unknown_vnf() -> None:
 
 def test_dependency_cycle() -> None:
     doc = sipp()
-    doc["vnf_dependency"].append({"source": {"name": "sipp-client"}, "target": {"name": "sipp-server"},
-                                  "parameters": ["private"]})
+    doc["vnf_dependency"].append(
+        {"source": {"name": "sipp-client"}, "target": {"name": "sipp-server"}, "parameters": ["private"]}
+    )
     reason = problems_of(read_openbaton, doc)["vnf_dependency"]
     assert "cycle" in reason and "sipp-server" in reason and "sipp-client" in reason
 
@@ -211,24 +220,40 @@ def test_scale_in_out_below_one_and_below_the_vnfc_count() -> None:
         (lambda d: d["vnfd"][0]["vdu"][0].update(vm_image="img"), "vnfd[0].vdu[0].vm_image"),
         (lambda d: d["vnfd"][0]["vdu"][0].update(vm_image=[None]), "vnfd[0].vdu[0].vm_image[0]"),
         (lambda d: d["vnfd"][0]["vdu"][0].update(vimInstanceName=[1]), "vnfd[0].vdu[0].vimInstanceName[0]"),
-        (lambda d: d["vnfd"][0]["configurations"]["configurationParameters"][0].update(value={"a": 1}),
-         "vnfd[0].configurations.configurationParameters[0].value"),
-        (lambda d: d["vnfd"][0]["configurations"]["configurationParameters"][1].pop("confKey"),
-         "vnfd[0].configurations.configurationParameters[1].confKey"),
+        (
+            lambda d: d["vnfd"][0]["configurations"]["configurationParameters"][0].update(value={"a": 1}),
+            "vnfd[0].configurations.configurationParameters[0].value",
+        ),
+        (
+            lambda d: d["vnfd"][0]["configurations"]["configurationParameters"][1].pop("confKey"),
+            "vnfd[0].configurations.configurationParameters[1].confKey",
+        ),
         (lambda d: d["vnfd"][0].update(configurations=[]), "vnfd[0].configurations"),
-        (lambda d: d["vnfd"][0]["deployment_flavour"][0].update(flavour_key=1),
-         "vnfd[0].deployment_flavour[0].flavour_key"),
+        (
+            lambda d: d["vnfd"][0]["deployment_flavour"][0].update(flavour_key=1),
+            "vnfd[0].deployment_flavour[0].flavour_key",
+        ),
         (lambda d: d["vnfd"][0]["auto_scale_policy"][0].update(period="soon"), "vnfd[0].auto_scale_policy[0].period"),
-        (lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(metric="memory.used"),
-         "vnfd[0].auto_scale_policy[0].alarms[0]"),
-        (lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(comparisonOperator="="),
-         "vnfd[0].auto_scale_policy[0].alarms[0]"),
-        (lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(comparisonOperator=">="),
-         "vnfd[0].auto_scale_policy[0].alarms"),  # SCALE_OUT on idle >= 40: on low CPU
-        (lambda d: d["vnfd"][0]["auto_scale_policy"][0]["actions"][0].update(type="SCALE_OUT_TO"),
-         "vnfd[0].auto_scale_policy[0].actions[0].type"),
-        (lambda d: d["vnfd"][0]["auto_scale_policy"][0]["actions"][0].update(value="-1"),
-         "vnfd[0].auto_scale_policy[0].actions[0].value"),
+        (
+            lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(metric="memory.used"),
+            "vnfd[0].auto_scale_policy[0].alarms[0]",
+        ),
+        (
+            lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(comparisonOperator="="),
+            "vnfd[0].auto_scale_policy[0].alarms[0]",
+        ),
+        (
+            lambda d: d["vnfd"][0]["auto_scale_policy"][0]["alarms"][0].update(comparisonOperator=">="),
+            "vnfd[0].auto_scale_policy[0].alarms",
+        ),  # SCALE_OUT on idle >= 40: on low CPU
+        (
+            lambda d: d["vnfd"][0]["auto_scale_policy"][0]["actions"][0].update(type="SCALE_OUT_TO"),
+            "vnfd[0].auto_scale_policy[0].actions[0].type",
+        ),
+        (
+            lambda d: d["vnfd"][0]["auto_scale_policy"][0]["actions"][0].update(value="-1"),
+            "vnfd[0].auto_scale_policy[0].actions[0].value",
+        ),
         (lambda d: d["vnfd"][1].update(type=None), "vnf_dependency[0].source"),  # no type: no SERVER_ prefix
         (lambda d: d["vnfd"][1]["virtual_link"][0].update(name="public"), "vnfd[1].virtual_link[0].name"),
         (lambda d: d["vnfd"][1].update(name="sipp-client"), "vnfd[1].name"),
@@ -268,19 +293,52 @@ def test_a_document_that_is_not_an_object(doc: Any) -> None:
 
 # --- Open Baton: fuzz ------------------------------------------------------------------
 
-_KEYS = ["name", "vld", "vnfd", "vdu", "vm_image", "scale_in_out", "vnfc", "connection_point",
-         "virtual_link_reference", "vimInstanceName", "configurations", "configurationParameters", "confKey",
-         "value", "deployment_flavour", "flavour_key", "auto_scale_policy", "alarms", "actions", "metric",
-         "comparisonOperator", "threshold", "period", "cooldown", "type", "vnf_dependency", "source", "target",
-         "parameters", "virtual_link"]
+_KEYS = [
+    "name",
+    "vld",
+    "vnfd",
+    "vdu",
+    "vm_image",
+    "scale_in_out",
+    "vnfc",
+    "connection_point",
+    "virtual_link_reference",
+    "vimInstanceName",
+    "configurations",
+    "configurationParameters",
+    "confKey",
+    "value",
+    "deployment_flavour",
+    "flavour_key",
+    "auto_scale_policy",
+    "alarms",
+    "actions",
+    "metric",
+    "comparisonOperator",
+    "threshold",
+    "period",
+    "cooldown",
+    "type",
+    "vnf_dependency",
+    "source",
+    "target",
+    "parameters",
+    "virtual_link",
+]
 
-_scalars = (st.none() | st.booleans() | st.integers(min_value=-(10**400), max_value=10**400)
-            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8)
-            | st.sampled_from(["private", "sipp-server", "SCALE_IN", "<=", "system.cpu.util[,idle]", "1", "NaN"]))
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+    | st.sampled_from(["private", "sipp-server", "SCALE_IN", "<=", "system.cpu.util[,idle]", "1", "NaN"])
+)
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -289,10 +347,10 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]
     yield prefix
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _paths(value, prefix + (key,))
+            yield from _paths(value, (*prefix, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _paths(value, prefix + (index,))
+            yield from _paths(value, (*prefix, index))
 
 
 def _walk(doc: Any, path: tuple[Any, ...]) -> Any:
@@ -364,8 +422,13 @@ def test_annex_h_containerised_nginx_with_scaling() -> None:
 def test_annex_a_variant() -> None:
     nsd = read_tosca(tosca_text("annex-a-vnfd-guide.yaml"))
     (vnf,) = nsd.vnfs
-    assert (vnf.name, vnf.image, vnf.flavour, vnf.cpus, vnf.memory) == ("VDU", "ubuntu-18.04", "m1.small", 2.0,
-                                                                        2048 * MiB)
+    assert (vnf.name, vnf.image, vnf.flavour, vnf.cpus, vnf.memory) == (
+        "VDU",
+        "ubuntu-18.04",
+        "m1.small",
+        2.0,
+        2048 * MiB,
+    )
     assert vnf.configuration == {"role": "web", "param0": "key1", "param1": "key2"}
     assert vnf.connection_points == (ConnectionPoint("VL"),)
     assert vnf.respawn is True
@@ -380,11 +443,21 @@ def test_sipp_tosca_twin_matches_the_open_baton_service() -> None:
     assert tosca.dependencies == openbaton.dependencies
     for name in ("sipp-server", "sipp-client"):
         ours, theirs = tosca.vnf(name), openbaton.vnf(name)
-        for field in ("image", "type", "flavour", "min_instances", "max_instances", "initial_instances",
-                      "connection_points", "configuration", "respawn"):
+        for field in (
+            "image",
+            "type",
+            "flavour",
+            "min_instances",
+            "max_instances",
+            "initial_instances",
+            "connection_points",
+            "configuration",
+            "respawn",
+        ):
             assert getattr(ours, field) == getattr(theirs, field), (name, field)
     assert tosca.vnf("sipp-client").scaling == (
-        ScalingPolicy("client-scaling", scale_out_above=60.0, scale_in_below=30.0, cooldown_seconds=60.0),)
+        ScalingPolicy("client-scaling", scale_out_above=60.0, scale_in_below=30.0, cooldown_seconds=60.0),
+    )
 
 
 @pytest.mark.parametrize(("action", "respawn"), [("respawn", True), ("terminate", False), ("log", False)])
@@ -399,12 +472,20 @@ def test_compute_capability_container_command_pop_and_cp_order() -> None:
     nodes = doc["topology_template"]["node_templates"]
     vdu = nodes["VDU1"]
     vdu["capabilities"] = {"nfv_compute": {"properties": {"num_cpus": 1, "mem_size": "1 GB"}}}
-    vdu["properties"].update(pop="edge", vnf_type="web", vnfcs={"web": {
-        "image": "httpd", "command": ["httpd"], "args": ["-f"], "ports": ["80", "5060/udp"]}})
-    nodes["VL2"] = {"type": "popvim.nodes.nfv.VL", "properties": {"vendor": "x", "cidr": "10.9.0.0/24",
-                                                                   "bandwidth": "10mbit"}}
-    nodes["CP0"] = {"type": "tosca.nodes.nfv.CP.Tacker", "properties": {"order": 1},
-                    "requirements": [{"virtualLink": {"node": "VL2"}}, {"virtualBinding": "VDU1"}]}
+    vdu["properties"].update(
+        pop="edge",
+        vnf_type="web",
+        vnfcs={"web": {"image": "httpd", "command": ["httpd"], "args": ["-f"], "ports": ["80", "5060/udp"]}},
+    )
+    nodes["VL2"] = {
+        "type": "popvim.nodes.nfv.VL",
+        "properties": {"vendor": "x", "cidr": "10.9.0.0/24", "bandwidth": "10mbit"},
+    }
+    nodes["CP0"] = {
+        "type": "tosca.nodes.nfv.CP.Tacker",
+        "properties": {"order": 1},
+        "requirements": [{"virtualLink": {"node": "VL2"}}, {"virtualBinding": "VDU1"}],
+    }
     nsd = read_tosca_document(doc)
     vnf = nsd.vnf("VDU1")
     assert (vnf.image, vnf.cpus, vnf.memory, vnf.pop, vnf.type) == ("httpd", 1.0, 2**30, "edge", "web")
@@ -415,9 +496,22 @@ def test_compute_capability_container_command_pop_and_cp_order() -> None:
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("512 MB", 512 * MiB), ("512MiB", 512 * MiB), ("512Mi", 512 * MiB), ("1 GB", 2**30), ("2gib", 2**31),
-     (512, 512 * MiB), ("512", 512 * MiB), ("1.5 GB", 3 * 2**29), ("100 B", 100), ("0 MB", None), ("lots", None),
-     ("5 XB", None), (True, None), (None, None)],
+    [
+        ("512 MB", 512 * MiB),
+        ("512MiB", 512 * MiB),
+        ("512Mi", 512 * MiB),
+        ("1 GB", 2**30),
+        ("2gib", 2**31),
+        (512, 512 * MiB),
+        ("512", 512 * MiB),
+        ("1.5 GB", 3 * 2**29),
+        ("100 B", 100),
+        ("0 MB", None),
+        ("lots", None),
+        ("5 XB", None),
+        (True, None),
+        (None, None),
+    ],
 )
 def test_sizes_use_binary_units(text: Any, size: int | None) -> None:
     assert parse_size(text) == size
@@ -425,9 +519,18 @@ def test_sizes_use_binary_units(text: Any, size: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "mapped", "port"),
-    [("80:80", True, ("80/tcp", 80)), ("8080:80/udp", True, ("80/udp", 8080)), ("80", False, ("80/tcp", None)),
-     ("5060/UDP", False, ("5060/udp", None)), (80, False, ("80/tcp", None)), ("80", True, None),
-     ("0:80", True, None), ("80:70000", True, None), ("80/icmp", False, None), ("x", False, None)],
+    [
+        ("80:80", True, ("80/tcp", 80)),
+        ("8080:80/udp", True, ("80/udp", 8080)),
+        ("80", False, ("80/tcp", None)),
+        ("5060/UDP", False, ("5060/udp", None)),
+        (80, False, ("80/tcp", None)),
+        ("80", True, None),
+        ("0:80", True, None),
+        ("80:70000", True, None),
+        ("80/icmp", False, None),
+        ("x", False, None),
+    ],
 )
 def test_ports(text: Any, mapped: bool, port: tuple[str, int | None] | None) -> None:
     assert parse_port(text, mapped) == port
@@ -456,8 +559,11 @@ def test_parser_validation_errors_become_problems_at_their_node() -> None:
 
 
 def test_unknown_version_and_unknown_type() -> None:
-    problems = problems_of(read_tosca, "tosca_definitions_version: tosca_simple_yaml_9\n"
-                                       "topology_template:\n  node_templates:\n    A:\n      type: my.Thing\n")
+    problems = problems_of(
+        read_tosca,
+        "tosca_definitions_version: tosca_simple_yaml_9\n"
+        "topology_template:\n  node_templates:\n    A:\n      type: my.Thing\n",
+    )
     assert any("tosca_simple_yaml_9" in r for r in problems.values())
     assert any("my.Thing" in r for r in problems.values())
 
@@ -482,10 +588,23 @@ def test_tosca_scaling_and_dependency_problems() -> None:
     policies = doc["topology_template"]["policies"]
     policies[0]["client-scaling"]["properties"].update(min_instances=3, default_instances=2)
     policies[1]["client-needs-server"]["properties"]["source"] = "sipp-ghost"
-    policies.append({"loop": {"type": "popvim.policies.Dependency",
-                              "properties": {"source": "sipp-client", "target": "sipp-client"}}})
-    policies.append({"again": {"type": "tosca.policies.tacker.Scaling", "targets": ["private"],
-                               "properties": {"min_instances": 1, "max_instances": 2}}})
+    policies.append(
+        {
+            "loop": {
+                "type": "popvim.policies.Dependency",
+                "properties": {"source": "sipp-client", "target": "sipp-client"},
+            }
+        }
+    )
+    policies.append(
+        {
+            "again": {
+                "type": "tosca.policies.tacker.Scaling",
+                "targets": ["private"],
+                "properties": {"min_instances": 1, "max_instances": 2},
+            }
+        }
+    )
     problems = problems_of(read_tosca_document, doc)
     assert "min_instances <= default_instances <= max_instances" in problems["client-scaling.properties"]
     assert "'sipp-ghost'" in problems["client-needs-server.source"]
@@ -524,15 +643,27 @@ def test_cp_without_a_link_and_template_without_vdus() -> None:
     del nodes["CP2"]["requirements"][0]
     problems = problems_of(read_tosca_document, doc)
     assert any(path.startswith("CP2") for path in problems)
-    empty = {"tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0",
-             "topology_template": {"node_templates": {"VL1": nodes["VL1"]}}}
+    empty = {
+        "tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0",
+        "topology_template": {"node_templates": {"VL1": nodes["VL1"]}},
+    }
     assert "topology_template.node_templates" in problems_of(read_tosca_document, empty)
 
 
-@pytest.mark.parametrize("text", ["", "just text", "- a\n- list\n", "{}", "a: [1, 2\n", "x: 2001-13-45\n",
-                                  "\t\x00", "tosca_definitions_version: 3\n",
-                                  "tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0\n"
-                                  "topology_template: 5\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "just text",
+        "- a\n- list\n",
+        "{}",
+        "a: [1, 2\n",
+        "x: 2001-13-45\n",
+        "\t\x00",
+        "tosca_definitions_version: 3\n",
+        "tosca_definitions_version: tosca_simple_profile_for_nfv_1_0_0\ntopology_template: 5\n",
+    ],
+)
 def test_odd_yaml_is_a_descriptor_error(text: str) -> None:
     with pytest.raises(DescriptorError):
         read_tosca(text)
@@ -540,11 +671,40 @@ def test_odd_yaml_is_a_descriptor_error(text: str) -> None:
 
 # --- TOSCA: fuzz -----------------------------------------------------------------------
 
-_TOSCA_BASES = [tosca_doc(name) for name in ("sipp-tosca.yaml", "annex-a-vnfd-guide.yaml",
-                                             "annex-g-openstack-backend.yaml", "annex-h-kubernetes-webserver.yaml")]
-_TOSCA_KEYS = ["type", "properties", "requirements", "node", "targets", "policies", "node_templates", "image",
-               "vnfc", "vnfcs", "mem_size", "num_cpus", "mapping_ports", "config", "min_instances", "max_instances",
-               "source", "target", "parameters", "monitoring_policy", "capabilities", "artifacts", "inputs"]
+_TOSCA_BASES = [
+    tosca_doc(name)
+    for name in (
+        "sipp-tosca.yaml",
+        "annex-a-vnfd-guide.yaml",
+        "annex-g-openstack-backend.yaml",
+        "annex-h-kubernetes-webserver.yaml",
+    )
+]
+_TOSCA_KEYS = [
+    "type",
+    "properties",
+    "requirements",
+    "node",
+    "targets",
+    "policies",
+    "node_templates",
+    "image",
+    "vnfc",
+    "vnfcs",
+    "mem_size",
+    "num_cpus",
+    "mapping_ports",
+    "config",
+    "min_instances",
+    "max_instances",
+    "source",
+    "target",
+    "parameters",
+    "monitoring_policy",
+    "capabilities",
+    "artifacts",
+    "inputs",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -558,21 +718,34 @@ def test_mutated_tosca_documents_give_a_model_or_a_descriptor_error(doc: Any) ->
 
 _yaml_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_TOSCA_KEYS) | st.text(max_size=6),
-                                                                inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_TOSCA_KEYS) | st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(
-    st.text(max_size=60),
-    _yaml_values.map(lambda v: yaml.safe_dump(v)),
-    _yaml_values.map(lambda v: yaml.safe_dump({"tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0",
-                                               "topology_template": v})),
-    _yaml_values.map(lambda v: yaml.safe_dump({"tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0",
-                                               "topology_template": {"node_templates": {"VDU1": v}}})),
-))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        _yaml_values.map(lambda v: yaml.safe_dump(v)),
+        _yaml_values.map(
+            lambda v: yaml.safe_dump(
+                {"tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0", "topology_template": v}
+            )
+        ),
+        _yaml_values.map(
+            lambda v: yaml.safe_dump(
+                {
+                    "tosca_definitions_version": "tosca_simple_profile_for_nfv_1_0_0",
+                    "topology_template": {"node_templates": {"VDU1": v}},
+                }
+            )
+        ),
+    )
+)
 def test_random_yaml_gives_a_model_or_a_descriptor_error(text: str) -> None:
     try:
         read_tosca(text)
@@ -596,8 +769,16 @@ def test_read_descriptor_detects_the_format() -> None:
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"{not json", "application/json"), (b"\xff\xfe\x00", None), ("name: x\n", None), ("[1, 2]", None),
-     ({"name": "x"}, None), ("", None), (b"a: [", "application/yaml"), (12, None)],
+    [
+        (b"{not json", "application/json"),
+        (b"\xff\xfe\x00", None),
+        ("name: x\n", None),
+        ("[1, 2]", None),
+        ({"name": "x"}, None),
+        ("", None),
+        (b"a: [", "application/yaml"),
+        (12, None),
+    ],
 )
 def test_read_descriptor_refuses_what_it_cannot_read(body: Any, content_type: str | None) -> None:
     with pytest.raises(DescriptorError) as caught:

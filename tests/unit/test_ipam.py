@@ -8,18 +8,18 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.fake_engine import FakeEngine
 
 from popvim.engine.driver import NetworkSpec
 from popvim.store.db import Store
+from popvim.vim.containers import ContainerService
 from popvim.vim.errors import AlreadyExists, Exhausted, InvalidArgument, InvalidState
 from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
-from popvim.vim.containers import ContainerService
 from popvim.vim.models import ContainerConfig, NetworkConfig
 from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
-from support.fake_engine import FakeEngine
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,13 @@ def services(tmp_path) -> Iterator[tuple[NetworkService, ContainerService, FakeE
     bus = EventBus()
     networks = NetworkService(store, engine, settings, bus)  # type: ignore[arg-type]
     containers = ContainerService(
-        store, engine, settings, bus, networks, ImageService(engine, bus), FlavourCatalogue(settings.flavours)  # type: ignore[arg-type]
+        store,
+        engine,
+        settings,
+        bus,
+        networks,
+        ImageService(engine, bus),
+        FlavourCatalogue(settings.flavours),  # type: ignore[arg-type]
     )
     networks.ensure_default()
     yield networks, containers, engine
@@ -59,7 +65,7 @@ def test_auto_subnets_never_overlap(services) -> None:
     made = [networks.create(NetworkConfig(name=f"n{i}")) for i in range(20)]
     subnets = [ipaddress.ip_network(n.subnet) for n in made] + [ipaddress.ip_network(networks.get("private").subnet)]
     for i, a in enumerate(subnets):
-        for b in subnets[i + 1:]:
+        for b in subnets[i + 1 :]:
             assert not a.overlaps(b)
 
 
@@ -92,8 +98,13 @@ def test_addresses_come_from_the_range_and_skip_gateway(services) -> None:
 
 @pytest.mark.parametrize(
     ("address", "error"),
-    [("10.2.0.1", InvalidArgument), ("10.2.0.0", InvalidArgument), ("10.2.0.255", InvalidArgument),
-     ("10.3.0.5", InvalidArgument), ("10.2.0.9", AlreadyExists)],
+    [
+        ("10.2.0.1", InvalidArgument),
+        ("10.2.0.0", InvalidArgument),
+        ("10.2.0.255", InvalidArgument),
+        ("10.3.0.5", InvalidArgument),
+        ("10.2.0.9", AlreadyExists),
+    ],
 )
 def test_fixed_address_refusals(services, address: str, error: type) -> None:
     networks, containers, _ = services
@@ -134,7 +145,13 @@ def test_assigned_addresses_are_always_unique(tmp_path_factory, picks: list[int 
     bus = EventBus()
     networks = NetworkService(store, engine, settings_, bus)  # type: ignore[arg-type]
     containers = ContainerService(
-        store, engine, settings_, bus, networks, ImageService(engine, bus), FlavourCatalogue(settings_.flavours)  # type: ignore[arg-type]
+        store,
+        engine,
+        settings_,
+        bus,
+        networks,
+        ImageService(engine, bus),
+        FlavourCatalogue(settings_.flavours),  # type: ignore[arg-type]
     )
     networks.create(NetworkConfig(name="h", subnet="10.6.0.0/28"))
     held: list[str] = []

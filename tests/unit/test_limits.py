@@ -90,8 +90,10 @@ def test_limits_and_reconcile_interval_come_from_the_config(tmp_path) -> None:  
     from popvim import config as cfg
 
     path = tmp_path / "p.toml"
-    path.write_text("[pop]\nreconcile_interval = 5\n[network]\nlargest_subnet = 20\n"
-                    "[limits]\nexec_timeout = 2.5\nexecs_per_user = 1\n")
+    path.write_text(
+        "[pop]\nreconcile_interval = 5\n[network]\nlargest_subnet = 20\n"
+        "[limits]\nexec_timeout = 2.5\nexecs_per_user = 1\n"
+    )
     settings = cfg.load(path).settings()
     assert settings.reconcile_interval == 5 and settings.largest_subnet == 20
     assert settings.limits.exec_timeout == 2.5 and settings.limits.execs_per_user == 1

@@ -156,9 +156,7 @@ def test_empty_dump() -> None:
     assert Mesh(runner=fake_runner(fixture("station_dump_empty.txt"))).stations("wlan0") == []
 
 
-@pytest.mark.parametrize(
-    "name", ["station_dump_mesh_2peers.txt", "station_dump_managed.txt", "station_dump_empty.txt"]
-)
+@pytest.mark.parametrize("name", ["station_dump_mesh_2peers.txt", "station_dump_managed.txt", "station_dump_empty.txt"])
 def test_dump_is_json_serialisable(name: str) -> None:
     stations = Mesh(runner=fake_runner(fixture(name))).stations("wlan0")
     assert json.loads(json.dumps(stations, allow_nan=False)) == stations
@@ -202,9 +200,7 @@ def test_unknown_and_unparsable_lines() -> None:
 
 def test_text_before_first_header_is_ignored() -> None:
     text = "garbage: 1\nStation 02:00:00:00:03:00 (on mesh0)\n\trx bytes:\t5\n"
-    assert parse_station_dump(text) == [
-        {"mac": "02:00:00:00:03:00", "interface": "mesh0", "extra": [], "rx_bytes": 5}
-    ]
+    assert parse_station_dump(text) == [{"mac": "02:00:00:00:03:00", "interface": "mesh0", "extra": [], "rx_bytes": 5}]
 
 
 def test_mlo_links_go_to_a_links_list() -> None:
@@ -356,12 +352,8 @@ def test_non_string_interface_name_is_invalid() -> None:
 
 # --- properties -------------------------------------------------------------------
 
-_line_chars = st.characters(
-    codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp"), include_characters="\t"
-)
-_body_line = st.text(_line_chars, max_size=60).filter(
-    lambda line: not line.strip().startswith("Station")
-)
+_line_chars = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp"), include_characters="\t")
+_body_line = st.text(_line_chars, max_size=60).filter(lambda line: not line.strip().startswith("Station"))
 _mac = st.from_regex(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", fullmatch=True)
 _ifname = st.from_regex(r"[A-Za-z0-9_.-]{1,15}", fullmatch=True)
 
@@ -387,9 +379,7 @@ def test_interfaces_never_raises_on_arbitrary_output(text: str) -> None:
     st.lists(_body_line, max_size=5),
     st.lists(st.tuples(_mac, _ifname, st.lists(_body_line, max_size=8)), max_size=6),
 )
-def test_every_station_header_yields_one_entry(
-    preamble: list[str], blocks: list[tuple[str, str, list[str]]]
-) -> None:
+def test_every_station_header_yields_one_entry(preamble: list[str], blocks: list[tuple[str, str, list[str]]]) -> None:
     lines = list(preamble)
     for mac, ifname, body in blocks:
         lines.append(f"Station {mac} (on {ifname})")

@@ -101,7 +101,6 @@ def test_database_of_a_newer_popvim_is_refused(engine: Engine) -> None:
         Store(str(engine.url.render_as_string(hide_password=False)))
 
 
-
 def test_downgrade_below_the_first_revision_is_refused(engine: Engine) -> None:
     migrate.upgrade(engine)
     with pytest.raises(migrate.MigrationError, match="drops every table"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.fake_engine import FakeEngine
+
 from popvim.engine.driver import NetworkSpec
 from popvim.store.db import Store
 from popvim.vim.events import EventBus
@@ -11,7 +13,6 @@ from popvim.vim.labels import LABEL_INSTALL, LABEL_NETWORK, LABEL_POP
 from popvim.vim.models import NetworkConfig
 from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
-from support.fake_engine import FakeEngine
 
 MINE, THEIRS = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 
@@ -50,7 +51,8 @@ def test_a_network_holding_our_engine_name_for_another_install_is_not_adopted(tm
     service, _bus = _service(tmp_path, engine)
     made = service.create(NetworkConfig(name="lan", subnet="10.99.5.0/24"))
     engine.remove_network(made.engine_id or "")
-    squatter = _engine_network(engine, "lan", "10.99.6.0/24",
-                               {LABEL_POP: "pop1", LABEL_INSTALL: THEIRS, LABEL_NETWORK: "theirs"})
+    squatter = _engine_network(
+        engine, "lan", "10.99.6.0/24", {LABEL_POP: "pop1", LABEL_INSTALL: THEIRS, LABEL_NETWORK: "theirs"}
+    )
     service.reconcile()
     assert service.get("lan").engine_id != squatter and squatter in engine.networks_by_id

@@ -26,8 +26,11 @@ def test_a_hung_check_gives_a_reason_and_is_not_started_twice() -> None:
     readiness.add("database", lambda: None)
     readiness.add("controllers", lambda: "the NFV controllers are not running")
     try:
-        assert readiness.report() == {"engine": "no answer within 0.2s", "database": "ok",
-                                      "controllers": "the NFV controllers are not running"}
+        assert readiness.report() == {
+            "engine": "no answer within 0.2s",
+            "database": "ok",
+            "controllers": "the NFV controllers are not running",
+        }
         assert readiness.report()["engine"] == "no answer within 0.2s"
         assert len(calls) == 1  # the second probe waited on the first, still hung, call
     finally:
@@ -86,8 +89,10 @@ def test_engine_calls_are_timed_by_name_and_result() -> None:
             raise RuntimeError(container_id)
 
     def count(call: str, result: str) -> float:
-        return REGISTRY.get_sample_value("popvim_engine_call_duration_seconds_count",
-                                         {"call": call, "result": result}) or 0.0
+        return (
+            REGISTRY.get_sample_value("popvim_engine_call_duration_seconds_count", {"call": call, "result": result})
+            or 0.0
+        )
 
     engine = metrics.InstrumentedEngine(Engine())
     before_ok, before_error = count("ping", "ok"), count("stats", "error")

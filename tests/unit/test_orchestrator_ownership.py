@@ -43,8 +43,18 @@ class FakeRegistry:
 
 
 def _container(name: str, pop_id: str, labels: dict[str, str]) -> models.Container:
-    return models.Container(id=pop_id, name=name, image_id="i", flavour_id="", command="", created=0, started=0,
-                            status="RUNNING", extended_status="", labels=labels)
+    return models.Container(
+        id=pop_id,
+        name=name,
+        image_id="i",
+        flavour_id="",
+        command="",
+        created=0,
+        started=0,
+        status="RUNNING",
+        extended_status="",
+        labels=labels,
+    )
 
 
 def _orchestrator(tmp_path: Path, pop: FakePop) -> Orchestrator:
@@ -52,8 +62,13 @@ def _orchestrator(tmp_path: Path, pop: FakePop) -> Orchestrator:
 
 
 def test_a_container_found_by_name_is_deleted_only_with_the_vnfc_label(tmp_path: Path) -> None:
-    pop = FakePop([_container("web", "c1", {naming.LABEL_VNFC: "someone-else"}),
-                   _container("db", "c2", naming.container_labels("ns-1", "vnfc-2"))], [])
+    pop = FakePop(
+        [
+            _container("web", "c1", {naming.LABEL_VNFC: "someone-else"}),
+            _container("db", "c2", naming.container_labels("ns-1", "vnfc-2")),
+        ],
+        [],
+    )
     orchestrator = _orchestrator(tmp_path, pop)
     orchestrator._delete_container("here", None, "web", "vnfc-1")
     orchestrator._delete_container("here", None, "db", "vnfc-2")
@@ -63,8 +78,13 @@ def test_a_container_found_by_name_is_deleted_only_with_the_vnfc_label(tmp_path:
 
 
 def test_a_network_found_by_name_is_deleted_only_with_the_instance_label(tmp_path: Path) -> None:
-    pop = FakePop([], [models.Network("n1", "mine", True, "bridge", [], naming.network_labels("ns-1")),
-                       models.Network("n2", "theirs", True, "bridge", [], {})])
+    pop = FakePop(
+        [],
+        [
+            models.Network("n1", "mine", True, "bridge", [], naming.network_labels("ns-1")),
+            models.Network("n2", "theirs", True, "bridge", [], {}),
+        ],
+    )
     orchestrator = _orchestrator(tmp_path, pop)
     orchestrator._delete_network("here", "mine", "ns-1")
     orchestrator._delete_network("here", "theirs", "ns-1")
@@ -75,5 +95,6 @@ def test_a_network_found_by_name_is_deleted_only_with_the_instance_label(tmp_pat
 def test_names_that_join_alike_differ() -> None:
     assert naming.container_name("a", "id-1", "b-c", 0) != naming.container_name("a-b", "id-2", "c", 0)
     assert naming.container_name("a", "id-1", "b-c", 0).startswith("a-b-c-")
-    assert naming.network_name("a", "id-1", "private", "private") != naming.network_name("a", "id-2", "private",
-                                                                                           "private")
+    assert naming.network_name("a", "id-1", "private", "private") != naming.network_name(
+        "a", "id-2", "private", "private"
+    )

@@ -84,8 +84,13 @@ def test_bind_mounts_compare_normalised_paths(tmp_path: Path) -> None:
     policy = Policy.from_table({"bind_mounts": [str(allowed) + "/"]})
     for ok in (f"{allowed}:/data", f"{allowed}/sub:/data:ro", f"{allowed}/./sub//x:/x", f"{allowed}/sub/..:/d"):
         policy.check_container(container(volumes=[ok]))
-    for escape in (f"{allowed}/../etc:/etc", f"{allowed}/sub/../../:/up", f"{allowed}-sibling:/s",
-                   f"{tmp_path}:/parent", "/:/host"):
+    for escape in (
+        f"{allowed}/../etc:/etc",
+        f"{allowed}/sub/../../:/up",
+        f"{allowed}-sibling:/s",
+        f"{tmp_path}:/parent",
+        "/:/host",
+    ):
         assert refused_key(policy, container(volumes=[escape])) == "policy.bind_mounts", escape
 
 
@@ -168,8 +173,15 @@ def test_safe_options_pass_and_the_list_can_be_replaced() -> None:
 
 
 def test_the_table_round_trips() -> None:
-    opened = Policy.from_table({"privileged": True, "bind_mounts": ["/srv/vnf/"], "host_ports": "2000-3000",
-                                "network_drivers": ["bridge", "macvlan"], "network_parents": ["eth1"]})
+    opened = Policy.from_table(
+        {
+            "privileged": True,
+            "bind_mounts": ["/srv/vnf/"],
+            "host_ports": "2000-3000",
+            "network_drivers": ["bridge", "macvlan"],
+            "network_parents": ["eth1"],
+        }
+    )
     assert Policy.from_table(opened.table()) == opened
     assert Policy.from_table(Policy().table()) == Policy()
     assert opened.table()["bind_mounts"] == ["/srv/vnf"]
@@ -177,8 +189,15 @@ def test_the_table_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "table",
-    [{"privileged": "yes"}, {"cap_add": "NET_ADMIN"}, {"cap_add": ["net admin"]}, {"bind_mounts": ["relative"]},
-     {"network_drivers": ["host"]}, {"network_parents": ["much-too-long-interface"]}, {"unknown": 1}],
+    [
+        {"privileged": "yes"},
+        {"cap_add": "NET_ADMIN"},
+        {"cap_add": ["net admin"]},
+        {"bind_mounts": ["relative"]},
+        {"network_drivers": ["host"]},
+        {"network_parents": ["much-too-long-interface"]},
+        {"unknown": 1},
+    ],
 )
 def test_bad_tables_are_refused_with_the_key(table: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"\[policy\]"):

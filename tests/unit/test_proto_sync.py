@@ -31,10 +31,7 @@ def test_checked_in_modules_match_a_fresh_generation(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    stale = [
-        name for name in GENERATED_FILES
-        if (tmp_path / name).read_bytes() != (GENERATED / name).read_bytes()
-    ]
+    stale = [name for name in GENERATED_FILES if (tmp_path / name).read_bytes() != (GENERATED / name).read_bytes()]
     assert not stale, f"{', '.join(stale)} differ from proto/vim_pop.proto: run scripts/gen-proto.sh"
 
 
@@ -49,8 +46,15 @@ def _descriptors(proto: Path, tmp_path: Path) -> descriptor_pb2.FileDescriptorPr
     out = tmp_path / f"{proto.stem}.pb"
     wkt = resources.files("grpc_tools") / "_proto"
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{proto.parent}", f"-I{wkt}",
-         f"--descriptor_set_out={out}", str(proto)],
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{proto.parent}",
+            f"-I{wkt}",
+            f"--descriptor_set_out={out}",
+            str(proto),
+        ],
         check=True,
     )
     files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
@@ -64,8 +68,9 @@ def _fields(message: descriptor_pb2.DescriptorProto) -> dict[int, tuple[str, int
     }
 
 
-def _compare_message(seed: descriptor_pb2.DescriptorProto, ours: descriptor_pb2.DescriptorProto,
-                     path: str, problems: list[str]) -> None:
+def _compare_message(
+    seed: descriptor_pb2.DescriptorProto, ours: descriptor_pb2.DescriptorProto, path: str, problems: list[str]
+) -> None:
     our_fields = _fields(ours)
     for number, field in _fields(seed).items():
         if our_fields.get(number) != field:
@@ -103,7 +108,9 @@ def test_the_protocol_is_a_wire_compatible_superset_of_seed_001(tmp_path: Path) 
     for method in seed_service.method:
         signature = (method.input_type, method.output_type, method.client_streaming, method.server_streaming)
         found = our_methods.get(method.name)
-        if found is None or (found.input_type, found.output_type, found.client_streaming,
-                             found.server_streaming) != signature:
+        if (
+            found is None
+            or (found.input_type, found.output_type, found.client_streaming, found.server_streaming) != signature
+        ):
             problems.append(f"rpc {method.name}: seed {signature}, ours {found and found.input_type}")
     assert not problems, "\n".join(problems)

@@ -29,8 +29,18 @@ def test_the_key_is_made_once_private_and_reused(tmp_path: Path) -> None:
 def test_clear_passwords_of_an_older_popvim_are_encrypted_at_start(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'p.db'}")
     with store.session() as session:
-        session.add(PopRow(name="old", address="10.0.0.1:60000", username="u", password="clear-secret", site="",
-                           tls=False, is_local=False, created_at=datetime(2026, 1, 1)))
+        session.add(
+            PopRow(
+                name="old",
+                address="10.0.0.1:60000",
+                username="u",
+                password="clear-secret",
+                site="",
+                tls=False,
+                is_local=False,
+                created_at=datetime(2026, 1, 1),
+            )
+        )
     box = SecretBox.in_state_dir(tmp_path)
     registry = PopRegistry(store, LocalPop("here", "127.0.0.1:60000", "o", "p"), box)
     with store.session() as session:
@@ -47,20 +57,27 @@ def test_sql_errors_do_not_carry_bound_values(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'p.db'}")
     with pytest.raises(IntegrityError) as caught, store.session() as session:
         for _ in range(2):
-            session.execute(text("INSERT INTO pops (name, address, username, password, site, tls, is_local, "
-                                 "created_at) VALUES ('x', 'a', 'u', :pw, '', 0, 0, '2026-01-01')"),
-                            {"pw": "bound-secret"})
+            session.execute(
+                text(
+                    "INSERT INTO pops (name, address, username, password, site, tls, is_local, "
+                    "created_at) VALUES ('x', 'a', 'u', :pw, '', 0, 0, '2026-01-01')"
+                ),
+                {"pw": "bound-secret"},
+            )
     assert "bound-secret" not in str(caught.value)
     store.close()
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("admin", "admin"),
-    ("a b", '"a b"'),
-    ("x\nlevel=ERROR", '"x\\nlevel=ERROR"'),
-    ("\x1b[31mred", '"\\u001b[31mred"'),
-    ("é", '"\\u00e9"'),
-    ("a" * 70, "a" * 64 + "..."),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("admin", "admin"),
+        ("a b", '"a b"'),
+        ("x\nlevel=ERROR", '"x\\nlevel=ERROR"'),
+        ("\x1b[31mred", '"\\u001b[31mred"'),
+        ("é", '"\\u00e9"'),
+        ("a" * 70, "a" * 64 + "..."),
+    ],
+)
 def test_user_text_is_escaped_and_cut(value: str, expected: str) -> None:
     assert shown(value) == expected

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.fake_engine import FakeEngine
 
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
@@ -21,7 +22,6 @@ from popvim.vim.images import ImageService
 from popvim.vim.models import ContainerConfig, NetworkConfig
 from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
-from support.fake_engine import FakeEngine
 
 
 @pytest.fixture
@@ -30,7 +30,13 @@ def services(url: str) -> Iterator[tuple[NetworkService, ContainerService, Store
     engine, settings, bus = FakeEngine(), VimSettings(), EventBus()
     networks = NetworkService(store, engine, settings, bus)  # type: ignore[arg-type]
     containers = ContainerService(
-        store, engine, settings, bus, networks, ImageService(engine, bus), FlavourCatalogue(settings.flavours)  # type: ignore[arg-type]
+        store,
+        engine,
+        settings,
+        bus,
+        networks,
+        ImageService(engine, bus),
+        FlavourCatalogue(settings.flavours),  # type: ignore[arg-type]
     )
     networks.ensure_default()
     yield networks, containers, other
@@ -42,8 +48,15 @@ def services(url: str) -> Iterator[tuple[NetworkService, ContainerService, Store
 def _take(other: Store, network_id: str, address: str) -> None:
     """What a second popvimd on the same database would commit."""
     with other.session() as session:
-        row = ContainerRow(id=str(uuid.uuid4()), name=f"other-{uuid.uuid4().hex[:6]}", image="x", image_id="x",
-                           flavour="docker.container", state="CREATED", created_at=now())
+        row = ContainerRow(
+            id=str(uuid.uuid4()),
+            name=f"other-{uuid.uuid4().hex[:6]}",
+            image="x",
+            image_id="x",
+            flavour="docker.container",
+            state="CREATED",
+            created_at=now(),
+        )
         row.endpoints.append(EndpointRow(network_id=network_id, position=0, address=address))
         session.add(row)
 
@@ -76,5 +89,5 @@ def test_a_fixed_address_taken_by_another_writer_is_a_conflict(services, monkeyp
     networks, containers, other = services
     networks.create(NetworkConfig(name="r", subnet="10.1.0.0/24"))
     _race_once(networks, other, monkeypatch)
-    with pytest.raises(AlreadyExists, match="10.1.0.9"):
+    with pytest.raises(AlreadyExists, match=r"10\.1\.0\.9"):
         containers.create(ContainerConfig(image="busybox:latest", endpoints={"r": "10.1.0.9"}))

@@ -35,8 +35,9 @@ def quick_hash(password: str) -> str:
 def test_both_forms_of_the_users_table(tmp_path: Path) -> None:
     path = tmp_path / "popvimd.toml"
     old, new = quick_hash("a"), quick_hash("b")
-    path.write_text(f'[pop]\nname = "p"\n\n[users]\nroot = "{old}"\n\n[users.ann]\npassword = "{new}"\n'
-                    'role = "reader"\n')
+    path.write_text(
+        f'[pop]\nname = "p"\n\n[users]\nroot = "{old}"\n\n[users.ann]\npassword = "{new}"\nrole = "reader"\n'
+    )
     loaded = cfg.load(path)
     assert loaded.users == {"root": User(old, Role.ADMIN), "ann": User(new, Role.READER)}
     assert loaded.users_file == path
@@ -57,7 +58,10 @@ def test_roles_are_ordered() -> None:
 def test_popd_auth_may_carry_a_role(monkeypatch: pytest.MonkeyPatch) -> None:
     found = cfg.users_from_env("a:1,b:2:reader,c:with:colons,d:x:operator")
     assert {n: u.role for n, u in found.items()} == {
-        "a": Role.ADMIN, "b": Role.READER, "c": Role.ADMIN, "d": Role.OPERATOR,
+        "a": Role.ADMIN,
+        "b": Role.READER,
+        "c": Role.ADMIN,
+        "d": Role.OPERATOR,
     }
     assert bcrypt.checkpw(b"with:colons", found["c"].password_hash.encode())
     assert bcrypt.checkpw(b"2", found["b"].password_hash.encode())
@@ -74,7 +78,7 @@ def setup(tmp_path: Path) -> tuple[AuthService, Path, Store]:
 def test_roles_are_enforced_by_authorize(setup: tuple[AuthService, Path, Store]) -> None:
     service, _path, _store = setup
     service.authorize("ann", Role.READER, "a read")
-    with pytest.raises(Forbidden, match="ann.*reader.*needs operator"):
+    with pytest.raises(Forbidden, match=r"ann.*reader.*needs operator"):
         service.authorize("ann", Role.OPERATOR, "POST /v1/containers")
     service.add_user("orch", quick_hash("o"), Role.OPERATOR)
     service.authorize("orch", Role.OPERATOR, "x")

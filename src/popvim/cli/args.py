@@ -45,8 +45,12 @@ class ContainerSpec:
 
     def create_kwargs(self) -> dict[str, Any]:
         return {
-            "flavour": self.flavour, "endpoints": self.endpoints or None, "command": self.command or None,
-            "env": self.env or None, "metadata": self.metadata or None, "ports": self.ports or None,
+            "flavour": self.flavour,
+            "endpoints": self.endpoints or None,
+            "command": self.command or None,
+            "env": self.env or None,
+            "metadata": self.metadata or None,
+            "ports": self.ports or None,
         }
 
 

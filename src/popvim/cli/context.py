@@ -115,8 +115,7 @@ class State:
         return self._client
 
     def pop_client(self, user: str, password: str = "", token: str = "") -> PopClient:
-        return PopClient(self.host, user, password, token=token, timeout=self.timeout,
-                         **self.tls.pop_client_options())
+        return PopClient(self.host, user, password, token=token, timeout=self.timeout, **self.tls.pop_client_options())
 
     def image_names(self) -> ImageNames:
         return ImageNames(lambda: self.client().images())
@@ -126,5 +125,3 @@ def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     assert isinstance(obj, State)
     return obj
-
-

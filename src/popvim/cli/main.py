@@ -26,6 +26,21 @@ import typer
 
 from popvim.cli import args as cli_args
 from popvim.cli.args import UsageError
+from popvim.cli.context import (
+    ENV_AUTH,
+    ENV_CA,
+    ENV_CERT,
+    ENV_HOST,
+    ENV_KEY,
+    ENV_TLS,
+    CliError,
+    State,
+    TlsOptions,
+    normalize_host,
+    state,
+)
+from popvim.cli.events import events as events_command
+from popvim.cli.ns import ns_app
 from popvim.cli.output import (
     Output,
     container_doc,
@@ -34,15 +49,10 @@ from popvim.cli.output import (
     network_doc,
     short_id,
 )
-from popvim.cli.context import (
-    ENV_AUTH, ENV_CA, ENV_CERT, ENV_HOST, ENV_KEY, ENV_TLS, CliError, State, TlsOptions, normalize_host, state,
-)
-from popvim.cli.events import events as events_command
-from popvim.cli.ns import ns_app
 from popvim.cli.tokens import TokenStore
 from popvim.client import (
-    Container,
     DEFAULT_ADDRESS,
+    Container,
     NotFound,
     PermissionDenied,
     PopClient,
@@ -69,24 +79,38 @@ app.command("events")(events_command)
 @app.callback()
 def root(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", envvar=ENV_HOST, help="PoP address HOST[:PORT].",
-                                      show_envvar=True)] = DEFAULT_ADDRESS,
+    host: Annotated[
+        str, typer.Option("--host", envvar=ENV_HOST, help="PoP address HOST[:PORT].", show_envvar=True)
+    ] = DEFAULT_ADDRESS,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON documents.")] = False,
     as_yaml: Annotated[bool, typer.Option("--yaml", help="Print YAML documents.")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each call.", min=0.1)] = 60.0,
-    ca: Annotated[str | None, typer.Option("--ca", envvar=ENV_CA, show_envvar=True,
-                                           help="PEM CA that signed the PoP's certificate (implies TLS).")] = None,
-    cert: Annotated[str | None, typer.Option("--cert", envvar=ENV_CERT, show_envvar=True,
-                                             help="PEM client certificate, for a PoP that requires one.")] = None,
-    key: Annotated[str | None, typer.Option("--key", envvar=ENV_KEY, show_envvar=True,
-                                            help="PEM key of --cert.")] = None,
+    ca: Annotated[
+        str | None,
+        typer.Option(
+            "--ca", envvar=ENV_CA, show_envvar=True, help="PEM CA that signed the PoP's certificate (implies TLS)."
+        ),
+    ] = None,
+    cert: Annotated[
+        str | None,
+        typer.Option(
+            "--cert", envvar=ENV_CERT, show_envvar=True, help="PEM client certificate, for a PoP that requires one."
+        ),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", envvar=ENV_KEY, show_envvar=True, help="PEM key of --cert.")
+    ] = None,
     tls: Annotated[bool, typer.Option("--tls", envvar=ENV_TLS, help="TLS with the system's roots.")] = False,
 ) -> None:
     """Credentials: POP_AUTH=user:password, or the token stored by `pop login`."""
     if as_json and as_yaml:
         raise UsageError("--json and --yaml are exclusive")
-    ctx.obj = State(host=normalize_host(host), out=Output("json" if as_json else "yaml" if as_yaml else "table"),
-                    timeout=timeout, tls=TlsOptions(tls, ca or None, cert or None, key or None))
+    ctx.obj = State(
+        host=normalize_host(host),
+        out=Output("json" if as_json else "yaml" if as_yaml else "table"),
+        timeout=timeout,
+        tls=TlsOptions(tls, ca or None, cert or None, key or None),
+    )
 
 
 # --- session ---------------------------------------------------------------------------------
@@ -94,8 +118,9 @@ def root(
 def login(
     ctx: typer.Context,
     user: Annotated[str | None, typer.Option("--user", "-u", help="User name (else POP_AUTH, else asked).")] = None,
-    password: Annotated[str | None, typer.Option("--password", "-p", help="Password (else POP_AUTH, else asked).")]
-    = None,
+    password: Annotated[
+        str | None, typer.Option("--password", "-p", help="Password (else POP_AUTH, else asked).")
+    ] = None,
 ) -> None:
     """Log in and store the token for this host (never the password) in ~/.config/popvim/tokens.json."""
     s = state(ctx)
@@ -111,8 +136,10 @@ def login(
     token = client.login()
     store = TokenStore()
     store.put(s.host, user, token)
-    s.out.note(f"logged in to {s.host} as {user} (token stored in {store.path})",
-               {"host": s.host, "user": user, "token_file": str(store.path)})
+    s.out.note(
+        f"logged in to {s.host} as {user} (token stored in {store.path})",
+        {"host": s.host, "user": user, "token_file": str(store.path)},
+    )
 
 
 @app.command()
@@ -139,13 +166,22 @@ def info(ctx: typer.Context) -> None:
     s = state(ctx)
     client = s.client()
     answer = client.info()
-    s.out.document({"host": s.host, "user": client.credentials.username, "type": answer.type,
-                    "name": answer.name, "timestamp": iso(answer.timestamp)})
+    s.out.document(
+        {
+            "host": s.host,
+            "user": client.credentials.username,
+            "type": answer.type,
+            "name": answer.name,
+            "timestamp": iso(answer.timestamp),
+        }
+    )
 
 
 # --- containers ------------------------------------------------------------------------------
-CONFIG_HELP = ("key=value ...: image, name, flavour, network=NET[:IP][,NET2...], command='argv', env.NAME=v, "
-               "md.KEY=v, port=P[:HOSTPORT]")
+CONFIG_HELP = (
+    "key=value ...: image, name, flavour, network=NET[:IP][,NET2...], command='argv', env.NAME=v, "
+    "md.KEY=v, port=P[:HOSTPORT]"
+)
 
 
 def _create(s: State, items: list[str]) -> Container:
@@ -185,8 +221,9 @@ def _targets(client: PopClient, refs: list[str], only_running: bool = False) -> 
     targets: list[tuple[str, str]] = []
     for ref in refs:
         if ref == "*":
-            targets += [(f"id:{c.id}", c.name) for c in client.containers()
-                        if not only_running or c.status == "RUNNING"]
+            targets += [
+                (f"id:{c.id}", c.name) for c in client.containers() if not only_running or c.status == "RUNNING"
+            ]
         else:
             targets.append((ref, ref))
     return targets
@@ -255,13 +292,22 @@ def servers(
         return
     found = sorted(client.containers(), key=lambda c: (c.created, c.name))
     rows = [
-        [c.name, s.out.status(c.status), (names(c.image_id) or [short_id(c.image_id)])[0], c.flavour_id,
-         ", ".join(f"{net}={e.address}" for net, e in sorted(c.endpoints.items())),
-         (iso(c.created) or "").replace("T", " ").rstrip("Z"), c.id]
+        [
+            c.name,
+            s.out.status(c.status),
+            (names(c.image_id) or [short_id(c.image_id)])[0],
+            c.flavour_id,
+            ", ".join(f"{net}={e.address}" for net, e in sorted(c.endpoints.items())),
+            (iso(c.created) or "").replace("T", " ").rstrip("Z"),
+            c.id,
+        ]
         for c in found
     ]
-    s.out.table(["NAME", "STATUS", "IMAGE", "FLAVOUR", "ADDRESSES", "CREATED (UTC)", "ID"], rows,
-                [container_doc(c, names) for c in found])
+    s.out.table(
+        ["NAME", "STATUS", "IMAGE", "FLAVOUR", "ADDRESSES", "CREATED (UTC)", "ID"],
+        rows,
+        [container_doc(c, names) for c in found],
+    )
 
 
 @app.command()
@@ -277,8 +323,10 @@ def images(
             raise NotFound(grpc.StatusCode.NOT_FOUND, f"image {ref!r} not found")
         s.out.document(image_doc(found[0]))
         return
-    rows = [[short_id(i.id), ", ".join(i.names) or "<none>", (iso(i.created) or "").replace("T", " ").rstrip("Z")]
-            for i in found]
+    rows = [
+        [short_id(i.id), ", ".join(i.names) or "<none>", (iso(i.created) or "").replace("T", " ").rstrip("Z")]
+        for i in found
+    ]
     s.out.table(["ID", "NAMES", "CREATED (UTC)"], rows, [image_doc(i) for i in found])
 
 
@@ -310,8 +358,17 @@ def pull(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="image refe
 
 # Statuses the engine reports about one layer; anything else ("Pulling from x", "Digest: ...",
 # "Status: ...") is about the whole pull, even when the engine puts the tag in its id field.
-LAYER_STATUSES = ("Pulling fs layer", "Waiting", "Downloading", "Verifying Checksum", "Download complete",
-                  "Extracting", "Pull complete", "Already exists", "Retrying")
+LAYER_STATUSES = (
+    "Pulling fs layer",
+    "Waiting",
+    "Downloading",
+    "Verifying Checksum",
+    "Download complete",
+    "Extracting",
+    "Pull complete",
+    "Already exists",
+    "Retrying",
+)
 
 
 class _PullBars:
@@ -332,8 +389,9 @@ class _PullBars:
                 return self._inner.render(task) if task.total and task.fields.get("bytes", True) else Text("")
 
         self.ref = ref
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), Bytes(), TimeElapsedColumn(),
-                                 console=console)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), Bytes(), TimeElapsedColumn(), console=console
+        )
         self.overall = self.progress.add_task(f"{ref}: pulling", total=None, bytes=False)
         self.layers: dict[str, Any] = {}
         self.totals: dict[str, int] = {}
@@ -432,9 +490,16 @@ def networks(ctx: typer.Context) -> None:
         return
     s = state(ctx)
     found = sorted(s.client().networks(), key=lambda n: n.name)
-    rows = [[n.name, n.driver, ", ".join(f"{sn.cidr} via {sn.gateway}" if sn.gateway else sn.cidr
-                                          for sn in n.subnets),
-             "yes" if n.external else "no", n.id] for n in found]
+    rows = [
+        [
+            n.name,
+            n.driver,
+            ", ".join(f"{sn.cidr} via {sn.gateway}" if sn.gateway else sn.cidr for sn in n.subnets),
+            "yes" if n.external else "no",
+            n.id,
+        ]
+        for n in found
+    ]
     s.out.table(["NAME", "DRIVER", "SUBNETS", "EXTERNAL", "ID"], rows, [network_doc(n) for n in found])
 
 
@@ -442,8 +507,10 @@ def networks(ctx: typer.Context) -> None:
 def networks_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="network name")],
-    options: Annotated[list[str] | None, typer.Argument(
-        help="subnet=CIDR ip_range=CIDR gateway=IP driver=bridge|macvlan|ipvlan|overlay internal=true")] = None,
+    options: Annotated[
+        list[str] | None,
+        typer.Argument(help="subnet=CIDR ip_range=CIDR gateway=IP driver=bridge|macvlan|ipvlan|overlay internal=true"),
+    ] = None,
 ) -> None:
     """Create a network (a free private subnet is chosen when none is given)."""
     s = state(ctx)
@@ -504,7 +571,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
         if arg == "--":
             rest += argv[i:]
             break
-        if arg in _GLOBAL_FLAGS or arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg:
+        if arg in _GLOBAL_FLAGS or (arg.split("=", 1)[0] in _GLOBAL_WITH_VALUE and "=" in arg):
             front.append(arg)
         elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(argv):
             front += [arg, argv[i + 1]]
@@ -557,15 +624,16 @@ def run(argv: list[str]) -> int:
         return error(str(exc), exc.exit_code)
     except Unreachable as exc:
         host = current.host if current else "?"
-        return error(f"cannot reach PoP at {host}: {_unreachable_reason(exc.message)}",
-                     current.error_exit_code if current else 1)
+        return error(
+            f"cannot reach PoP at {host}: {_unreachable_reason(exc.message)}", current.error_exit_code if current else 1
+        )
     except PopError as exc:
         return error(f"{exc.code.name}: {exc.message}", current.error_exit_code if current else 1)
     except KeyboardInterrupt:
         return error("interrupted", 130)
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+    except Exception as exc:
         if os.environ.get("POP_DEBUG"):
             raise
         return error(f"internal error: {type(exc).__name__}: {exc} (POP_DEBUG=1 shows the traceback)", 1)

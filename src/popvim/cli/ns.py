@@ -26,8 +26,9 @@ from popvim.cli.tokens import TokenStore
 from popvim.client.nfv import DEFAULT_API, NfvClient, NfvError
 
 ENV_API = "POP_API"
-ns_app = typer.Typer(help="Network services: onboard descriptors, deploy, scale, heal, terminate.",
-                     no_args_is_help=True)
+ns_app = typer.Typer(
+    help="Network services: onboard descriptors, deploy, scale, heal, terminate.", no_args_is_help=True
+)
 ApiOption = Annotated[str, typer.Option("--api", envvar=ENV_API, help="orchestrator REST URL", show_envvar=True)]
 
 
@@ -65,8 +66,9 @@ def _onboard(client: NfvClient, path: Path) -> dict[str, Any]:
 
 
 @ns_app.command()
-def onboard(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-            api: ApiOption = DEFAULT_API) -> None:
+def onboard(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], api: ApiOption = DEFAULT_API
+) -> None:
     """Onboard an Open Baton NSD (JSON) or a TOSCA NFV template (YAML)."""
     with _answers(api):
         nsd = _onboard(_client(ctx, api), file)
@@ -74,9 +76,13 @@ def onboard(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True
 
 
 @ns_app.command()
-def deploy(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-           name: Annotated[str | None, typer.Option("--name", "-n")] = None, api: ApiOption = DEFAULT_API,
-           timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600) -> None:
+def deploy(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
+    api: ApiOption = DEFAULT_API,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600,
+) -> None:
     """Onboard, create and instantiate, showing progress until COMPLETED or FAILED."""
     with _answers(api):
         client = _client(ctx, api)
@@ -103,14 +109,22 @@ def _follow(ctx: typer.Context, client: NfvClient, ns_id: str, op_id: str, timeo
 
 
 def _progress(op: dict[str, Any], record: dict[str, Any]) -> Table:
-    table = Table(title=f"{op['lcmOperationType']} {record['nsInstanceName']}: {op['operationState']}",
-                  box=None, header_style="bold")
+    table = Table(
+        title=f"{op['lcmOperationType']} {record['nsInstanceName']}: {op['operationState']}",
+        box=None,
+        header_style="bold",
+    )
     for column in ("VNF", "VNFC", "POP", "STATE", "ADDRESSES"):
         table.add_column(column)
     for vnf in record["vnfInstances"]:
         for c in vnf["vnfcs"]:
-            table.add_row(vnf["vnfName"], c["name"], c["popName"], Text(c["state"], style=STATUS_STYLE.get(c["state"], "")),
-                          " ".join(f"{k}={v}" for k, v in c["addresses"].items()))
+            table.add_row(
+                vnf["vnfName"],
+                c["name"],
+                c["popName"],
+                Text(c["state"], style=STATUS_STYLE.get(c["state"], "")),
+                " ".join(f"{k}={v}" for k, v in c["addresses"].items()),
+            )
     return table
 
 
@@ -125,15 +139,22 @@ def list_(ctx: typer.Context, api: ApiOption = DEFAULT_API) -> None:
     """Network service instances."""
     with _answers(api):
         instances = _client(ctx, api).instances()
-    rows = [[i["nsInstanceName"], i["id"], i["nsState"], " ".join(f"{v['vnfName']}x{v['instances']}"
-                                                                  for v in i["vnfInstances"])]
-            for i in instances]
+    rows = [
+        [
+            i["nsInstanceName"],
+            i["id"],
+            i["nsState"],
+            " ".join(f"{v['vnfName']}x{v['instances']}" for v in i["vnfInstances"]),
+        ]
+        for i in instances
+    ]
     _out(ctx).table(["NAME", "ID", "STATE", "VNFS"], rows, instances)
 
 
 @ns_app.command()
-def show(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="instance name or id")],
-         api: ApiOption = DEFAULT_API) -> None:
+def show(
+    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="instance name or id")], api: ApiOption = DEFAULT_API
+) -> None:
     """An instance with its VNF and VNFC records."""
     with _answers(api):
         record = _client(ctx, api).instance(ref)
@@ -156,22 +177,39 @@ def _operation(ctx: typer.Context, api: str, start: Any, ref: str, wait: bool) -
 
 
 @ns_app.command()
-def scale(ctx: typer.Context, ref: str, vnf: str, direction: Annotated[str, typer.Argument(help="out or in")],
-          steps: int = 1, wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+def scale(
+    ctx: typer.Context,
+    ref: str,
+    vnf: str,
+    direction: Annotated[str, typer.Argument(help="out or in")],
+    steps: int = 1,
+    wait: bool = True,
+    api: ApiOption = DEFAULT_API,
+) -> None:
     """Add (out) or remove (in) instances of one VNF, within its descriptor's bounds."""
     _operation(ctx, api, lambda c: c.scale(ref, vnf, direction, steps), ref, wait)
 
 
 @ns_app.command()
-def heal(ctx: typer.Context, ref: str, vnfc: Annotated[list[str] | None, typer.Argument()] = None,
-         wait: bool = True, api: ApiOption = DEFAULT_API) -> None:
+def heal(
+    ctx: typer.Context,
+    ref: str,
+    vnfc: Annotated[list[str] | None, typer.Argument()] = None,
+    wait: bool = True,
+    api: ApiOption = DEFAULT_API,
+) -> None:
     """Respawn the VNFCs named (default: every one that is not RUNNING)."""
     _operation(ctx, api, lambda c: c.heal(ref, vnfc), ref, wait)
 
 
 @ns_app.command()
-def terminate(ctx: typer.Context, ref: str, wait: bool = True, api: ApiOption = DEFAULT_API,
-              force: Annotated[bool, typer.Option(help="count unreachable PoPs as cleaned up")] = False) -> None:
+def terminate(
+    ctx: typer.Context,
+    ref: str,
+    wait: bool = True,
+    api: ApiOption = DEFAULT_API,
+    force: Annotated[bool, typer.Option(help="count unreachable PoPs as cleaned up")] = False,
+) -> None:
     """Remove every container and network the instance made, on every PoP."""
     _operation(ctx, api, lambda c: c.terminate(ref, force), ref, wait)
 

@@ -61,8 +61,7 @@ def container_doc(c: Container, image_names: Callable[[str], list[str]]) -> dict
         "started": iso(c.started),
         "ips": {net: [e.address] for net, e in c.endpoints.items()},
         "endpoints": {
-            net: {"address": e.address, "cidr": e.cidr, "gateway": e.gateway, "mac": e.mac,
-                  "network_id": e.network_id}
+            net: {"address": e.address, "cidr": e.cidr, "gateway": e.gateway, "mac": e.mac, "network_id": e.network_id}
             for net, e in c.endpoints.items()
         },
         "metadata": dict(c.metadata),
@@ -76,7 +75,10 @@ def image_doc(i: Image) -> dict[str, Any]:
 
 def network_doc(n: Network) -> dict[str, Any]:
     return {
-        "id": n.id, "name": n.name, "driver": n.driver, "external": n.external,
+        "id": n.id,
+        "name": n.name,
+        "driver": n.driver,
+        "external": n.external,
         "subnets": [{"cidr": s.cidr, "gateway": s.gateway} for s in n.subnets],
     }
 
@@ -108,8 +110,9 @@ class Output:
         for h in headers:
             table.add_column(h, no_wrap=h in ("NAME", "ID", "KEY"), overflow="fold")
         for row in rows:
-            table.add_row(*(cell if isinstance(cell, Text) else Text("" if cell is None else str(cell))
-                            for cell in row))
+            table.add_row(
+                *(cell if isinstance(cell, Text) else Text("" if cell is None else str(cell)) for cell in row)
+            )
         self.console.print(table)
 
     def note(self, text: str, doc: Any) -> None:

@@ -46,10 +46,19 @@ class Container:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "image_id": self.image_id, "flavour_id": self.flavour_id,
-            "command": self.command, "created": self.created, "started": self.started, "status": self.status,
-            "extended_status": self.extended_status, "exit_code": self.exit_code, "metadata": self.metadata,
-            "engine_id": self.engine_id, "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
+            "id": self.id,
+            "name": self.name,
+            "image_id": self.image_id,
+            "flavour_id": self.flavour_id,
+            "command": self.command,
+            "created": self.created,
+            "started": self.started,
+            "status": self.status,
+            "extended_status": self.extended_status,
+            "exit_code": self.exit_code,
+            "metadata": self.metadata,
+            "engine_id": self.engine_id,
+            "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
             "labels": self.labels,
         }
 
@@ -148,7 +157,10 @@ def container(m: pb.Container) -> Container:
 
 def network(m: pb.Network) -> Network:
     return Network(
-        id=m.id, name=m.name, external=m.external, driver=m.driver,
+        id=m.id,
+        name=m.name,
+        external=m.external,
+        driver=m.driver,
         subnets=[Subnet(s.cidr, s.gateway) for s in m.subnets],
         labels=dict(m.labels),
     )
@@ -160,6 +172,10 @@ def image(m: pb.Image) -> Image:
 
 def pull_progress(m: pb.PullProgress) -> PullProgress:
     return PullProgress(
-        status=m.status, layer=m.layer, progress=m.progress, current=m.current, total=m.total,
+        status=m.status,
+        layer=m.layer,
+        progress=m.progress,
+        current=m.current,
+        total=m.total,
         image=image(m.image) if m.HasField("image") else None,
     )

@@ -14,8 +14,15 @@ from typing import Any
 import httpx
 
 DEFAULT_API = "http://127.0.0.1:8080"
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "FAILED_PRECONDITION",
-           422: "INVALID_ARGUMENT", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    409: "FAILED_PRECONDITION",
+    422: "INVALID_ARGUMENT",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+}
 
 
 class NfvError(Exception):
@@ -25,8 +32,16 @@ class NfvError(Exception):
 
 
 class NfvClient:
-    def __init__(self, api: str = DEFAULT_API, username: str = "", password: str = "", *,
-                 token: str | None = None, timeout: float = 60.0, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self,
+        api: str = DEFAULT_API,
+        username: str = "",
+        password: str = "",
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         """``verify``: an SSL context trusting the API's CA (and holding a client certificate
         when the API requires one)."""
         self._http = httpx.Client(base_url=api, timeout=timeout, verify=verify)
@@ -45,12 +60,12 @@ class NfvClient:
         extra = kwargs.pop("headers", {})
         if self._token is None:
             self._token = self._login()
-        reply = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token}", **extra},
-                                   **kwargs)
+        reply = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token}", **extra}, **kwargs)
         if reply.status_code == 401 and self._password:  # expired: one new login, as the Pop client does
             self._token = self._login()
-            reply = self._http.request(method, path, headers={"Authorization": f"Bearer {self._token}", **extra},
-                                       **kwargs)
+            reply = self._http.request(
+                method, path, headers={"Authorization": f"Bearer {self._token}", **extra}, **kwargs
+            )
         self._check(reply)
         return reply
 
@@ -72,8 +87,9 @@ class NfvClient:
             self._token = self._login()
         headers = {"Authorization": f"Bearer {self._token}"}
         timeout = httpx.Timeout(self._http.timeout.connect, read=keepalive * 4 + 30)
-        with self._http.stream("GET", "/v1/events", params={"keepalive": keepalive}, headers=headers,
-                               timeout=timeout) as reply:
+        with self._http.stream(
+            "GET", "/v1/events", params={"keepalive": keepalive}, headers=headers, timeout=timeout
+        ) as reply:
             if reply.status_code == 401 and self._password:
                 self._token = None
                 reply.close()
@@ -89,8 +105,9 @@ class NfvClient:
     def onboard(self, content: bytes, yaml: bool) -> dict[str, Any]:
         """Onboards a descriptor: Open Baton JSON, or TOSCA YAML when ``yaml``."""
         content_type = "application/yaml" if yaml else "application/json"
-        return self._request("POST", "/nsd/v1/ns_descriptors", content=content,
-                             headers={"Content-Type": content_type}).json()
+        return self._request(
+            "POST", "/nsd/v1/ns_descriptors", content=content, headers={"Content-Type": content_type}
+        ).json()
 
     def descriptors(self) -> list[dict[str, Any]]:
         return self._request("GET", "/nsd/v1/ns_descriptors").json()
@@ -136,4 +153,3 @@ class NfvClient:
             if op["operationState"] != "PROCESSING" or time.monotonic() >= deadline:
                 return op
             time.sleep(interval)
-

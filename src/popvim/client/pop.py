@@ -52,8 +52,9 @@ class PopClient:
         timeout: float = 60.0,
         cache: SessionCache = SESSIONS,
     ) -> None:
-        self.credentials = Credentials(address, username, password, tls, ca_certificate, token,
-                                       client_certificate, client_key)
+        self.credentials = Credentials(
+            address, username, password, tls, ca_certificate, token, client_certificate, client_key
+        )
         self.timeout = timeout
         self._cache = cache
 
@@ -201,18 +202,34 @@ class PopClient:
 
     def stats(self, ref: str) -> models.Stats:
         reply = self._unary("Stats", filter_for(ref))
-        return models.Stats(reply.cpu_percent, reply.memory_usage, reply.memory_limit, reply.pids,
-                            reply.rx_bytes, reply.tx_bytes)
+        return models.Stats(
+            reply.cpu_percent, reply.memory_usage, reply.memory_limit, reply.pids, reply.rx_bytes, reply.tx_bytes
+        )
 
     # --- networks and images --------------------------------------------------
     def create_network(
-        self, name: str, *, subnet: str = "", ip_range: str = "", gateway: str = "", driver: str = "",
-        internal: bool = False, labels: dict[str, str] | None = None, parent: str = "",
+        self,
+        name: str,
+        *,
+        subnet: str = "",
+        ip_range: str = "",
+        gateway: str = "",
+        driver: str = "",
+        internal: bool = False,
+        labels: dict[str, str] | None = None,
+        parent: str = "",
         options: dict[str, str] | None = None,
     ) -> models.Network:
         request = pb.NetworkConfig(
-            name=name, subnet=subnet, ip_range=ip_range, gateway=gateway, driver=driver, internal=internal,
-            labels=labels or {}, parent=parent, options=options or {},
+            name=name,
+            subnet=subnet,
+            ip_range=ip_range,
+            gateway=gateway,
+            driver=driver,
+            internal=internal,
+            labels=labels or {},
+            parent=parent,
+            options=options or {},
         )
         return models.network(self._unary("CreateNetwork", request))
 
@@ -229,8 +246,9 @@ class PopClient:
         session = self.session
         token = session.token(self.timeout)
         for attempt in range(2):
-            call = session.stub.Pull(pb.PullRequest(ref=ref), metadata=[("token", token)],
-                                     timeout=max(self.timeout, 600))
+            call = session.stub.Pull(
+                pb.PullRequest(ref=ref), metadata=[("token", token)], timeout=max(self.timeout, 600)
+            )
             seen = False
             try:
                 for message in call:
@@ -245,4 +263,3 @@ class PopClient:
             finally:
                 call.cancel()  # a caller that stops iterating early must not leave the pull streaming
             token = session.renew(token, self.timeout)
-

@@ -18,7 +18,6 @@ from popvim.client.errors import PermissionDenied, from_rpc_error
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
-
 SessionKey = tuple[str, str, str, bool, bytes | None, str]
 
 
@@ -48,12 +47,19 @@ class Credentials:
         # session; without one the token *is* the identity. Hashes keep secrets out of reprs.
         secret = self.password or ("token:" + self.token if self.token else "")
         client = hashlib.sha256((self.client_certificate or b"") + b"\0" + (self.client_key or b"")).hexdigest()
-        return (self.address, self.username, hashlib.sha256(secret.encode()).hexdigest(), self.tls,
-                self.ca_certificate, client)
+        return (
+            self.address,
+            self.username,
+            hashlib.sha256(secret.encode()).hexdigest(),
+            self.tls,
+            self.ca_certificate,
+            client,
+        )
 
     def channel_credentials(self) -> grpc.ChannelCredentials:
         return grpc.ssl_channel_credentials(
-            root_certificates=self.ca_certificate, private_key=self.client_key,
+            root_certificates=self.ca_certificate,
+            private_key=self.client_key,
             certificate_chain=self.client_certificate,
         )
 

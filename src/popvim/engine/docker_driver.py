@@ -310,8 +310,13 @@ class DockerDriver:
         }
 
     def exec(
-        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
-        bounds: ExecBounds = ExecBounds(), cancel: threading.Event | None = None,
+        self,
+        container_id: str,
+        command: list[str],
+        env: dict[str, str] | None,
+        workdir: str | None,
+        bounds: ExecBounds = ExecBounds(),
+        cancel: threading.Event | None = None,
     ) -> ExecResult:
         """Runs ``command`` and reads its output from the raw stream, with a deadline.
 
@@ -411,14 +416,20 @@ class DockerDriver:
         if not info.get("Running") or pid <= 0:
             return
         if not kill_process_tree(pid, full_id):
-            log.warning("exec %s (pid %d) cannot be killed from here: the engine is not on this host", exec_id[:12],
-                        pid)
+            log.warning(
+                "exec %s (pid %d) cannot be killed from here: the engine is not on this host", exec_id[:12], pid
+            )
 
     def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> _LogStream:
         with _translated():
             stream = self._api.logs(
-                container_id, stdout=True, stderr=True, stream=True, follow=follow,
-                tail="all" if tail is None else tail, timestamps=timestamps,
+                container_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=follow,
+                tail="all" if tail is None else tail,
+                timestamps=timestamps,
             )
         return _LogStream(stream)
 

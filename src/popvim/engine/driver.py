@@ -203,8 +203,13 @@ class EngineDriver(Protocol):
         ...
 
     def exec(
-        self, container_id: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
-        bounds: ExecBounds = ExecBounds(), cancel: threading.Event | None = None,
+        self,
+        container_id: str,
+        command: list[str],
+        env: dict[str, str] | None,
+        workdir: str | None,
+        bounds: ExecBounds = ExecBounds(),
+        cancel: threading.Event | None = None,
     ) -> ExecResult:
         """Runs ``command``; past ``bounds`` or once ``cancel`` is set, the process is killed."""
         ...

@@ -82,7 +82,7 @@ class Controllers:
             self._last_tick = time.monotonic()
             try:
                 self._pass()
-            except Exception:  # noqa: BLE001 - e.g. the database was briefly locked: try next time
+            except Exception:
                 log.exception("controller pass failed")
 
     def _pass(self) -> None:
@@ -102,7 +102,7 @@ class Controllers:
                 self._autoscale(ns_id)
         except (NfvError, PopError) as exc:
             log.warning("controller pass over %s: %s", ns_id, exc)
-        except Exception:  # noqa: BLE001 - one bad instance must not stop the others
+        except Exception:
             log.exception("controller pass over %s failed", ns_id)
         finally:
             with self._visiting_lock:
@@ -138,8 +138,10 @@ class Controllers:
         flood the PoP and the op occurrences."""
         now = _utcnow()
         recent = [
-            op for op in self._orchestrator.ops(ns_id, last=50)
-            if op.lcm_operation_type == "HEAL" and op.is_automatic_invocation
+            op
+            for op in self._orchestrator.ops(ns_id, last=50)
+            if op.lcm_operation_type == "HEAL"
+            and op.is_automatic_invocation
             and (now - op.start_time).total_seconds() < HEAL_WINDOW_SECONDS
         ]
         if not recent:
@@ -177,8 +179,14 @@ class Controllers:
                     continue
                 if steps < 1:
                     continue
-                log.info("autoscale %s of %s %s by %d (avg cpu %.1f%%)", vnf.name, record.ns_instance_name,
-                         direction, steps, cpu)
+                log.info(
+                    "autoscale %s of %s %s by %d (avg cpu %.1f%%)",
+                    vnf.name,
+                    record.ns_instance_name,
+                    direction,
+                    steps,
+                    cpu,
+                )
                 try:
                     self._orchestrator.scale(ns_id, vnf.name, direction, steps, automatic=True)
                 except Conflict:

@@ -28,9 +28,9 @@ from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.client import NotFound as PopNotFound
 from popvim.client import PopClient, PopError, Unreachable
 from popvim.client import models as pop_models
+from popvim.nfv import naming
 from popvim.nfv.descriptors import read_descriptor
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem, VnfDescriptor
-from popvim.nfv import naming
 from popvim.nfv.errors import Conflict, Invalid, NotFound
 from popvim.nfv.pops import PopRegistry
 from popvim.nfv.records import NsDescriptor, NsInstance, OpOcc, instance_view, nsd_view, op_view
@@ -107,8 +107,13 @@ class Orchestrator:
         self._check_pops(nsd)
         source = json.dumps(body) if isinstance(body, dict) else body.decode() if isinstance(body, bytes) else body
         row = NsdRow(
-            id=str(uuid.uuid4()), name=nsd.name, vendor=nsd.vendor, version=nsd.version, format=nsd.format,
-            source=source, created_at=_now(),
+            id=str(uuid.uuid4()),
+            name=nsd.name,
+            vendor=nsd.vendor,
+            version=nsd.version,
+            format=nsd.format,
+            source=source,
+            created_at=_now(),
         )
         with self._store.session() as session:
             session.add(row)
@@ -172,8 +177,9 @@ class Orchestrator:
                 raise Invalid("nsName must be 1-24 letters, digits, '_', '.' or '-', starting with a letter or digit")
             if session.scalar(select(NsInstanceRow.id).where(NsInstanceRow.name == name)):
                 raise Conflict(f"an instance named {name!r} exists already")
-            row = NsInstanceRow(id=str(uuid.uuid4()), name=name, nsd_id=nsd_id, state=NOT_INSTANTIATED,
-                                created_at=_now())
+            row = NsInstanceRow(
+                id=str(uuid.uuid4()), name=name, nsd_id=nsd_id, state=NOT_INSTANTIATED, created_at=_now()
+            )
             session.add(row)
             try:
                 session.flush()
@@ -244,8 +250,13 @@ class Orchestrator:
             return ns_id in self._busy
 
     def _launch(
-        self, ns_id: str, operation: str, params: dict[str, Any], run: Callable[[str], None],
-        automatic: bool = False, check: Callable[[NsInstanceRow], None] | None = None,
+        self,
+        ns_id: str,
+        operation: str,
+        params: dict[str, Any],
+        run: Callable[[str], None],
+        automatic: bool = False,
+        check: Callable[[NsInstanceRow], None] | None = None,
     ) -> OpOcc:
         with self._busy_lock:
             with self._store.session() as session:
@@ -255,8 +266,15 @@ class Orchestrator:
                 if check:
                     check(ns)
                 ns_id = ns.id
-                row = OpOccRow(id=str(uuid.uuid4()), ns_id=ns_id, operation=operation, state=PROCESSING,
-                               params=params, automatic=automatic, started_at=_now())
+                row = OpOccRow(
+                    id=str(uuid.uuid4()),
+                    ns_id=ns_id,
+                    operation=operation,
+                    state=PROCESSING,
+                    params=params,
+                    automatic=automatic,
+                    started_at=_now(),
+                )
                 session.add(row)
             self._busy.add(ns_id)
         log.info("ns_lcm_op_occ %s %s ns=%s params=%s", row.id, operation, ns_id, params)
@@ -333,8 +351,9 @@ class Orchestrator:
                 session.flush()
                 row_id = row.id
             try:
-                self.pops.client(pop_name).create_network(network_name, subnet=vl.subnet or "",
-                                                          labels=naming.network_labels(ns_id))
+                self.pops.client(pop_name).create_network(
+                    network_name, subnet=vl.subnet or "", labels=naming.network_labels(ns_id)
+                )
             except PopAlreadyExists:
                 # The name (or the subnet) is someone else's: forget the record, so that the
                 # rollback never deletes what holds it.
@@ -344,8 +363,14 @@ class Orchestrator:
 
     def _add_vnf_record(self, ns_id: str, vnf: VnfDescriptor, position: int) -> str:
         with self._store.session() as session:
-            row = VnfRecordRow(id=str(uuid.uuid4()), ns_id=ns_id, vnf_name=vnf.name, position=position,
-                               pop_name=vnf.pop or self.pops.local_name, desired_instances=vnf.initial_instances)
+            row = VnfRecordRow(
+                id=str(uuid.uuid4()),
+                ns_id=ns_id,
+                vnf_name=vnf.name,
+                position=position,
+                pop_name=vnf.pop or self.pops.local_name,
+                desired_instances=vnf.initial_instances,
+            )
             session.add(row)
             return row.id
 
@@ -367,8 +392,16 @@ class Orchestrator:
             raise errors[0]
         return results
 
-    def _create_vnfc(self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, vnf_record_id: str,
-                     index: int, fixed: dict[str, str] | None = None, replacing: str | None = None) -> str:
+    def _create_vnfc(
+        self,
+        ns_id: str,
+        nsd: NetworkServiceDescriptor,
+        vnf: VnfDescriptor,
+        vnf_record_id: str,
+        index: int,
+        fixed: dict[str, str] | None = None,
+        replacing: str | None = None,
+    ) -> str:
         """A CREATED container for one VNFC, configured and with its dependencies resolved;
         recorded in a new VNFC record, or in ``replacing`` (a healed one keeps its record)."""
         with self._store.session() as session:
@@ -395,10 +428,16 @@ class Orchestrator:
             vnfc_id = row.id
         try:
             container = client.create(
-                name, vnf.image, flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
-                endpoints=endpoints or None, command=list(vnf.command) if vnf.command else None,
-                ports={k: v or 0 for k, v in vnf.ports.items()} or None, metadata=metadata,
-                cpus=vnf.cpus, memory=vnf.memory, labels=naming.container_labels(ns_id, vnfc_id),
+                name,
+                vnf.image,
+                flavour=vnf.flavour if vnf.flavour in _flavours(client) else "",
+                endpoints=endpoints or None,
+                command=list(vnf.command) if vnf.command else None,
+                ports={k: v or 0 for k, v in vnf.ports.items()} or None,
+                metadata=metadata,
+                cpus=vnf.cpus,
+                memory=vnf.memory,
+                labels=naming.container_labels(ns_id, vnfc_id),
             )
         except PopAlreadyExists:
             # Whatever holds the name is not ours: nothing to delete, only the record to forget.
@@ -438,8 +477,10 @@ class Orchestrator:
                         continue
                     found = [c.addresses[parameter] for c in vnfcs if parameter in (c.addresses or {})]
                     if not found:
-                        raise Invalid(f"dependency {dep.source}->{dep.target}: {dep.source} has no value "
-                                      f"for {parameter!r} (neither a virtual link of it nor a configuration key)")
+                        raise Invalid(
+                            f"dependency {dep.source}->{dep.target}: {dep.source} has no value "
+                            f"for {parameter!r} (neither a virtual link of it nor a configuration key)"
+                        )
                     values[key] = found[0]
                     values[f"{key}_ALL"] = ",".join(found)
         return values
@@ -474,8 +515,11 @@ class Orchestrator:
             networks = [(n.id, n.pop_name, n.network_name) for n in ns.networks]
         self._parallel(vnfcs, lambda v: self._forget_vnfc(*v, force=force))
         for row_id, pop_name, network_name in networks:
-            self._gone(lambda p=pop_name, n=network_name: self._delete_network(p, n, ns_id), force,
-                       f"network {network_name} on {pop_name}")
+            self._gone(
+                lambda p=pop_name, n=network_name: self._delete_network(p, n, ns_id),
+                force,
+                f"network {network_name} on {pop_name}",
+            )
             with self._store.session() as session:
                 row = session.get(NsNetworkRow, row_id)
                 if row is not None:
@@ -493,15 +537,21 @@ class Orchestrator:
         if not found:
             return
         if found[0].labels.get(naming.LABEL_NS) != ns_id:
-            log.warning("network %s on %s is not this instance's (labels %s): left alone", name, pop_name,
-                        found[0].labels.get(naming.LABEL_NS, "none"))
+            log.warning(
+                "network %s on %s is not this instance's (labels %s): left alone",
+                name,
+                pop_name,
+                found[0].labels.get(naming.LABEL_NS, "none"),
+            )
             return
         client.delete_network(f"id:{found[0].id}")
 
-    def _delete_container(self, pop_name: str, container_id: str | None, name: str, vnfc_id: str,
-                          force: bool = False) -> None:
+    def _delete_container(
+        self, pop_name: str, container_id: str | None, name: str, vnfc_id: str, force: bool = False
+    ) -> None:
         """Gone from the PoP: by the id its create answered, else (the answer never arrived)
         by name, but only when the container of that name carries this VNFC's label."""
+
         def delete_it() -> None:
             client = self.pops.client(pop_name)
             if container_id:
@@ -534,8 +584,9 @@ class Orchestrator:
             if row is not None:
                 row.state = state
 
-    def _forget_vnfc(self, vnfc_id: str, pop_name: str, container_id: str | None, name: str,
-                     force: bool = False) -> None:
+    def _forget_vnfc(
+        self, vnfc_id: str, pop_name: str, container_id: str | None, name: str, force: bool = False
+    ) -> None:
         self._delete_container(pop_name, container_id, name, vnfc_id, force)
         self._forget_record(vnfc_id)
 
@@ -561,8 +612,10 @@ class Orchestrator:
             vnf = nsd.vnf(vnf_name)
             target = len(record.vnfcs) + (steps if direction == "out" else -steps)
             if not vnf.min_instances <= target <= vnf.max_instances:
-                raise Conflict(f"scaling {vnf_name} {direction} by {steps} would give {target} instances, "
-                               f"outside {vnf.min_instances}..{vnf.max_instances}")
+                raise Conflict(
+                    f"scaling {vnf_name} {direction} by {steps} would give {target} instances, "
+                    f"outside {vnf.min_instances}..{vnf.max_instances}"
+                )
 
         params = {"vnfName": vnf_name, "direction": direction, "steps": steps}
         return self._launch(
@@ -575,8 +628,9 @@ class Orchestrator:
             nsd = self._nsd_of(session, ns)
             record = next(v for v in ns.vnfs if v.vnf_name == vnf_name)
             indexes = [c.index for c in record.vnfcs]
-            newest = sorted(((c.index, c.id, c.pop_name, c.container_id, c.container_name) for c in record.vnfcs),
-                            reverse=True)
+            newest = sorted(
+                ((c.index, c.id, c.pop_name, c.container_id, c.container_name) for c in record.vnfcs), reverse=True
+            )
             record_id = record.id
         vnf = nsd.vnf(vnf_name)
         if direction == "in":
@@ -630,9 +684,9 @@ class Orchestrator:
             ns = self._ns_row(session, ns_id)
             nsd = self._nsd_of(session, ns)
             chosen = [
-                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id,
-                 c.container_name)
-                for v in ns.vnfs for c in v.vnfcs
+                (c.id, v.vnf_name, v.id, c.index, dict(c.addresses or {}), c.pop_name, c.container_id, c.container_name)
+                for v in ns.vnfs
+                for c in v.vnfcs
                 if (c.id in vnfc_ids if vnfc_ids else c.state != "RUNNING")
             ]
         for vnfc_id, vnf_name, record_id, index, addresses, pop_name, container_id, name in chosen:

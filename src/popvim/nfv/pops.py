@@ -33,7 +33,8 @@ class PopConfig(BaseModel):
     site: str = Field("", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
     tls: bool = False
     ca_certificate: str | None = Field(
-        None, max_length=64 * 1024,
+        None,
+        max_length=64 * 1024,
         description="PEM of the CA that signed the PoP's certificate; else the daemon's [tls].ca",
     )
 
@@ -94,14 +95,20 @@ def _now() -> datetime:
 
 def _view(row: PopRow) -> Pop:
     return Pop(
-        name=row.name, address=row.address, username=row.username, site=row.site, tls=row.tls,
-        local=row.is_local, created_at=row.created_at,
+        name=row.name,
+        address=row.address,
+        username=row.username,
+        site=row.site,
+        tls=row.tls,
+        local=row.is_local,
+        created_at=row.created_at,
     )
 
 
 class PopRegistry:
-    def __init__(self, store: Store, local: LocalPop, secrets: SecretBox | None = None,
-                 client_tls: ClientTls | None = None) -> None:
+    def __init__(
+        self, store: Store, local: LocalPop, secrets: SecretBox | None = None, client_tls: ClientTls | None = None
+    ) -> None:
         self._store = store
         self._local = local
         self._secrets = secrets or SecretBox(SecretBox.new_key())
@@ -140,9 +147,14 @@ class PopRegistry:
             if session.get(PopRow, config.name) is not None:
                 raise Conflict(f"PoP {config.name!r} is registered already")
             row = PopRow(
-                name=config.name, address=config.address, username=config.username,
+                name=config.name,
+                address=config.address,
+                username=config.username,
                 password=self._secrets.seal(config.password),
-                site=config.site, tls=config.tls, ca_certificate=config.ca_certificate, is_local=False,
+                site=config.site,
+                tls=config.tls,
+                ca_certificate=config.ca_certificate,
+                is_local=False,
                 created_at=_now(),
             )
             session.add(row)
@@ -177,14 +189,29 @@ class PopRegistry:
         tls = self._tls
         if name is None or name == self._local.name:
             local = self._local
-            return PopClient(local.address, local.username, local.password, tls=local.tls,
-                             ca_certificate=tls.ca_certificate, client_certificate=tls.certificate,
-                             client_key=tls.key, timeout=timeout)
+            return PopClient(
+                local.address,
+                local.username,
+                local.password,
+                tls=local.tls,
+                ca_certificate=tls.ca_certificate,
+                client_certificate=tls.certificate,
+                client_key=tls.key,
+                timeout=timeout,
+            )
         with self._store.session() as session:
             row = session.get(PopRow, name)
             if row is None:
                 raise NotFound(f"PoP {name!r} is not registered")
             address, username, password, remote_tls = row.address, row.username, row.password, row.tls
             ca = row.ca_certificate.encode() if row.ca_certificate else tls.ca_certificate
-        return PopClient(address, username, self._secrets.open(password), tls=remote_tls, ca_certificate=ca,
-                         client_certificate=tls.certificate, client_key=tls.key, timeout=timeout)
+        return PopClient(
+            address,
+            username,
+            self._secrets.open(password),
+            tls=remote_tls,
+            ca_certificate=ca,
+            client_certificate=tls.certificate,
+            client_key=tls.key,
+            timeout=timeout,
+        )

@@ -74,8 +74,13 @@ class OpOcc(_Camel):
 
 def nsd_view(row: NsdRow, nsd: NetworkServiceDescriptor) -> NsDescriptor:
     return NsDescriptor(
-        id=row.id, name=row.name, vendor=row.vendor, version=row.version, format=row.format,
-        vnfs=[v.name for v in nsd.vnfs], virtual_links=[v.name for v in nsd.virtual_links],
+        id=row.id,
+        name=row.name,
+        vendor=row.vendor,
+        version=row.version,
+        format=row.format,
+        vnfs=[v.name for v in nsd.vnfs],
+        virtual_links=[v.name for v in nsd.virtual_links],
         created_at=row.created_at,
     )
 
@@ -89,28 +94,49 @@ def instance_view(row: NsInstanceRow, nsd: NetworkServiceDescriptor | None) -> N
         bounds = nsd.vnf(vnf.vnf_name) if nsd else None
         vnfs.append(
             VnfRecord(
-                id=vnf.id, vnf_name=vnf.vnf_name, pop_name=vnf.pop_name, instances=len(vnf.vnfcs),
+                id=vnf.id,
+                vnf_name=vnf.vnf_name,
+                pop_name=vnf.pop_name,
+                instances=len(vnf.vnfcs),
                 min_instances=bounds.min_instances if bounds else 0,
                 max_instances=bounds.max_instances if bounds else 0,
                 vnfcs=[
                     VnfcRecord(
-                        id=c.id, name=c.container_name, index=c.index, pop_name=c.pop_name,
-                        container_id=c.engine_id, pop_container_id=c.container_id, addresses=c.addresses or {},
-                        metadata=c.md or {}, state=c.state, heals=c.heals,
+                        id=c.id,
+                        name=c.container_name,
+                        index=c.index,
+                        pop_name=c.pop_name,
+                        container_id=c.engine_id,
+                        pop_container_id=c.container_id,
+                        addresses=c.addresses or {},
+                        metadata=c.md or {},
+                        state=c.state,
+                        heals=c.heals,
                     )
                     for c in vnf.vnfcs
                 ],
             )
         )
     return NsInstance(
-        id=row.id, ns_instance_name=row.name, nsd_id=row.nsd_id, ns_state=row.state, vnf_instances=vnfs,
-        virtual_links=links, created_at=row.created_at,
+        id=row.id,
+        ns_instance_name=row.name,
+        nsd_id=row.nsd_id,
+        ns_state=row.state,
+        vnf_instances=vnfs,
+        virtual_links=links,
+        created_at=row.created_at,
     )
 
 
 def op_view(row: OpOccRow) -> OpOcc:
     return OpOcc(
-        id=row.id, ns_instance_id=row.ns_id, lcm_operation_type=row.operation, operation_state=row.state,
-        operation_params=row.params or {}, error=row.error, is_automatic_invocation=row.automatic,
-        start_time=row.started_at, state_entered_time=row.finished_at or row.started_at,
+        id=row.id,
+        ns_instance_id=row.ns_id,
+        lcm_operation_type=row.operation,
+        operation_state=row.state,
+        operation_params=row.params or {},
+        error=row.error,
+        is_automatic_invocation=row.automatic,
+        start_time=row.started_at,
+        state_entered_time=row.finished_at or row.started_at,
     )

@@ -27,41 +27,61 @@ FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 
 SLOW = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 CONTAINER_OPERATIONS = Counter(
-    "popvim_container_operations", "Container lifecycle operations by operation and result "
-    "(ok, or the error code such as CONFLICT or NOT_FOUND).", ["operation", "result"])
+    "popvim_container_operations",
+    "Container lifecycle operations by operation and result (ok, or the error code such as CONFLICT or NOT_FOUND).",
+    ["operation", "result"],
+)
 CONTAINER_OPERATION_SECONDS = Histogram(
-    "popvim_container_operation_duration_seconds", "Duration of container lifecycle operations.",
-    ["operation"], buckets=SLOW)
+    "popvim_container_operation_duration_seconds",
+    "Duration of container lifecycle operations.",
+    ["operation"],
+    buckets=SLOW,
+)
 CONTAINER_TRANSITIONS = Counter(
-    "popvim_container_transitions", "Container state changes by the state entered "
-    "(a container that dies or is killed enters EXITED or FAILED).", ["state"])
+    "popvim_container_transitions",
+    "Container state changes by the state entered (a container that dies or is killed enters EXITED or FAILED).",
+    ["state"],
+)
 ENGINE_CALL_SECONDS = Histogram(
-    "popvim_engine_call_duration_seconds", "Duration of calls to the container engine by call and result.",
-    ["call", "result"], buckets=FAST)
+    "popvim_engine_call_duration_seconds",
+    "Duration of calls to the container engine by call and result.",
+    ["call", "result"],
+    buckets=FAST,
+)
 HTTP_REQUESTS = Counter(
-    "popvim_http_requests", "REST requests by method, route template and status code.",
-    ["method", "route", "status"])
+    "popvim_http_requests", "REST requests by method, route template and status code.", ["method", "route", "status"]
+)
 HTTP_REQUEST_SECONDS = Histogram(
-    "popvim_http_request_duration_seconds", "REST request duration by method and route template "
-    "(until the response starts, for streams).", ["method", "route"], buckets=FAST)
-GRPC_REQUESTS = Counter(
-    "popvim_grpc_requests", "Pop protocol calls by method and status code.", ["method", "code"])
+    "popvim_http_request_duration_seconds",
+    "REST request duration by method and route template (until the response starts, for streams).",
+    ["method", "route"],
+    buckets=FAST,
+)
+GRPC_REQUESTS = Counter("popvim_grpc_requests", "Pop protocol calls by method and status code.", ["method", "code"])
 GRPC_REQUEST_SECONDS = Histogram(
-    "popvim_grpc_request_duration_seconds", "Pop protocol call duration by method.", ["method"], buckets=FAST)
+    "popvim_grpc_request_duration_seconds", "Pop protocol call duration by method.", ["method"], buckets=FAST
+)
 NS_LCM_OPERATIONS = Counter(
-    "popvim_ns_lcm_operations", "Network-service lifecycle operations by operation, result "
-    "(COMPLETED or FAILED) and whether a controller started it.", ["operation", "result", "automatic"])
+    "popvim_ns_lcm_operations",
+    "Network-service lifecycle operations by operation, result "
+    "(COMPLETED or FAILED) and whether a controller started it.",
+    ["operation", "result", "automatic"],
+)
 NS_LCM_OPERATION_SECONDS = Histogram(
-    "popvim_ns_lcm_operation_duration_seconds", "Duration of network-service lifecycle operations.",
-    ["operation"], buckets=SLOW)
+    "popvim_ns_lcm_operation_duration_seconds",
+    "Duration of network-service lifecycle operations.",
+    ["operation"],
+    buckets=SLOW,
+)
 NS_HEALS = Counter("popvim_ns_heals", "Completed heal operations.", ["automatic"])
 NS_SCALINGS = Counter("popvim_ns_scalings", "Completed scaling operations.", ["direction", "automatic"])
 EVENTS = Counter("popvim_events", "Events published on the PoP's event stream by kind.", ["kind"])
 EVENTS_DROPPED = Counter(
-    "popvim_event_stream_dropped_events", "Events a slow event-stream subscriber lost (its backlog was full).")
+    "popvim_event_stream_dropped_events", "Events a slow event-stream subscriber lost (its backlog was full)."
+)
 ENGINE_EVENT_LAG_SECONDS = Histogram(
-    "popvim_engine_event_lag_seconds", "Delay between the engine's event time and popvimd handling it.",
-    buckets=FAST)
+    "popvim_engine_event_lag_seconds", "Delay between the engine's event time and popvimd handling it.", buckets=FAST
+)
 
 
 def result_of(exc: BaseException) -> str:

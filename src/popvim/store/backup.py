@@ -39,11 +39,11 @@ def backup(url: str, target: Path) -> str:
             source = _sqlite_path(parsed)
             if not source.exists():
                 raise BackupError(f"there is no database at {source}")
-            with _private(partial), closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
+            with _Private(partial), closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
                 src.backup(dst)
         elif parsed.get_backend_name() == "postgresql":
             kind = "PostgreSQL dump (pg_dump custom format)"
-            with _private(partial):
+            with _Private(partial):
                 _pg_tool("pg_dump", parsed, ["--format=custom", "--no-owner", "--no-privileges", f"--file={partial}"])
         else:
             raise BackupError(f"cannot back up a {parsed.get_backend_name()} database")
@@ -64,8 +64,10 @@ def restore(url: str, source: Path) -> None:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if not magic.startswith(SQLITE_MAGIC):
-            raise BackupError(f"{source} is not a SQLite backup" + (" (it is a PostgreSQL dump)"
-                                                                     if magic.startswith(PGDUMP_MAGIC) else ""))
+            raise BackupError(
+                f"{source} is not a SQLite backup"
+                + (" (it is a PostgreSQL dump)" if magic.startswith(PGDUMP_MAGIC) else "")
+            )
         with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src:
             if src.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise BackupError(f"{source} is a damaged SQLite file")
@@ -73,16 +75,27 @@ def restore(url: str, source: Path) -> None:
                 raise BackupError(f"{source} holds no popvim tables")
             target = _sqlite_path(parsed)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with _private(target) if not target.exists() else nullcontext(), \
-                    closing(sqlite3.connect(target)) as dst:
+            with _Private(target) if not target.exists() else nullcontext(), closing(sqlite3.connect(target)) as dst:
                 src.backup(dst)
     elif backend == "postgresql":
         if not magic.startswith(PGDUMP_MAGIC):
-            raise BackupError(f"{source} is not a pg_dump custom-format file" + (" (it is a SQLite backup)"
-                                                                                  if magic.startswith(SQLITE_MAGIC)
-                                                                                  else ""))
-        _pg_tool("pg_restore", parsed, ["--clean", "--if-exists", "--no-owner", "--no-privileges",
-                                         "--single-transaction", "--exit-on-error", str(source)])
+            raise BackupError(
+                f"{source} is not a pg_dump custom-format file"
+                + (" (it is a SQLite backup)" if magic.startswith(SQLITE_MAGIC) else "")
+            )
+        _pg_tool(
+            "pg_restore",
+            parsed,
+            [
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                str(source),
+            ],
+        )
     else:
         raise BackupError(f"cannot restore into a {backend} database")
 
@@ -98,7 +111,7 @@ def _has_popvim_tables(connection: sqlite3.Connection) -> bool:
     return "containers" in names
 
 
-class _private:
+class _Private:
     """Files made inside are readable by the owner only."""
 
     def __init__(self, path: Path) -> None:
@@ -115,8 +128,10 @@ class _private:
 
 def _pg_binary(name: str) -> str:
     """The newest installed client (pg_dump must not be older than the server)."""
-    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-                      key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
+    )
     found = str(versions[-1]) if versions else shutil.which(name)
     if not found:
         raise BackupError(f"{name} is not installed (Debian: apt-get install postgresql-client)")

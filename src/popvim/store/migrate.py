@@ -97,8 +97,10 @@ def upgrade(engine: Engine, revision: str = "head") -> list[str]:
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` (to run an older popvimd; restoring a backup is the other way)."""
     if revision == "base" or revision.startswith("-"):
-        raise MigrationError(f"name the revision to go back to (the first is {first()}): going below it drops "
-                             "every table, and relative steps are easy to get wrong")
+        raise MigrationError(
+            f"name the revision to go back to (the first is {first()}): going below it drops "
+            "every table, and relative steps are easy to get wrong"
+        )
     with _migrating(engine) as connection:
         _lock(connection)
         if _checked_revision(connection) is None:
@@ -139,8 +141,11 @@ def _baseline_columns() -> dict[str, set[str]]:
         with scratch.begin() as connection:
             command.upgrade(_config(connection), first())
             inspector = inspect(connection)
-            return {t: {c["name"] for c in inspector.get_columns(t)}
-                    for t in inspector.get_table_names() if t != "alembic_version"}
+            return {
+                t: {c["name"] for c in inspector.get_columns(t)}
+                for t in inspector.get_table_names()
+                if t != "alembic_version"
+            }
     finally:
         scratch.dispose()
 
@@ -157,7 +162,8 @@ def _adopt_legacy(connection: Connection) -> None:
         missing += [f"column {table}.{c}" for c in sorted(columns - present)]
     if missing:
         raise MigrationError(
-            "the database has popvim tables but no schema revision, and lacks " + ", ".join(missing)
+            "the database has popvim tables but no schema revision, and lacks "
+            + ", ".join(missing)
             + f" of the first revision ({first()}): it is not a popvim database this version can adopt"
         )
     command.stamp(_config(connection), first())

@@ -49,6 +49,6 @@ class SecretBox:
         if not self.is_sealed(value):
             return value
         try:
-            return self._fernet.decrypt(value[len(PREFIX):].encode()).decode()
+            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
         except InvalidToken as exc:
             raise ValueError(f"a stored secret cannot be decrypted with {KEY_FILE} (was the key replaced?)") from exc

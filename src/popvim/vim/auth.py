@@ -170,14 +170,18 @@ class AuthService:
             if not count or count <= self._tokens_per_user:
                 return
             oldest = session.scalars(
-                select(TokenRow.digest).where(TokenRow.username == username)
-                .order_by(TokenRow.expires_at).limit(count - self._tokens_per_user)
+                select(TokenRow.digest)
+                .where(TokenRow.username == username)
+                .order_by(TokenRow.expires_at)
+                .limit(count - self._tokens_per_user)
             ).all()
             session.execute(delete(TokenRow).where(TokenRow.digest.in_(oldest)))
         with self._lock:
             for digest in oldest:
                 self._cache.pop(digest, None)
-        log.info("revoked %d oldest tokens of user=%s (at most %d each)", len(oldest), shown(username), self._tokens_per_user)
+        log.info(
+            "revoked %d oldest tokens of user=%s (at most %d each)", len(oldest), shown(username), self._tokens_per_user
+        )
 
     def purge_expired(self) -> None:
         """Expired tokens leave the database and the cache (also done at each login)."""

@@ -45,8 +45,8 @@ from popvim.store.models import ContainerRow, EndpointRow
 from popvim.vim.auth import now
 from popvim.vim.errors import (
     AlreadyExists,
-    AlreadyStopped,
     AlreadyRunning,
+    AlreadyStopped,
     EngineFailure,
     InvalidArgument,
     InvalidState,
@@ -224,9 +224,7 @@ class ContainerService:
             row.exit_code = exit_code
             for endpoint in row.endpoints:
                 endpoint.active = False  # addresses go back to their networks
-        self._bus.publish(
-            "container.state", row.id, name=row.name, previous=previous, state=state.value, status=status
-        )
+        self._bus.publish("container.state", row.id, name=row.name, previous=previous, state=state.value, status=status)
 
     # --- queries --------------------------------------------------------------
     def list(
@@ -304,8 +302,14 @@ class ContainerService:
         self._bus.publish("container.state", result.id, name=name, previous="", state="CREATED", status="created")
         return result
 
-    def _insert(self, config: ContainerConfig, name: str, flavour_id: str, image_id: str,
-                requested: dict[str | None, str | None]) -> Container:
+    def _insert(
+        self,
+        config: ContainerConfig,
+        name: str,
+        flavour_id: str,
+        image_id: str,
+        requested: dict[str | None, str | None],
+    ) -> Container:
         with self._networks.ipam_lock, self._store.session() as session:
             if session.scalar(select(ContainerRow.id).where(ContainerRow.name == name)):
                 raise AlreadyExists(f"container name {name!r} is taken")
@@ -357,8 +361,11 @@ class ContainerService:
     def _check_mac_free(session: Session, net: Any, mac: str) -> None:
         """Two interfaces with one MAC on one network break both; call under the IPAM lock."""
         holder = session.scalar(
-            select(ContainerRow.name).join(EndpointRow).where(
-                EndpointRow.network_id == net.id, EndpointRow.active.is_(True),
+            select(ContainerRow.name)
+            .join(EndpointRow)
+            .where(
+                EndpointRow.network_id == net.id,
+                EndpointRow.active.is_(True),
                 func.lower(EndpointRow.mac) == mac.lower(),
             )
         )
@@ -458,7 +465,7 @@ class ContainerService:
             self._stop_engine_container(container_id, engine_id)
         except NotFound:
             pass  # deleted meanwhile
-        except Exception:  # noqa: BLE001 - runs in the background: nobody else would see it
+        except Exception:
             log.exception("finishing the stop of %s failed; it stays STOPPING until reconciled", container_id)
 
     def _stop_engine_container(self, container_id: str, engine_id: str | None) -> None:
@@ -585,8 +592,15 @@ class ContainerService:
         return ExecBounds(timeout=timeout or limits.exec_timeout, max_output=limits.exec_output_bytes)
 
     def exec(
-        self, ref: str, command: list[str], env: dict[str, str] | None = None, workdir: str | None = None,
-        *, user: str = "-", timeout: float | None = None, cancel: threading.Event | None = None,
+        self,
+        ref: str,
+        command: list[str],
+        env: dict[str, str] | None = None,
+        workdir: str | None = None,
+        *,
+        user: str = "-",
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> ExecOutput:
         """Runs ``command`` with a deadline and an output cap; at most ``execs`` at once on this PoP
         and ``execs_per_user`` per user (TooBusy beyond, at once)."""
@@ -595,8 +609,14 @@ class ContainerService:
             return self.exec_held(ref, command, env, workdir, bounds=bounds, cancel=cancel)
 
     def exec_held(
-        self, ref: str, command: list[str], env: dict[str, str] | None, workdir: str | None,
-        *, bounds: ExecBounds, cancel: threading.Event | None = None,
+        self,
+        ref: str,
+        command: list[str],
+        env: dict[str, str] | None,
+        workdir: str | None,
+        *,
+        bounds: ExecBounds,
+        cancel: threading.Event | None = None,
     ) -> ExecOutput:
         """``exec`` for a caller that holds a slot of ``exec_slots`` already."""
         if not command or not all(is_text(a) for a in command):
@@ -605,8 +625,11 @@ class ContainerService:
         engine_id = self._running_engine_id(ref)
         result = self._engine_call(lambda: self._engine.exec(engine_id, command, env, workdir, bounds, cancel))
         return ExecOutput(
-            exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr,
-            stdout_truncated=result.stdout_truncated, stderr_truncated=result.stderr_truncated,
+            exit_code=result.exit_code,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            stdout_truncated=result.stdout_truncated,
+            stderr_truncated=result.stderr_truncated,
             timed_out=result.timed_out,
         )
 
@@ -652,8 +675,9 @@ class ContainerService:
                 try:
                     session.flush()
                 except IntegrityError as exc:  # another writer of the database took it meanwhile
-                    raise AlreadyExists(f"address {address} on network {net.name!r} was taken concurrently; "
-                                        "try again") from exc
+                    raise AlreadyExists(
+                        f"address {address} on network {net.name!r} was taken concurrently; try again"
+                    ) from exc
                 endpoint_id, name, net_name = endpoint.id, row.name, net.name
                 running = row.state == S.RUNNING.value and row.engine_id is not None
                 engine_id, engine_network = row.engine_id, self._networks.engine_name(net.name)
@@ -737,7 +761,7 @@ class ContainerService:
                 self._reconcile_one(container_id, by_pop_id.pop(container_id, None))
             except NotFound:
                 continue
-            except Exception:  # noqa: BLE001 - one bad record must not stop the others
+            except Exception:
                 log.exception("reconciling container %s failed", container_id)
         if not ids:  # a fresh or emptied database knows nothing: it cannot call anything an orphan
             foreign += by_pop_id.values()
@@ -755,8 +779,12 @@ class ContainerService:
             if other.id not in self._reported:
                 self._reported.add(other.id)
                 owner = other.labels.get(LABEL_INSTALL) or "none"
-                log.warning("engine container %s (%s) has this PoP's name but is not this install's "
-                            "(install %s): left alone", other.name, other.id[:12], owner)
+                log.warning(
+                    "engine container %s (%s) has this PoP's name but is not this install's (install %s): left alone",
+                    other.name,
+                    other.id[:12],
+                    owner,
+                )
                 self._bus.publish("container.foreign", other.id, name=other.name, install=owner)
 
     def _ours(self, listed: list[Any], ids: set[str]) -> tuple[dict[str, Any], list[Any]]:
@@ -813,4 +841,3 @@ class ContainerService:
                     self._stoppers.submit(self._engine.stop_container, found.id, self._settings.stop_timeout_seconds)
         if restop:
             self._stoppers.submit(self._finish_stop, container_id, restop)
-

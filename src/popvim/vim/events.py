@@ -50,7 +50,7 @@ class EventBus:
         for callback in callbacks:
             try:
                 callback(event)
-            except Exception:  # noqa: BLE001 - a subscriber's failure is not the publisher's
+            except Exception:
                 log.exception("event subscriber failed")
         for q in subscribers:
             try:

@@ -18,9 +18,10 @@ from popvim.vim.errors import EngineFailure, InvalidArgument, InvalidState, NotF
 from popvim.vim.events import EventBus
 from popvim.vim.models import Image
 
-# Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest]
+# Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@digest];
+# a registry is told from a path by its dot or its port
 _REFERENCE = re.compile(
-    r"^(?:(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+|localhost)(?::\d+)?/|[a-zA-Z0-9-]+:\d+/)?"  # a registry has a dot or port
+    r"^(?:(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+|localhost)(?::\d+)?/|[a-zA-Z0-9-]+:\d+/)?"
     r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
@@ -108,7 +109,9 @@ class ImageService:
                     detail = message.get("errorDetail") or {}
                     raise _pull_failure(ref, detail.get("message") or message["error"])
                 yield message
-            image = self._engine.image(f"{repository}:{tag}" if not tag.startswith("sha256:") else f"{repository}@{tag}")
+            image = self._engine.image(
+                f"{repository}:{tag}" if not tag.startswith("sha256:") else f"{repository}@{tag}"
+            )
         except EngineError as exc:
             raise _pull_failure(ref, exc.message) from exc
         self._bus.publish("image.pulled", image.id, ref=ref)

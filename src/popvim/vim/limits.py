@@ -94,8 +94,9 @@ class RateLimiter:
     inventing user names cannot grow the table without bound.
     """
 
-    def __init__(self, burst: int, rate: float, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, burst: int, rate: float, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._burst = float(burst)
         self._rate = rate
         self._max_keys = max_keys

@@ -108,8 +108,7 @@ def validate_interface_name(name: object) -> str:
     """
     if not isinstance(name, str) or not _IFNAME.fullmatch(name) or name in (".", ".."):
         raise InvalidArgument(
-            f"invalid interface name {name!r}: expected 1-15 characters of "
-            "letters, digits, '_', '.', ':' or '-'"
+            f"invalid interface name {name!r}: expected 1-15 characters of letters, digits, '_', '.', ':' or '-'"
         )
     return name
 

@@ -33,10 +33,12 @@ class StateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self._store.session() as session:
-            containers = dict(session.execute(
-                select(ContainerRow.state, func.count()).group_by(ContainerRow.state)).all())
-            instances = dict(session.execute(
-                select(NsInstanceRow.state, func.count()).group_by(NsInstanceRow.state)).all())
+            containers = dict(
+                session.execute(select(ContainerRow.state, func.count()).group_by(ContainerRow.state)).all()
+            )
+            instances = dict(
+                session.execute(select(NsInstanceRow.state, func.count()).group_by(NsInstanceRow.state)).all()
+            )
         by_state = GaugeMetricFamily("popvim_containers", "Containers by state.", labels=["state"])
         for state in ContainerState:
             by_state.add_metric([state.value], containers.get(state.value, 0))
@@ -47,8 +49,9 @@ class StateCollector(Collector):
         yield ns
 
         backlog = GaugeMetricFamily(
-            "popvim_event_stream_backlog_events", "Events waiting for the slowest event-stream subscriber "
-            "(its lag, in events).")
+            "popvim_event_stream_backlog_events",
+            "Events waiting for the slowest event-stream subscriber (its lag, in events).",
+        )
         backlog.add_metric([], self._bus.max_backlog())
         yield backlog
         subscribers = GaugeMetricFamily("popvim_event_stream_subscribers", "Open event-stream subscriptions.")
@@ -59,16 +62,23 @@ class StateCollector(Collector):
 
     def _usage(self) -> Iterator[Metric]:
         labels = ["container_id", "name"]
-        cpu = CounterMetricFamily("popvim_container_cpu_usage_seconds",
-                                  "Cumulative CPU time the container consumed (sampled).", labels=labels)
-        memory = GaugeMetricFamily("popvim_container_memory_usage_bytes",
-                                   "Current memory usage (sampled).", labels=labels)
-        limit = GaugeMetricFamily("popvim_container_memory_limit_bytes",
-                                  "Memory limit (sampled).", labels=labels)
-        rx = CounterMetricFamily("popvim_container_network_receive_bytes",
-                                 "Cumulative bytes received on all interfaces (sampled).", labels=labels)
-        tx = CounterMetricFamily("popvim_container_network_transmit_bytes",
-                                 "Cumulative bytes sent on all interfaces (sampled).", labels=labels)
+        cpu = CounterMetricFamily(
+            "popvim_container_cpu_usage_seconds", "Cumulative CPU time the container consumed (sampled).", labels=labels
+        )
+        memory = GaugeMetricFamily(
+            "popvim_container_memory_usage_bytes", "Current memory usage (sampled).", labels=labels
+        )
+        limit = GaugeMetricFamily("popvim_container_memory_limit_bytes", "Memory limit (sampled).", labels=labels)
+        rx = CounterMetricFamily(
+            "popvim_container_network_receive_bytes",
+            "Cumulative bytes received on all interfaces (sampled).",
+            labels=labels,
+        )
+        tx = CounterMetricFamily(
+            "popvim_container_network_transmit_bytes",
+            "Cumulative bytes sent on all interfaces (sampled).",
+            labels=labels,
+        )
         for u in self._sampler.snapshot():
             key = [u.container_id, u.name]
             cpu.add_metric(key, u.cpu_seconds)

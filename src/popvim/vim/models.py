@@ -214,8 +214,9 @@ class NetworkConfig(BaseModel):
     name: Name
     driver: str = Field("bridge", pattern=r"^(bridge|macvlan|ipvlan|overlay)$")
     subnet: str | None = Field(None, pattern=PLAIN_TEXT, description="CIDR; a free private one is chosen when omitted")
-    ip_range: str | None = Field(None, pattern=PLAIN_TEXT,
-                                 description="CIDR inside the subnet from which addresses are assigned")
+    ip_range: str | None = Field(
+        None, pattern=PLAIN_TEXT, description="CIDR inside the subnet from which addresses are assigned"
+    )
     gateway: str | None = Field(None, pattern=PLAIN_TEXT)
     internal: bool = False
     bridge_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,15}$")

@@ -44,8 +44,9 @@ def _engine_conflict(exc: EngineError) -> bool:
 
 
 # Never a container network: "this network", loopback, link-local, multicast, reserved (240/4).
-_NEVER = tuple(ipaddress.IPv4Network(n) for n in
-               ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"))
+_NEVER = tuple(
+    ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+)
 _HEX = re.compile(r"[0-9a-f]{12,64}")
 
 
@@ -221,9 +222,10 @@ class NetworkService:
     ) -> list[tuple[ipaddress.IPv4Network, str]]:
         """Every IPv4 subnet in use with who uses it: our records and every engine network,
         popvim's or not, since the engine refuses any overlap on one host."""
-        taken = [(_subnet(s, "subnet"), f"network {n!r}") for n, s in session.execute(
-            select(NetworkRow.name, NetworkRow.subnet)
-        ).all()]
+        taken = [
+            (_subnet(s, "subnet"), f"network {n!r}")
+            for n, s in session.execute(select(NetworkRow.name, NetworkRow.subnet)).all()
+        ]
         for net in engine_nets:
             for value in net.subnets:
                 subnet = ipaddress.ip_network(value, strict=False)
@@ -296,8 +298,10 @@ class NetworkService:
             raise InvalidArgument(f"subnet {subnet} is larger than /{largest}, the largest this PoP accepts")
         for never in _NEVER:
             if subnet.overlaps(never):
-                raise InvalidArgument(f"subnet {subnet} overlaps {never}, which is never a container network "
-                                      "(this-network, loopback, link-local, multicast or reserved)")
+                raise InvalidArgument(
+                    f"subnet {subnet} overlaps {never}, which is never a container network "
+                    "(this-network, loopback, link-local, multicast or reserved)"
+                )
 
     @staticmethod
     def _gateway(subnet: ipaddress.IPv4Network, requested: str | None) -> str:
@@ -327,8 +331,12 @@ class NetworkService:
             gateway=row.gateway,
             internal=row.internal,
             options=dict(row.options or {}),
-            labels={**(row.labels or {}), **self.labels, LABEL_INSTALL: self._settings.install_id,
-                    LABEL_NETWORK: row.id},
+            labels={
+                **(row.labels or {}),
+                **self.labels,
+                LABEL_INSTALL: self._settings.install_id,
+                LABEL_NETWORK: row.id,
+            },
         )
 
     def delete(self, ref: str) -> None:
@@ -408,9 +416,7 @@ class NetworkService:
         except EngineError as exc:
             raise EngineFailure(f"cannot list the engine's networks: {exc.message}") from exc
         if not adoptable:
-            return self.create(
-                NetworkConfig(name=name, internal=self._settings.default_network_internal), default=True
-            )
+            return self.create(NetworkConfig(name=name, internal=self._settings.default_network_internal), default=True)
         found = adoptable[0]
         subnet = _subnet(found.subnets[0], "subnet")
         row = NetworkRow(

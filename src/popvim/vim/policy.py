@@ -31,16 +31,18 @@ DEFAULT_DRIVERS = frozenset({"bridge"})
 KNOWN_DRIVERS = frozenset({"bridge", "macvlan", "ipvlan", "overlay"})
 PARENT_DRIVERS = frozenset({"macvlan", "ipvlan"})
 # Driver options that change how a network behaves, never what on the host it reaches.
-SAFE_NETWORK_OPTIONS = frozenset({
-    "com.docker.network.driver.mtu",
-    "com.docker.network.bridge.enable_icc",
-    "com.docker.network.bridge.enable_ip_masquerade",
-    "com.docker.network.container_iface_prefix",
-    "macvlan_mode",
-    "ipvlan_mode",
-    "ipvlan_flag",
-    "encrypted",
-})
+SAFE_NETWORK_OPTIONS = frozenset(
+    {
+        "com.docker.network.driver.mtu",
+        "com.docker.network.bridge.enable_icc",
+        "com.docker.network.bridge.enable_ip_masquerade",
+        "com.docker.network.container_iface_prefix",
+        "macvlan_mode",
+        "ipvlan_mode",
+        "ipvlan_flag",
+        "encrypted",
+    }
+)
 # These have fields of their own, checked by their own keys; as raw options they would bypass them.
 FIELD_OPTIONS = {"parent": "parent", "com.docker.network.bridge.name": "bridge_name"}
 DEFAULT_HOST_PORTS = (1024, 65535)
@@ -104,9 +106,7 @@ class Policy:
         low, high = self.host_ports
         for port, host in config.ports.items():
             if host is not None and not low <= host <= high:
-                raise ForbiddenByPolicy(
-                    "policy.host_ports", f"host port {host} for {port} is outside {low}-{high}"
-                )
+                raise ForbiddenByPolicy("policy.host_ports", f"host port {host} for {port} is outside {low}-{high}")
 
     def check_volume(self, volume: str) -> None:
         """``source:/path[:mode]``: a named volume, or a host path under an allowed prefix."""
@@ -120,8 +120,8 @@ class Policy:
         path = normalised_path(source)
         if not any(_under(path, prefix) for prefix in self.bind_mounts):
             raise ForbiddenByPolicy(
-                "policy.bind_mounts", f"host path {path!r} is not under an allowed prefix "
-                f"(allowed: {_listed(self.bind_mounts)})"
+                "policy.bind_mounts",
+                f"host path {path!r} is not under an allowed prefix (allowed: {_listed(self.bind_mounts)})",
             )
         if self.host_checks:
             real = os.path.realpath(path)
@@ -145,21 +145,20 @@ class Policy:
         for option in config.options:
             if option in FIELD_OPTIONS:
                 raise ForbiddenByPolicy(
-                    "policy.network_options", f"option {option!r} is never passed as an option: "
-                    f"use the {FIELD_OPTIONS[option]!r} field"
+                    "policy.network_options",
+                    f"option {option!r} is never passed as an option: use the {FIELD_OPTIONS[option]!r} field",
                 )
             if option not in self.network_options:
-                raise ForbiddenByPolicy(
-                    "policy.network_options", f"driver option {option!r} is not allowed"
-                )
+                raise ForbiddenByPolicy("policy.network_options", f"driver option {option!r} is not allowed")
 
     def check_bridge_name(self, name: str) -> None:
         """A bridge name that is already a host interface (and no engine network's) would put
         the network's containers on whatever that bridge joins, such as the host's LAN."""
         if self.host_checks and name not in self.network_parents and os.path.exists(f"/sys/class/net/{name}"):
             raise ForbiddenByPolicy(
-                "policy.network_parents", f"bridge_name {name!r} is an existing host interface, not allowed "
-                f"(allowed: {_listed(self.network_parents)})"
+                "policy.network_parents",
+                f"bridge_name {name!r} is an existing host interface, not allowed "
+                f"(allowed: {_listed(self.network_parents)})",
             )
 
     # --- the file -------------------------------------------------------------------

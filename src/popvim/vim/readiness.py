@@ -111,8 +111,11 @@ def database_check(store: Store) -> Check:
     def check() -> str | None:
         with store.engine.connect() as conn:
             with conn.begin() as tx:
-                conn.execute(TokenRow.__table__.insert().values(
-                    digest=PROBE_DIGEST, username="-", expires_at=datetime.now(UTC).replace(tzinfo=None)))
+                conn.execute(
+                    TokenRow.__table__.insert().values(
+                        digest=PROBE_DIGEST, username="-", expires_at=datetime.now(UTC).replace(tzinfo=None)
+                    )
+                )
                 conn.execute(delete(TokenRow).where(TokenRow.digest == PROBE_DIGEST))
                 tx.rollback()
         return None

@@ -43,9 +43,7 @@ class Vim:
         self.flavours = FlavourCatalogue(settings.flavours)
         self.images = ImageService(engine, self.bus)
         self.networks = NetworkService(store, engine, settings, self.bus)
-        self.containers = ContainerService(
-            store, engine, settings, self.bus, self.networks, self.images, self.flavours
-        )
+        self.containers = ContainerService(store, engine, settings, self.bus, self.networks, self.images, self.flavours)
         self.mesh = Mesh()
         # Open event feeds and followed logs: each holds a connection for as long as the client likes.
         self.streams = Slots("open streams", settings.limits.streams, settings.limits.streams_per_user)
@@ -90,7 +88,7 @@ class Vim:
             try:
                 self.reconcile()
                 self.auth.purge_expired()
-            except Exception:  # noqa: BLE001 - the timer must outlive one failed pass
+            except Exception:
                 log.exception("periodic reconciliation failed")
 
     def info(self) -> dict[str, Any]:

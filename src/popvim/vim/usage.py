@@ -70,7 +70,7 @@ class UsageSampler:
         while not self._stop.is_set():
             try:
                 self.sample()
-            except Exception:  # noqa: BLE001 - e.g. a locked database: try next time
+            except Exception:
                 log.exception("usage sampling failed")
             self._stop.wait(self.interval)
 
@@ -78,7 +78,8 @@ class UsageSampler:
         with self._store.session() as session:
             running = session.execute(
                 select(ContainerRow.id, ContainerRow.name, ContainerRow.engine_id).where(
-                    ContainerRow.state == ContainerState.RUNNING.value, ContainerRow.engine_id.is_not(None))
+                    ContainerRow.state == ContainerState.RUNNING.value, ContainerRow.engine_id.is_not(None)
+                )
             ).all()
         samples = self._pool.map(lambda r: self._one(r[0], r[1], r[2]), running)
         self._snapshot = {u.container_id: u for u in samples if u is not None}
@@ -93,5 +94,12 @@ class UsageSampler:
             raw = self._engine.usage(engine_id)
         except EngineError:  # it died or went since the query: gone from the next snapshot
             return None
-        return Usage(container_id, name, raw["cpu_seconds"], raw["memory_bytes"], raw["memory_limit_bytes"],
-                     raw["rx_bytes"], raw["tx_bytes"])
+        return Usage(
+            container_id,
+            name,
+            raw["cpu_seconds"],
+            raw["memory_bytes"],
+            raw["memory_limit_bytes"],
+            raw["rx_bytes"],
+            raw["tx_bytes"],
+        )

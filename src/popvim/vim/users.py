@@ -159,7 +159,10 @@ class UserDirectory:
                 return []
             self._stamp = stamp
             old, self._file_users = self._file_users, fresh
-        ended = sorted(name for name, user in old.items() if (new := fresh.get(name)) is None
-                       or new.password_hash != user.password_hash)
+        ended = sorted(
+            name
+            for name, user in old.items()
+            if (new := fresh.get(name)) is None or new.password_hash != user.password_hash
+        )
         log.info("users re-read from %s: %d users; tokens ended for %s", self._path, len(fresh), ended or "nobody")
         return ended

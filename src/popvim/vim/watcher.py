@@ -75,7 +75,7 @@ class EngineWatcher:
                 if self._stop.is_set():
                     return
                 log.warning("engine event stream lost: %s; retrying in %.1fs", exc.message, backoff)
-            except Exception:  # noqa: BLE001 - the watcher must outlive any bad event
+            except Exception:
                 log.exception("engine event handling failed")
             self.connected.clear()
             if self._stream is not None:

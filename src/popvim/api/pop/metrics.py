@@ -79,8 +79,12 @@ class MetricsInterceptor(grpc.ServerInterceptor):
 
             return measured
 
-        for kind, wrap in (("unary_unary", unary), ("stream_unary", unary),
-                           ("unary_stream", streaming), ("stream_stream", streaming)):
+        for kind, wrap in (
+            ("unary_unary", unary),
+            ("stream_unary", unary),
+            ("unary_stream", streaming),
+            ("stream_stream", streaming),
+        ):
             behaviour = getattr(handler, kind)
             if behaviour is not None:
                 return handler._replace(**{kind: wrap(behaviour)})  # type: ignore[attr-defined, no-any-return]

@@ -62,9 +62,7 @@ class PopServer:
         )
         pb_grpc.add_PopServicer_to_server(PopServicer(self._vim), server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (POP_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+        reflection.enable_server_reflection((POP_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         try:
             port = server.add_secure_port(address, tls) if tls else server.add_insecure_port(address)
         except RuntimeError as exc:

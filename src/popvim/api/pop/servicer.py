@@ -34,6 +34,8 @@ def _peer_host(peer: str) -> str:
     _scheme, _, rest = peer.partition(":")
     host = rest.rsplit(":", 1)[0] if rest.count(":") and not rest.startswith("/") else rest
     return host.strip("[]")
+
+
 _EMPTY = empty_pb2.Empty()
 
 
@@ -216,11 +218,23 @@ class PopServicer(pb_grpc.PopServicer):
             timeout = max(remaining, 0.001)  # no point running past the caller's own deadline
         cancel = threading.Event()
         context.add_callback(cancel.set)  # the call ended (cancelled, deadline): kill the command
-        out = self._vim.containers.exec(target.id, list(request.command), env, request.workdir or None,
-                                        user=self._user(context), timeout=timeout, cancel=cancel)
-        return pb.ExecReply(exit_code=out.exit_code, stdout=out.stdout, stderr=out.stderr,
-                            stdout_truncated=out.stdout_truncated, stderr_truncated=out.stderr_truncated,
-                            timed_out=out.timed_out)
+        out = self._vim.containers.exec(
+            target.id,
+            list(request.command),
+            env,
+            request.workdir or None,
+            user=self._user(context),
+            timeout=timeout,
+            cancel=cancel,
+        )
+        return pb.ExecReply(
+            exit_code=out.exit_code,
+            stdout=out.stdout,
+            stderr=out.stderr,
+            stdout_truncated=out.stdout_truncated,
+            stderr_truncated=out.stderr_truncated,
+            timed_out=out.timed_out,
+        )
 
     def _user(self, context: grpc.ServicerContext) -> str:
         """The user of the call (the interceptor has checked that one of its tokens is valid)."""
@@ -235,6 +249,10 @@ class PopServicer(pb_grpc.PopServicer):
     def Stats(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.StatsReply:
         stats = self._vim.containers.stats(self._container(request).id)
         return pb.StatsReply(
-            cpu_percent=stats.cpu_percent, memory_usage=stats.memory_usage, memory_limit=stats.memory_limit,
-            pids=stats.pids, rx_bytes=stats.rx_bytes, tx_bytes=stats.tx_bytes,
+            cpu_percent=stats.cpu_percent,
+            memory_usage=stats.memory_usage,
+            memory_limit=stats.memory_limit,
+            pids=stats.pids,
+            rx_bytes=stats.rx_bytes,
+            tx_bytes=stats.tx_bytes,
         )

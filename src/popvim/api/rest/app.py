@@ -19,8 +19,9 @@ from popvim.vim.service import Vim
 
 # Everything else needs a token. The API description is public: it holds no state.
 # The dashboard's page and assets are public too; its data calls send the token.
-PUBLIC_PATHS = (frozenset({"/health", "/ready", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS
-                | dashboard.PUBLIC_PATHS)
+PUBLIC_PATHS = (
+    frozenset({"/health", "/ready", "/v1/auth/login", "/openapi.json"}) | docs.PUBLIC_PATHS | dashboard.PUBLIC_PATHS
+)
 
 
 class RequireToken:
@@ -41,8 +42,9 @@ class RequireToken:
         try:
             user = await run_in_threadpool(self.vim.auth.verify, bearer)
         except VimError as exc:
-            refusal = JSONResponse(errors.error_body(exc.code, exc.message), status_code=401,
-                                   headers={"WWW-Authenticate": "Bearer"})
+            refusal = JSONResponse(
+                errors.error_body(exc.code, exc.message), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
             await refusal(scope, receive, send)
             return
         scope.setdefault("state", {})["user"] = user  # request.state.user
@@ -63,7 +65,13 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
     errors.install(app)
     docs.install(app)
     for router in (
-        system.public, ready.router, system.router, images.router, containers.router, networks.router, nfv_routes.router,
+        system.public,
+        ready.router,
+        system.router,
+        images.router,
+        containers.router,
+        networks.router,
+        nfv_routes.router,
         compat.router,
     ):
         app.include_router(router)

@@ -71,15 +71,24 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps(error_body(limit)).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def error_body(limit: int) -> dict[str, Any]:
-    return {"error": {"code": "payload_too_large",
-                      "message": f"the request body is larger than this endpoint accepts ({limit} bytes)"}}
+    return {
+        "error": {
+            "code": "payload_too_large",
+            "message": f"the request body is larger than this endpoint accepts ({limit} bytes)",
+        }
+    }

@@ -90,8 +90,13 @@ def _access_log(scope: Scope, method: str, route: object, status: int, elapsed_m
         status,
         elapsed_ms,
         shown(user),
-        extra={"method": method, "route": getattr(route, "path", None), "status": status,
-               "duration_ms": round(elapsed_ms, 1), "user": user},
+        extra={
+            "method": method,
+            "route": getattr(route, "path", None),
+            "status": status,
+            "duration_ms": round(elapsed_ms, 1),
+            "user": user,
+        },
     )
 
 

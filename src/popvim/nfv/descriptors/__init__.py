@@ -15,12 +15,21 @@ from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescript
 from popvim.nfv.descriptors.openbaton import read_openbaton
 from popvim.nfv.descriptors.tosca import load_yaml, read_tosca, read_tosca_document
 
-__all__ = ["DescriptorError", "NetworkServiceDescriptor", "Problem", "read_descriptor", "read_openbaton",
-           "read_tosca", "read_tosca_document"]
+__all__ = [
+    "DescriptorError",
+    "NetworkServiceDescriptor",
+    "Problem",
+    "read_descriptor",
+    "read_openbaton",
+    "read_tosca",
+    "read_tosca_document",
+]
 
 _JSON_TYPES = frozenset({"application/json", "text/json"})
-_UNKNOWN = ("not a known descriptor: an Open Baton NSD is a JSON object with \"vnfd\", "
-            "a TOSCA template has \"tosca_definitions_version\"")
+_UNKNOWN = (
+    'not a known descriptor: an Open Baton NSD is a JSON object with "vnfd", '
+    'a TOSCA template has "tosca_definitions_version"'
+)
 
 
 def read_descriptor(body: bytes | str | dict[str, Any], content_type: str | None = None) -> NetworkServiceDescriptor:

@@ -86,7 +86,7 @@ def find_cycle(edges: Iterable[tuple[str, str]]) -> list[str] | None:
                 state[path.pop()] = 2
                 stack.pop()
             elif state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return [*path[path.index(nxt) :], nxt]
             elif not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)
@@ -132,11 +132,13 @@ def safe_yaml(text: str) -> Any:
     nodes = 0
     for event in yaml.parse(text, Loader=_YAML_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(problem="anchors and aliases (&name, *name) are not supported",
-                                       problem_mark=event.start_mark)
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (&name, *name) are not supported", problem_mark=event.start_mark
+            )
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
             if nodes > MAX_YAML_NODES:
-                raise yaml.MarkedYAMLError(problem=f"more than {MAX_YAML_NODES} YAML nodes",
-                                           problem_mark=event.start_mark)
+                raise yaml.MarkedYAMLError(
+                    problem=f"more than {MAX_YAML_NODES} YAML nodes", problem_mark=event.start_mark
+                )
     return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader

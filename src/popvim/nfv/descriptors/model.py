@@ -30,8 +30,7 @@ class DescriptorError(Exception):
     """Every problem found in a descriptor (the first ``MAX_PROBLEMS``, then how many more)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        shown = [Problem(cut(p.path, MAX_PATH_CHARS), cut(p.reason, MAX_REASON_CHARS))
-                 for p in problems[:MAX_PROBLEMS]]
+        shown = [Problem(cut(p.path, MAX_PATH_CHARS), cut(p.reason, MAX_REASON_CHARS)) for p in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
             shown.append(Problem("", f"and {len(problems) - MAX_PROBLEMS} more problems"))
         super().__init__("; ".join(f"{p.path}: {p.reason}" for p in shown))

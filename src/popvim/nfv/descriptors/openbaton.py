@@ -86,8 +86,15 @@ def _is(value: object, kind: type | tuple[type, ...]) -> bool:
     return isinstance(value, kind)
 
 
-def _field(obj: Mapping[str, Any], key: str, path: str, problems: Problems, kind: type | tuple[type, ...],
-           what: str, required: bool = False) -> Any:
+def _field(
+    obj: Mapping[str, Any],
+    key: str,
+    path: str,
+    problems: Problems,
+    kind: type | tuple[type, ...],
+    what: str,
+    required: bool = False,
+) -> Any:
     """``obj[key]`` when it has type ``kind``; None (and a problem when due) otherwise.
 
     JSON null counts as absent, as Open Baton's own exporter writes nulls freely.
@@ -117,8 +124,9 @@ def _label(obj: Mapping[str, Any], key: str, path: str, problems: Problems) -> s
     return "" if value is None else str(value)
 
 
-def _items(obj: Mapping[str, Any], key: str, path: str, problems: Problems,
-           required: bool = False) -> list[tuple[str, dict[str, Any]]]:
+def _items(
+    obj: Mapping[str, Any], key: str, path: str, problems: Problems, required: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
     """The objects of the list ``obj[key]``, each with its path; non-objects are problems."""
     values = _field(obj, key, path, problems, list, "a list", required)
     found: list[tuple[str, dict[str, Any]]] = []
@@ -131,8 +139,9 @@ def _items(obj: Mapping[str, Any], key: str, path: str, problems: Problems,
     return found
 
 
-def _number(obj: Mapping[str, Any], key: str, path: str, problems: Problems, default: float,
-            minimum: float = 0.0) -> float:
+def _number(
+    obj: Mapping[str, Any], key: str, path: str, problems: Problems, default: float, minimum: float = 0.0
+) -> float:
     """A number such as a period in seconds; numeric strings ("30") are accepted."""
     value = obj.get(key)
     if value is None:
@@ -282,8 +291,9 @@ def _read_image(vdu: Mapping[str, Any], path: str, problems: Problems) -> str | 
     return first
 
 
-def _read_vnfcs(vdu: Mapping[str, Any], path: str, link_names: set[str],
-                problems: Problems) -> tuple[tuple[ConnectionPoint, ...], int]:
+def _read_vnfcs(
+    vdu: Mapping[str, Any], path: str, link_names: set[str], problems: Problems
+) -> tuple[tuple[ConnectionPoint, ...], int]:
     """The connection points all VNFCs ask for (in order, once each) and the VNFC count."""
     vnfcs = _items(vdu, "vnfc", path, problems)
     seen: list[str] = []
@@ -293,8 +303,9 @@ def _read_vnfcs(vdu: Mapping[str, Any], path: str, link_names: set[str],
             if link is None:
                 continue
             if link not in link_names:
-                problems.add(at(cp_path, "virtual_link_reference"),
-                             f"names a virtual link {link!r} that vld does not declare")
+                problems.add(
+                    at(cp_path, "virtual_link_reference"), f"names a virtual link {link!r} that vld does not declare"
+                )
             elif link not in seen:
                 seen.append(link)
     return tuple(ConnectionPoint(virtual_link=link) for link in seen), len(vnfcs)
@@ -316,8 +327,11 @@ def _read_scale_in_out(vdu: Mapping[str, Any], path: str, initial: int, problems
 def _read_pop(vdu: Mapping[str, Any], path: str, problems: Problems) -> str | None:
     """The first non-empty vimInstanceName; Open Baton's older exports give a plain string."""
     value = vdu.get("vimInstanceName")
-    names = [value] if isinstance(value, str) else _field(vdu, "vimInstanceName", path, problems, list,
-                                                           "a list of VIM instance names")
+    names = (
+        [value]
+        if isinstance(value, str)
+        else _field(vdu, "vimInstanceName", path, problems, list, "a list of VIM instance names")
+    )
     for index, name in enumerate(names or ()):
         if not isinstance(name, str):
             problems.add(at(at(path, "vimInstanceName"), index), f"must be a string, not {describe(name)}")
@@ -385,7 +399,9 @@ def _read_policy(policy: Mapping[str, Any], path: str, problems: Problems) -> Sc
     high, threshold = bound
     if high != scale_out:
         wanted = "high" if scale_out else "low"
-        problems.add(at(path, "alarms"), f"a {'SCALE_OUT' if scale_out else 'SCALE_IN'} policy must fire on {wanted} CPU use")
+        problems.add(
+            at(path, "alarms"), f"a {'SCALE_OUT' if scale_out else 'SCALE_IN'} policy must fire on {wanted} CPU use"
+        )
         return None
     return ScalingPolicy(
         name=name,
@@ -397,8 +413,7 @@ def _read_policy(policy: Mapping[str, Any], path: str, problems: Problems) -> Sc
     )
 
 
-def _single(policy: Mapping[str, Any], key: str, path: str, problems: Problems,
-            what: str) -> tuple[str, Any] | None:
+def _single(policy: Mapping[str, Any], key: str, path: str, problems: Problems, what: str) -> tuple[str, Any] | None:
     """The (path, item) of a list that must hold exactly one item; a problem otherwise."""
     items = _items(policy, key, path, problems, required=True)
     if len(items) != 1:

@@ -81,10 +81,26 @@ _TEMPLATE_NAME = re.compile(r'(?:[Tt]emplate|Policy|[Gg]roup) "([^"]+)"')
 MAX_CPUS = 1024
 MIN_MEMORY, MAX_MEMORY = 4 * 2**20, 2**40
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-_SIZE_UNITS = {"": 2**20, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "ki": 2**10,
-               "m": 2**20, "mb": 2**20, "mib": 2**20, "mi": 2**20,
-               "g": 2**30, "gb": 2**30, "gib": 2**30, "gi": 2**30,
-               "t": 2**40, "tb": 2**40, "tib": 2**40, "ti": 2**40}
+_SIZE_UNITS = {
+    "": 2**20,
+    "b": 1,
+    "k": 2**10,
+    "kb": 2**10,
+    "kib": 2**10,
+    "ki": 2**10,
+    "m": 2**20,
+    "mb": 2**20,
+    "mib": 2**20,
+    "mi": 2**20,
+    "g": 2**30,
+    "gb": 2**30,
+    "gib": 2**30,
+    "gi": 2**30,
+    "t": 2**40,
+    "tb": 2**40,
+    "tib": 2**40,
+    "ti": 2**40,
+}
 _PROTOCOLS = ("tcp", "udp", "sctp")
 _RESPAWN_ACTIONS = frozenset({"respawn", "vdu_autoheal"})
 _NO_RESPAWN_ACTIONS = frozenset({"terminate", "log", "log_and_kill"})
@@ -114,11 +130,15 @@ def read_tosca_document(doc: Any) -> NetworkServiceDescriptor:
     if not isinstance(doc, dict):
         raise DescriptorError([Problem("", f"a TOSCA template must be a YAML mapping, not {describe(doc)}")])
     if doc.get("imports") is not None:
-        raise DescriptorError([Problem(
-            "imports",
-            "imports are not supported: popvim provides the Tacker and popvim types itself "
-            "and reads no file or URL a descriptor names",
-        )])
+        raise DescriptorError(
+            [
+                Problem(
+                    "imports",
+                    "imports are not supported: popvim provides the Tacker and popvim types itself "
+                    "and reads no file or URL a descriptor names",
+                )
+            ]
+        )
     _check_names(doc)
     with _PARSER_LOCK:
         template = _parse(doc)
@@ -141,8 +161,9 @@ def _check_names(doc: dict[str, Any]) -> None:
         names.extend(policy if isinstance(policy, dict) else [])
     bad = [name for name in names if not isinstance(name, str) or not name.strip()]
     if bad:
-        raise DescriptorError([Problem("topology_template", f"node and policy names must be text, not {name!r}")
-                               for name in bad])
+        raise DescriptorError(
+            [Problem("topology_template", f"node and policy names must be text, not {name!r}") for name in bad]
+        )
 
 
 @contextlib.contextmanager
@@ -251,16 +272,20 @@ class _Reader:
         """popvim takes no parameter values (Tacker's param files), so every input needs a default."""
         for item in self.inputs:
             if item.required and item.default is None:
-                self.problems.add(at("topology_template.inputs", item.name),
-                                  "has no default; popvim takes no input values, give the input a default")
+                self.problems.add(
+                    at("topology_template.inputs", item.name),
+                    "has no default; popvim takes no input values, give the input a default",
+                )
 
     def _check_node_types(self) -> None:
         """Nodes popvim would not deploy are reported rather than silently skipped."""
         known = set(self.vdu_names) | self.vl_names | {n.name for n in self.cps}
         for node in self.nodes:
             if node.name not in known:
-                self.problems.add(node.name, f"node type {node.type} is not supported: popvim deploys "
-                                             f"VDUs ({VDU_TYPE}), their CPs and VLs")
+                self.problems.add(
+                    node.name,
+                    f"node type {node.type} is not supported: popvim deploys VDUs ({VDU_TYPE}), their CPs and VLs",
+                )
 
     # -- virtual links and connection points
 
@@ -311,8 +336,10 @@ class _Reader:
             if _derives(policy, SCALING_TYPE):
                 self._scaling_targets(policy, bounds)
             elif not _derives(policy, DEPENDENCY_TYPE):
-                self.problems.add(policy.name, f"policy type {policy.type} is not supported: popvim acts on "
-                                               f"{SCALING_TYPE} and {DEPENDENCY_TYPE}")
+                self.problems.add(
+                    policy.name,
+                    f"policy type {policy.type} is not supported: popvim acts on {SCALING_TYPE} and {DEPENDENCY_TYPE}",
+                )
         return bounds
 
     def _scaling_targets(self, policy: Any, bounds: dict[str, _Bounds]) -> None:
@@ -340,8 +367,10 @@ class _Reader:
         if minimum < 1:
             self.problems.add(at(path, "min_instances"), f"must be at least 1, not {minimum}")
         elif not minimum <= initial <= maximum:
-            self.problems.add(path, f"needs min_instances <= default_instances <= max_instances, "
-                                    f"not {minimum} <= {initial} <= {maximum}")
+            self.problems.add(
+                path,
+                f"needs min_instances <= default_instances <= max_instances, not {minimum} <= {initial} <= {maximum}",
+            )
         else:
             return _Bounds(minimum, maximum, initial, self._scaling_policy(policy))
         return None
@@ -360,8 +389,10 @@ class _Reader:
         if target is None:
             return None
         if target <= 0:
-            self.problems.add(at(at(policy.name, "properties"), "target_cpu_utilization_percentage"),
-                              f"must be positive, not {target}")
+            self.problems.add(
+                at(at(policy.name, "properties"), "target_cpu_utilization_percentage"),
+                f"must be positive, not {target}",
+            )
             return None
         increment = self._value(policy, "increment", int, "an integer") or 1
         cooldown = self._value(policy, "cooldown", int, "an integer")
@@ -383,16 +414,18 @@ class _Reader:
             parameters = self._value(policy, "parameters", list, "a list") or []
             bad = [p for p in parameters if not isinstance(p, str) or not p.strip()]
             if bad:
-                self.problems.add(at(at(policy.name, "properties"), "parameters"),
-                                  f"must be parameter names, not {bad[0]!r}")
+                self.problems.add(
+                    at(at(policy.name, "properties"), "parameters"), f"must be parameter names, not {bad[0]!r}"
+                )
             elif source is not None and target is not None:
                 found.append((policy.name, Dependency(source, target, tuple(parameters))))
         return found
 
     # -- VDUs
 
-    def _vnf(self, node: Any, connection_points: tuple[ConnectionPoint, ...],
-             bounds: _Bounds | None) -> VnfDescriptor | None:
+    def _vnf(
+        self, node: Any, connection_points: tuple[ConnectionPoint, ...], bounds: _Bounds | None
+    ) -> VnfDescriptor | None:
         container = self._container(node)
         image = self._image(node, container)
         cpus = self._cpus(node, container)
@@ -441,13 +474,18 @@ class _Reader:
         return None
 
     def _image(self, node: Any, container: tuple[str, dict[str, Any]] | None) -> str | None:
-        candidates = [container[1].get("image") if container else None, self._string(node, "image"),
-                      self._artifact_image(node)]
+        candidates = [
+            container[1].get("image") if container else None,
+            self._string(node, "image"),
+            self._artifact_image(node),
+        ]
         for image in candidates:
             if isinstance(image, str) and image.strip():
                 return image
-        self.problems.add(at(at(node.name, "properties"), "image"),
-                          "a VDU needs an image (the image property, its container's image, or an image artifact)")
+        self.problems.add(
+            at(at(node.name, "properties"), "image"),
+            "a VDU needs an image (the image property, its container's image, or an image artifact)",
+        )
         return None
 
     def _artifact_image(self, node: Any) -> str | None:
@@ -459,8 +497,7 @@ class _Reader:
                     return file
         return None
 
-    def _sources(self, node: Any, container: tuple[str, dict[str, Any]] | None,
-                 key: str) -> Iterator[tuple[str, Any]]:
+    def _sources(self, node: Any, container: tuple[str, dict[str, Any]] | None, key: str) -> Iterator[tuple[str, Any]]:
         """(path, value) of ``key`` from the container, the VDU, then its nfv_compute capability."""
         if container and container[1].get(key) is not None:
             yield at(container[0], key), container[1][key]
@@ -483,7 +520,7 @@ class _Reader:
         for path, value in self._sources(node, container, "mem_size"):
             size = parse_size(value)
             if size is None:
-                self.problems.add(path, f"must be a size such as \"512 MB\", not {value!r}")
+                self.problems.add(path, f'must be a size such as "512 MB", not {value!r}')
             elif not MIN_MEMORY <= size <= MAX_MEMORY:
                 self.problems.add(path, f"must be from 4 MiB to 1 TiB, not {str(value)[:40]!r}")
                 return None
@@ -505,8 +542,10 @@ class _Reader:
         for index, entry in enumerate(self._value(node, "mapping_ports", list, "a list") or []):
             parsed = parse_port(entry, mapped=True)
             if parsed is None:
-                self.problems.add(at(at(at(node.name, "properties"), "mapping_ports"), index),
-                                  f'must be "host:container" such as "80:80", not {entry!r}')
+                self.problems.add(
+                    at(at(at(node.name, "properties"), "mapping_ports"), index),
+                    f'must be "host:container" such as "80:80", not {entry!r}',
+                )
             else:
                 ports[parsed[0]] = parsed[1]
         return ports
@@ -565,7 +604,9 @@ class _Reader:
         if actions is None:
             return True
         if not isinstance(actions, dict):
-            self.problems.add(at(path, "actions"), f"must be a mapping like {{failure: respawn}}, not {describe(actions)}")
+            self.problems.add(
+                at(path, "actions"), f"must be a mapping like {{failure: respawn}}, not {describe(actions)}"
+            )
             return True
         failure = actions.get("failure")
         if not isinstance(failure, (str, type(None))):
@@ -575,8 +616,9 @@ class _Reader:
             return True
         if failure in _NO_RESPAWN_ACTIONS:
             return False
-        self.problems.add(at(at(path, "actions"), "failure"),
-                          f"{failure!r} is not supported; use respawn, terminate or log")
+        self.problems.add(
+            at(at(path, "actions"), "failure"), f"{failure!r} is not supported; use respawn, terminate or log"
+        )
         return True
 
     # -- property access
@@ -691,4 +733,3 @@ def _capability_value(node: Any, capability: str, name: str) -> Any:
     entry = capabilities.get(capability) if isinstance(capabilities, dict) else None
     properties = entry.get("properties") if isinstance(entry, dict) else None
     return properties.get(name) if isinstance(properties, dict) else None
-

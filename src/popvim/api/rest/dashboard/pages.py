@@ -23,8 +23,11 @@ router = APIRouter(include_in_schema=False)
 
 @router.get(PAGE)
 def page() -> FileResponse:
-    return FileResponse(STATIC / "index.html", media_type="text/html",
-                        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"})
+    return FileResponse(
+        STATIC / "index.html",
+        media_type="text/html",
+        headers={"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"},
+    )
 
 
 @router.get(PAGE + "/")

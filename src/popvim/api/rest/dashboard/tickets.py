@@ -74,8 +74,11 @@ def ticket(request: Request, token: Annotated[str | None, Depends(bearer_token)]
     """A single-use ticket for ``GET /v1/events/sse?ticket=...`` (Server-Sent Events), valid 30 s."""
     tickets: Tickets = request.app.state.tickets
     value, ttl = tickets.issue(token or "")
-    return Ticket(ticket=value, expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
-                  url=f"{SSE_PATH}?{urlencode({'ticket': value})}")
+    return Ticket(
+        ticket=value,
+        expires_at=datetime.now(UTC) + timedelta(seconds=ttl),
+        url=f"{SSE_PATH}?{urlencode({'ticket': value})}",
+    )
 
 
 class EventTickets:
@@ -100,8 +103,13 @@ class EventTickets:
         passed = {k: v for k, v in query.items() if k == "keepalive"}
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"authorization", b"accept")]
         headers.append((b"authorization", b"Bearer " + token.encode("latin-1")))
-        inner = dict(scope, path=FEED_PATH, raw_path=FEED_PATH.encode(),
-                     query_string=urlencode(passed, doseq=True).encode(), headers=headers)
+        inner = dict(
+            scope,
+            path=FEED_PATH,
+            raw_path=FEED_PATH.encode(),
+            query_string=urlencode(passed, doseq=True).encode(),
+            headers=headers,
+        )
         await self.app(inner, receive, _SseFraming(send))
 
 
@@ -117,10 +125,16 @@ class _SseFraming:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] == 200:
             self._framing = True
-            headers = [(k, v) for k, v in message.get("headers", [])
-                       if k.lower() not in (b"content-type", b"content-length", b"cache-control")]
-            headers += [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-                        (b"x-accel-buffering", b"no")]
+            headers = [
+                (k, v)
+                for k, v in message.get("headers", [])
+                if k.lower() not in (b"content-type", b"content-length", b"cache-control")
+            ]
+            headers += [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no"),
+            ]
             message = dict(message, headers=headers)
         elif message["type"] == "http.response.body" and self._framing:
             data = self._pending + message.get("body", b"")
@@ -132,6 +146,11 @@ class _SseFraming:
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps(error_body(code, message)).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

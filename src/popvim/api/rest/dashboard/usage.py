@@ -6,6 +6,8 @@ the engine, however many browsers watch however many containers.
 
 from __future__ import annotations
 
+import itertools
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -36,10 +38,20 @@ def usage_history(ref: str, vim: VimDep) -> UsageHistory:
     container_id = vim.containers.get(ref).id
     samples = vim.usage.history(container_id)
     points = []
-    for (t0, u0), (t1, u1) in zip(samples, samples[1:], strict=False):
+    for (t0, u0), (t1, u1) in itertools.pairwise(samples):
         elapsed = t1 - t0
         cpu = max(0.0, (u1.cpu_seconds - u0.cpu_seconds) / elapsed * 100) if elapsed > 0 else 0.0
-        points.append(UsagePoint(time=t1, cpu_percent=round(cpu, 2), memory_bytes=u1.memory_bytes,
-                                 memory_limit_bytes=u1.memory_limit_bytes))
-    return UsageHistory(container_id=container_id, interval=vim.usage.interval,
-                        window_seconds=HISTORY * vim.usage.interval, points=points)
+        points.append(
+            UsagePoint(
+                time=t1,
+                cpu_percent=round(cpu, 2),
+                memory_bytes=u1.memory_bytes,
+                memory_limit_bytes=u1.memory_limit_bytes,
+            )
+        )
+    return UsageHistory(
+        container_id=container_id,
+        interval=vim.usage.interval,
+        window_seconds=HISTORY * vim.usage.interval,
+        points=points,
+    )

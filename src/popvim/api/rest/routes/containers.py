@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from popvim.api.rest.deps import VimDep, reads_or_operates
 from popvim.api.rest.streams import ReleasingStream
@@ -29,8 +29,10 @@ class ExecRequest(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     workdir: str | None = Field(None, pattern=PLAIN_TEXT)
     timeout: float | None = Field(
-        None, gt=0, description="seconds before the command is killed; [limits].exec_timeout (30) when omitted, "
-        "at most [limits].exec_timeout_max (600)"
+        None,
+        gt=0,
+        description="seconds before the command is killed; [limits].exec_timeout (30) when omitted, "
+        "at most [limits].exec_timeout_max (600)",
     )
 
 
@@ -121,8 +123,9 @@ async def exec_command(ref: str, body: ExecRequest, request: Request) -> ExecOut
     try:
         future = asyncio.get_running_loop().run_in_executor(
             _pool(request, "exec_pool", vim.settings.limits.execs),
-            functools.partial(vim.containers.exec_held, ref, body.command, body.env, body.workdir,
-                              bounds=bounds, cancel=cancel),
+            functools.partial(
+                vim.containers.exec_held, ref, body.command, body.env, body.workdir, bounds=bounds, cancel=cancel
+            ),
         )
     except BaseException:
         slots.give(user)
@@ -152,9 +155,13 @@ async def _disconnected(request: Request) -> None:
 async def logs(
     ref: str,
     request: Request,
-    tail: Annotated[int | None, Query(ge=0, le=1_000_000, description="lines; [limits].logs_tail (1000) when omitted")] = None,
+    tail: Annotated[
+        int | None, Query(ge=0, le=1_000_000, description="lines; [limits].logs_tail (1000) when omitted")
+    ] = None,
     timestamps: bool = False,
-    follow: Annotated[bool, Query(description="stream the output as it comes (text/plain) until the client hangs up")] = False,
+    follow: Annotated[
+        bool, Query(description="stream the output as it comes (text/plain) until the client hangs up")
+    ] = False,
 ) -> Logs | StreamingResponse:
     """The last lines of output, at most [limits].logs_bytes (1 MiB) of them; ``follow`` streams."""
     vim: Vim = request.app.state.vim

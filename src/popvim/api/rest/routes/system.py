@@ -121,9 +121,7 @@ def mesh_stations(interface: str, vim: VimDep) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/events", tags=["system"])
-async def events(
-    request: Request, keepalive: Annotated[float, Query(gt=0, le=60)] = 15.0
-) -> StreamingResponse:
+async def events(request: Request, keepalive: Annotated[float, Query(gt=0, le=60)] = 15.0) -> StreamingResponse:
     """State changes as NDJSON, one object per line, until the client hangs up.
 
     An asynchronous generator over the domain's bus: an open feed holds no
@@ -147,10 +145,13 @@ async def events(
             except TimeoutError:
                 yield "\n"
                 continue
-            yield json.dumps(
-                {"kind": event.kind, "subject": event.subject, "time": event.time.isoformat(), **event.data},
-                default=str,
-            ) + "\n"
+            yield (
+                json.dumps(
+                    {"kind": event.kind, "subject": event.subject, "time": event.time.isoformat(), **event.data},
+                    default=str,
+                )
+                + "\n"
+            )
 
     def release() -> None:
         stop()
