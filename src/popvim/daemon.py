@@ -32,7 +32,7 @@ from popvim.store.secrets import SecretBox
 from popvim.vim.auth import hash_password
 from popvim.vim.errors import VimError
 from popvim.vim.service import Vim
-from popvim.vim.users import ORCHESTRATOR_USER, Role, UserDirectory
+from popvim.vim.users import ORCHESTRATOR_USER, Role, User, UserDirectory
 
 app = typer.Typer(
     add_completion=False,
@@ -231,7 +231,7 @@ def init(
     config = cfg.Config()
     if state_dir:
         config.state_dir = state_dir
-    config.users = {user: cfg.User(cfg.hash_password(password))}
+    config.users = {user: User(hash_password(password))}
     if tls or mtls:
         statedir.prepare(config.state_dir)
         try:

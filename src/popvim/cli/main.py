@@ -614,7 +614,8 @@ def run(argv: list[str]) -> int:
         if type(exc).__name__ == "NoArgsIsHelpError":  # `pop` alone, or `pop md`: show the help
             sys.stdout.write(exc.format_message() + "\n")
             return 0
-        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) is not None else ""
+        usage_ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{usage_ctx.command_path} --help`)" if usage_ctx is not None else ""
         return error(f"{exc.format_message()}{hint}", exc.exit_code)
     except typer.Abort:
         return error("aborted", 1)

@@ -85,9 +85,9 @@ def from_rpc_error(exc: grpc.RpcError) -> PopError:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
     if code == grpc.StatusCode.PERMISSION_DENIED and hasattr(exc, "trailing_metadata"):
-        reason = next((str(v) for k, v in exc.trailing_metadata() or () if k == ERROR_CODE_KEY), "")
+        reason = next((str(m.value) for m in exc.trailing_metadata() or () if m.key == ERROR_CODE_KEY), "")
         if reason:
             return Forbidden(code, details or code.name, reason)
     if code == grpc.StatusCode.UNAVAILABLE and any(p in (details or "").lower() for p in _TRANSPORT_PHRASES):
-        return Unreachable(code, details)
+        return Unreachable(code, details or code.name)
     return _BY_CODE.get(code, PopError)(code, details or code.name)

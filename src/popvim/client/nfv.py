@@ -31,6 +31,20 @@ class NfvError(Exception):
         self.status, self.code, self.message, self.problems = status, code, message, problems or []
 
 
+def _object(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise NfvError(response.status_code, "UNKNOWN", f"expected a JSON object from {response.url.path}")
+    return body
+
+
+def _array(response: httpx.Response) -> list[dict[str, Any]]:
+    body = response.json()
+    if not isinstance(body, list):
+        raise NfvError(response.status_code, "UNKNOWN", f"expected a JSON array from {response.url.path}")
+    return body
+
+
 class NfvClient:
     def __init__(
         self,
@@ -54,7 +68,7 @@ class NfvClient:
     def _login(self) -> str:
         reply = self._http.post("/v1/auth/login", json={"username": self._username, "password": self._password})
         self._check(reply)
-        return reply.json()["token"]
+        return str(reply.json()["token"])
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         extra = kwargs.pop("headers", {})
@@ -105,45 +119,45 @@ class NfvClient:
     def onboard(self, content: bytes, yaml: bool) -> dict[str, Any]:
         """Onboards a descriptor: Open Baton JSON, or TOSCA YAML when ``yaml``."""
         content_type = "application/yaml" if yaml else "application/json"
-        return self._request(
-            "POST", "/nsd/v1/ns_descriptors", content=content, headers={"Content-Type": content_type}
-        ).json()
+        return _object(
+            self._request("POST", "/nsd/v1/ns_descriptors", content=content, headers={"Content-Type": content_type})
+        )
 
     def descriptors(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/nsd/v1/ns_descriptors").json()
+        return _array(self._request("GET", "/nsd/v1/ns_descriptors"))
 
     def delete_descriptor(self, nsd_id: str) -> None:
         self._request("DELETE", f"/nsd/v1/ns_descriptors/{nsd_id}")
 
     def create(self, nsd_id: str, name: str | None = None) -> dict[str, Any]:
-        return self._request("POST", "/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": name}).json()
+        return _object(self._request("POST", "/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": name}))
 
     def instances(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/nslcm/v1/ns_instances").json()
+        return _array(self._request("GET", "/nslcm/v1/ns_instances"))
 
     def instance(self, ref: str) -> dict[str, Any]:
-        return self._request("GET", f"/nslcm/v1/ns_instances/{ref}").json()
+        return _object(self._request("GET", f"/nslcm/v1/ns_instances/{ref}"))
 
     def delete(self, ref: str) -> None:
         self._request("DELETE", f"/nslcm/v1/ns_instances/{ref}")
 
     # --- operations -----------------------------------------------------------
     def instantiate(self, ref: str) -> dict[str, Any]:
-        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/instantiate").json()
+        return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/instantiate"))
 
     def scale(self, ref: str, vnf: str, direction: str, steps: int = 1) -> dict[str, Any]:
         body = {"vnfName": vnf, "direction": direction, "steps": steps}
-        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/scale", json=body).json()
+        return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/scale", json=body))
 
     def heal(self, ref: str, vnfcs: list[str] | None = None) -> dict[str, Any]:
         body = {"vnfcInstanceIds": vnfcs or []}
-        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/heal", json=body).json()
+        return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/heal", json=body))
 
     def terminate(self, ref: str, force: bool = False) -> dict[str, Any]:
-        return self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate", json={"force": force}).json()
+        return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate", json={"force": force}))
 
     def op(self, op_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/nslcm/v1/ns_lcm_op_occs/{op_id}").json()
+        return _object(self._request("GET", f"/nslcm/v1/ns_lcm_op_occs/{op_id}"))
 
     def wait(self, op_id: str, timeout: float = 600.0, interval: float = 0.1) -> dict[str, Any]:
         """The op occurrence once it is no longer PROCESSING (or as it is at the deadline)."""

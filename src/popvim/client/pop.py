@@ -194,7 +194,8 @@ class PopClient:
 
     def logs(self, ref: str, tail: int = 0, timestamps: bool = False) -> str:
         request = pb.LogsRequest(filter=filter_for(ref), tail=tail, timestamps=timestamps)
-        return self._unary("Logs", request).logs
+        logs: str = self._unary("Logs", request).logs
+        return logs
 
     def exec(self, ref: str, command: list[str], env: dict[str, str] | None = None) -> models.ExecResult:
         reply = self._unary("Exec", pb.ExecRequest(filter=filter_for(ref), command=command, env=env or {}))

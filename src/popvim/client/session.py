@@ -75,7 +75,7 @@ class Session:
         else:
             channel = grpc.insecure_channel(credentials.address)
         self.channel = channel
-        self.stub = pb_grpc.PopStub(channel)
+        self.stub = pb_grpc.PopStub(channel)  # type: ignore[no-untyped-call]  # generated without hints
         self._token: str | None = credentials.token or None
         self._lock = threading.Lock()
         self.logins = 0  # how many times this session logged in: visible for tests and benchmarks
@@ -112,7 +112,7 @@ class Session:
             )
         request = pb.Credentials(username=self.credentials.username, password=self.credentials.password)
         try:
-            token = self.stub.Login(request, timeout=timeout).value
+            token: str = self.stub.Login(request, timeout=timeout).value
         except grpc.RpcError as exc:
             raise from_rpc_error(exc) from None
         self.logins += 1

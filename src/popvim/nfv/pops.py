@@ -121,11 +121,11 @@ class PopRegistry:
             for row in session.scalars(select(PopRow).where(PopRow.is_local.is_(True))).all():
                 if row.name != local.name:
                     session.delete(row)  # the daemon was renamed
-            row = session.get(PopRow, local.name)
-            if row is None:
-                row = PopRow(name=local.name, created_at=_now(), site="local")
-                session.add(row)
-            row.address, row.username, row.password, row.is_local = local.address, local.username, "", True
+            mine = session.get(PopRow, local.name)
+            if mine is None:
+                mine = PopRow(name=local.name, created_at=_now(), site="local")
+                session.add(mine)
+            mine.address, mine.username, mine.password, mine.is_local = local.address, local.username, "", True
 
     @property
     def local_name(self) -> str:

@@ -63,7 +63,8 @@ def revoke_user_tokens(store: Store, usernames: list[str]) -> int:
     if not usernames:
         return 0
     with store.session() as session:
-        return session.execute(delete(TokenRow).where(TokenRow.username.in_(usernames))).rowcount or 0
+        result = session.execute(delete(TokenRow).where(TokenRow.username.in_(usernames)))
+        return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for DML
 
 
 class AuthService:

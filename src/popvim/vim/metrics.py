@@ -44,8 +44,8 @@ class StateCollector(Collector):
             by_state.add_metric([state.value], containers.get(state.value, 0))
         yield by_state
         ns = GaugeMetricFamily("popvim_ns_instances", "Network-service instances by state.", labels=["state"])
-        for state in sorted({*NS_STATES, *instances}):
-            ns.add_metric([state], instances.get(state, 0))
+        for ns_state in sorted({*NS_STATES, *instances}):
+            ns.add_metric([ns_state], instances.get(ns_state, 0))
         yield ns
 
         backlog = GaugeMetricFamily(

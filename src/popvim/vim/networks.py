@@ -8,6 +8,7 @@ address is taken; the engine is told the address at start.
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import logging
 import re
@@ -136,7 +137,7 @@ class NetworkService:
         return row
 
     @staticmethod
-    def _usage(session: Session, ids: list[str]) -> list[int]:
+    def _usage(session: Session, ids: builtins.list[str]) -> builtins.list[int]:
         counts = dict(
             session.execute(
                 select(EndpointRow.network_id, func.count())
@@ -176,7 +177,7 @@ class NetworkService:
         """
         if not default:  # the default network is the daemon's own, made from its settings
             self._settings.policy.check_network(config)
-        avoid: list[ipaddress.IPv4Network] = []
+        avoid: builtins.list[ipaddress.IPv4Network] = []
         for attempt in range(_CREATE_ATTEMPTS):
             row = self._record(config, default, avoid)
             try:
@@ -196,7 +197,7 @@ class NetworkService:
         self._bus.publish("network.created", row.id, name=row.name, subnet=row.subnet)
         return self._view(row, 0)
 
-    def _record(self, config: NetworkConfig, default: bool, avoid: list[ipaddress.IPv4Network]) -> NetworkRow:
+    def _record(self, config: NetworkConfig, default: bool, avoid: builtins.list[ipaddress.IPv4Network]) -> NetworkRow:
         """The committed row of a new network; refuses a name, subnet or bridge already in use."""
         with self._subnet_lock, self._store.session() as session:
             if session.scalar(select(NetworkRow).where(NetworkRow.name == config.name)):
@@ -210,7 +211,7 @@ class NetworkService:
             session.add(row)
             return row
 
-    def _engine_networks(self) -> list[EngineNetwork]:
+    def _engine_networks(self) -> builtins.list[EngineNetwork]:
         try:
             return self._engine.networks()
         except EngineError as exc:
@@ -218,8 +219,8 @@ class NetworkService:
 
     @staticmethod
     def _taken(
-        session: Session, engine_nets: list[EngineNetwork], avoid: list[ipaddress.IPv4Network]
-    ) -> list[tuple[ipaddress.IPv4Network, str]]:
+        session: Session, engine_nets: builtins.list[EngineNetwork], avoid: builtins.list[ipaddress.IPv4Network]
+    ) -> builtins.list[tuple[ipaddress.IPv4Network, str]]:
         """Every IPv4 subnet in use with who uses it: our records and every engine network,
         popvim's or not, since the engine refuses any overlap on one host."""
         taken = [
@@ -234,7 +235,7 @@ class NetworkService:
         return taken + [(a, "a network made meanwhile") for a in avoid]
 
     @staticmethod
-    def _check_bridge_name(session: Session, bridge: str, engine_nets: list[EngineNetwork]) -> None:
+    def _check_bridge_name(session: Session, bridge: str, engine_nets: builtins.list[EngineNetwork]) -> None:
         """One Linux bridge cannot serve two networks; the engine would refuse it obscurely."""
         user = session.scalar(select(NetworkRow.name).where(NetworkRow.bridge_name == bridge))
         user = user or next((n.name for n in engine_nets if n.options.get(BRIDGE_NAME_OPTION) == bridge), None)
@@ -242,7 +243,7 @@ class NetworkService:
             raise AlreadyExists(f"bridge name {bridge!r} is used by network {user!r}")
 
     def _new_row(
-        self, config: NetworkConfig, default: bool, taken: list[tuple[ipaddress.IPv4Network, str]]
+        self, config: NetworkConfig, default: bool, taken: builtins.list[tuple[ipaddress.IPv4Network, str]]
     ) -> NetworkRow:
         if config.subnet:
             subnet = _subnet(config.subnet, "subnet")
@@ -315,7 +316,7 @@ class NetworkService:
             raise InvalidArgument(f"gateway {gateway} is not a host address of {subnet}")
         return str(gateway)
 
-    def _free_subnet(self, taken: list[ipaddress.IPv4Network], prefix: int) -> ipaddress.IPv4Network:
+    def _free_subnet(self, taken: builtins.list[ipaddress.IPv4Network], prefix: int) -> ipaddress.IPv4Network:
         pool = ipaddress.IPv4Network(self._settings.subnet_pool)
         for candidate in pool.subnets(new_prefix=max(prefix, pool.prefixlen)):
             if not any(candidate.overlaps(u) for u in taken):
@@ -368,9 +369,9 @@ class NetworkService:
             for endpoint in session.scalars(select(EndpointRow).where(EndpointRow.network_id == net_id)).all():
                 session.delete(endpoint)
             session.flush()
-            row = session.get(NetworkRow, net_id)
-            if row is not None:
-                session.delete(row)
+            gone = session.get(NetworkRow, net_id)
+            if gone is not None:
+                session.delete(gone)
         self._foreign.pop(net_id, None)
         self._bus.publish("network.deleted", net_id, name=name)
 

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
 from popvim.engine.driver import EngineDriver
 from popvim.store.db import Store
@@ -112,7 +112,7 @@ def database_check(store: Store) -> Check:
         with store.engine.connect() as conn:
             with conn.begin() as tx:
                 conn.execute(
-                    TokenRow.__table__.insert().values(
+                    insert(TokenRow).values(
                         digest=PROBE_DIGEST, username="-", expires_at=datetime.now(UTC).replace(tzinfo=None)
                     )
                 )

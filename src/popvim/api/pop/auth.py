@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
@@ -29,6 +29,9 @@ from popvim.api.pop.errors import forbidden
 from popvim.vim import errors as e
 from popvim.vim.auth import AuthService
 from popvim.vim.users import Role
+
+if TYPE_CHECKING:  # generic only in the type stubs
+    Handler = grpc.RpcMethodHandler[Any, Any]
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("popvim.pop")
@@ -74,9 +77,9 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> Handler | None:
         handler = continuation(handler_call_details)
         if handler is None or is_public(handler_call_details.method):
             return handler
@@ -116,7 +119,7 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         context.abort(grpc.StatusCode.PERMISSION_DENIED, denial)
 
 
-def _guarded(handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerContext], None]) -> grpc.RpcMethodHandler:
+def _guarded(handler: Handler, check: Callable[[grpc.ServicerContext], None]) -> Handler:
     """The same handler, with ``check`` run first whatever its streaming kind."""
 
     def wrap(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
@@ -129,5 +132,6 @@ def _guarded(handler: grpc.RpcMethodHandler, check: Callable[[grpc.ServicerConte
     for kind in ("unary_unary", "unary_stream", "stream_unary", "stream_stream"):
         behaviour = getattr(handler, kind)
         if behaviour is not None:
-            return handler._replace(**{kind: wrap(behaviour)})  # type: ignore[attr-defined, no-any-return]
+            # grpc's handlers are namedtuples: a copy with one behaviour wrapped
+            return cast("Handler", handler._replace(**{kind: wrap(behaviour)}))  # type: ignore[attr-defined]
     return handler

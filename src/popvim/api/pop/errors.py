@@ -69,7 +69,7 @@ def invalid(message: str) -> PopStatus:
 def code_of(exc: e.VimError) -> grpc.StatusCode:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return Code.INTERNAL
 
 

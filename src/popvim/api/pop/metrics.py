@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 
 from popvim.observe import logs, metrics
 
+if TYPE_CHECKING:  # generic only in the type stubs
+    Handler = grpc.RpcMethodHandler[Any, Any]
+
 
 def _code(context: grpc.ServicerContext, failed: bool) -> str:
-    code = context.code()  # set by abort() or set_code(); None when the call just returned
+    code = context.code()  # type: ignore[attr-defined]  # set by abort() or set_code(); None when the call just returned
     if code is None:
         return "UNKNOWN" if failed else "OK"
     return code.name if isinstance(code, grpc.StatusCode) else str(code)
@@ -31,9 +34,9 @@ def _request_id(context: grpc.ServicerContext) -> str:
 class MetricsInterceptor(grpc.ServerInterceptor):
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> Handler | None:
         handler = continuation(handler_call_details)
         if handler is None:  # an unknown method: no series for names a client made up
             return handler
@@ -87,5 +90,6 @@ class MetricsInterceptor(grpc.ServerInterceptor):
         ):
             behaviour = getattr(handler, kind)
             if behaviour is not None:
-                return handler._replace(**{kind: wrap(behaviour)})  # type: ignore[attr-defined, no-any-return]
+                # grpc's handlers are namedtuples: a copy with one behaviour wrapped
+                return cast("Handler", handler._replace(**{kind: wrap(behaviour)}))  # type: ignore[attr-defined]
         return handler

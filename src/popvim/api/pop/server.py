@@ -60,7 +60,7 @@ class PopServer:
             ],
             maximum_concurrent_rpcs=limits.grpc_concurrent_rpcs,
         )
-        pb_grpc.add_PopServicer_to_server(PopServicer(self._vim), server)
+        pb_grpc.add_PopServicer_to_server(PopServicer(self._vim), server)  # type: ignore[no-untyped-call]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection((POP_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         try:

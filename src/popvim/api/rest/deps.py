@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,7 +48,7 @@ def _what(request: Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
-def needs(role: Role) -> Callable[..., str]:
+def needs(role: Role) -> Callable[..., Awaitable[str]]:
     """A dependency refusing (403 ``forbidden``) callers whose role is below ``role``."""
 
     async def dependency(request: Request, vim: VimDep, user: User) -> str:

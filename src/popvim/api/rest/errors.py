@@ -41,7 +41,7 @@ STATUS: dict[type[e.VimError], int] = {
 def status_of(exc: e.VimError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

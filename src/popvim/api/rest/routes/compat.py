@@ -77,7 +77,8 @@ class MeshBody(BaseModel):
 
 @router.get("/info")
 def info(vim: VimDep) -> dict[str, Any]:
-    return vim.info()["engine"]
+    engine: dict[str, Any] = vim.info()["engine"]
+    return engine
 
 
 @router.post("/pull", dependencies=OPERATOR)

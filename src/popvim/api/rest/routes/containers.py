@@ -8,7 +8,7 @@ import functools
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -135,7 +135,8 @@ async def exec_command(ref: str, body: ExecRequest, request: Request) -> ExecOut
     # see it through the HTTP middlewares, which wrap ``receive`` in a task group).
     hang_up = asyncio.ensure_future(_disconnected(request))
     try:
-        await asyncio.wait({future, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {future, hang_up}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if not future.done():
             cancel.set()
         return await future
@@ -166,7 +167,7 @@ async def logs(
     """The last lines of output, at most [limits].logs_bytes (1 MiB) of them; ``follow`` streams."""
     vim: Vim = request.app.state.vim
     if not follow:
-        return await run_in_threadpool(vim.containers.logs, ref, tail, timestamps)  # type: ignore[no-any-return]
+        return await run_in_threadpool(vim.containers.logs, ref, tail, timestamps)
     user = getattr(request.state, "user", "-")
     vim.streams.take(user)
     try:
