@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from popvim.client import models
-from popvim.nfv import naming
-from popvim.nfv.orchestrator import Orchestrator
-from popvim.store.db import Store
+from popvim.nfv import cleanup, naming
 
 
 class FakePop:
@@ -57,11 +54,7 @@ def _container(name: str, pop_id: str, labels: dict[str, str]) -> models.Contain
     )
 
 
-def _orchestrator(tmp_path: Path, pop: FakePop) -> Orchestrator:
-    return Orchestrator(Store(f"sqlite:///{tmp_path / 'o.db'}"), FakeRegistry(pop))  # type: ignore[arg-type]
-
-
-def test_a_container_found_by_name_is_deleted_only_with_the_vnfc_label(tmp_path: Path) -> None:
+def test_a_container_found_by_name_is_deleted_only_with_the_vnfc_label() -> None:
     pop = FakePop(
         [
             _container("web", "c1", {naming.LABEL_VNFC: "someone-else"}),
@@ -69,15 +62,15 @@ def test_a_container_found_by_name_is_deleted_only_with_the_vnfc_label(tmp_path:
         ],
         [],
     )
-    orchestrator = _orchestrator(tmp_path, pop)
-    orchestrator._delete_container("here", None, "web", "vnfc-1")
-    orchestrator._delete_container("here", None, "db", "vnfc-2")
-    orchestrator._delete_container("here", "c9", "gone", "vnfc-3")  # the id its create answered: ours
+    pops = FakeRegistry(pop)
+    cleanup.delete_container(pops, "here", None, "web", "vnfc-1")  # type: ignore[arg-type]
+    cleanup.delete_container(pops, "here", None, "db", "vnfc-2")  # type: ignore[arg-type]
+    # the id its create answered: ours
+    cleanup.delete_container(pops, "here", "c9", "gone", "vnfc-3")  # type: ignore[arg-type]
     assert pop.deleted == ["id:c2", "id:c9"]
-    orchestrator.close()
 
 
-def test_a_network_found_by_name_is_deleted_only_with_the_instance_label(tmp_path: Path) -> None:
+def test_a_network_found_by_name_is_deleted_only_with_the_instance_label() -> None:
     pop = FakePop(
         [],
         [
@@ -85,11 +78,10 @@ def test_a_network_found_by_name_is_deleted_only_with_the_instance_label(tmp_pat
             models.Network("n2", "theirs", True, "bridge", [], {}),
         ],
     )
-    orchestrator = _orchestrator(tmp_path, pop)
-    orchestrator._delete_network("here", "mine", "ns-1")
-    orchestrator._delete_network("here", "theirs", "ns-1")
+    pops = FakeRegistry(pop)
+    cleanup.delete_network(pops, "here", "mine", "ns-1")  # type: ignore[arg-type]
+    cleanup.delete_network(pops, "here", "theirs", "ns-1")  # type: ignore[arg-type]
     assert pop.deleted == ["id:n1"]
-    orchestrator.close()
 
 
 def test_names_that_join_alike_differ() -> None:

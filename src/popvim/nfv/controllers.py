@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from popvim.client import PopError
 from popvim.nfv.errors import Conflict, NfvError
-from popvim.nfv.orchestrator import INSTANTIATED, Orchestrator
+from popvim.nfv.orchestrator import Orchestrator
+from popvim.nfv.states import NsState, Operation
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsInstanceRow
 
@@ -110,7 +111,9 @@ class Controllers:
 
     def _instantiated(self) -> list[str]:
         with self._store.session() as session:
-            return list(session.scalars(select(NsInstanceRow.id).where(NsInstanceRow.state == INSTANTIATED)).all())
+            return list(
+                session.scalars(select(NsInstanceRow.id).where(NsInstanceRow.state == NsState.INSTANTIATED)).all()
+            )
 
     # --- healing --------------------------------------------------------------
     def _heal(self, ns_id: str) -> bool:
@@ -121,7 +124,7 @@ class Controllers:
             for vnf in record.vnf_instances
             if nsd.vnf(vnf.vnf_name).respawn
             for c in vnf.vnfcs
-            if states.get(c.id) in ("EXITED", "FAILED", "MISSING")
+            if (state := states.get(c.id)) is not None and state.dead
         ]
         if not dead or self._backing_off(ns_id):
             return False
@@ -140,7 +143,7 @@ class Controllers:
         recent = [
             op
             for op in self._orchestrator.ops(ns_id, last=50)
-            if op.lcm_operation_type == "HEAL"
+            if op.lcm_operation_type == Operation.HEAL
             and op.is_automatic_invocation
             and (now - op.start_time).total_seconds() < HEAL_WINDOW_SECONDS
         ]

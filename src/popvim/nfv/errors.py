@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from popvim.client import PopError
 from popvim.nfv.descriptors.model import DescriptorError
 
 
@@ -27,4 +28,11 @@ class Invalid(NfvError):
     code = "invalid_request"
 
 
-__all__ = ["Conflict", "DescriptorError", "Invalid", "NfvError", "NotFound"]
+__all__ = ["Conflict", "DescriptorError", "Invalid", "NfvError", "NotFound", "describe"]
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as an op occurrence's error: a PoP's status and message, else the message."""
+    if isinstance(exc, PopError):
+        return f"{exc.code.name}: {exc.message}"
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__

@@ -107,7 +107,7 @@ def instance_view(row: NsInstanceRow, nsd: NetworkServiceDescriptor | None) -> N
                         index=c.index,
                         pop_name=c.pop_name,
                         container_id=c.engine_id,
-                        pop_container_id=c.container_id,
+                        pop_container_id=c.pop_container_id,
                         addresses=c.addresses or {},
                         metadata=c.md or {},
                         state=c.state,

@@ -1,8 +1,8 @@
 """Tables of the orchestrator: PoPs, descriptors, service instances and their records.
 
-Desired state (how many instances each VNF should have) and observed state
-(which containers exist where) are both kept, so the controllers can compare
-them after a restart exactly as before it.
+The records are the desired state (which VNFCs each VNF has, on which PoP, with
+which addresses); the controllers compare them with what the PoPs report, so they
+act after a restart exactly as before it.
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ class VnfRecordRow(Base):
     vnf_name: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     pop_name: Mapped[str] = mapped_column(String(64))
-    desired_instances: Mapped[int] = mapped_column(Integer, default=0)
     last_scaled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     ns: Mapped[NsInstanceRow] = relationship(back_populates="vnfs")
@@ -88,8 +87,8 @@ class VnfcRecordRow(Base):
     index: Mapped[int] = mapped_column(Integer)
     pop_name: Mapped[str] = mapped_column(String(64))
     container_name: Mapped[str] = mapped_column(String(128))
-    container_id: Mapped[str | None] = mapped_column(String(64))  # the Pop container id
-    engine_id: Mapped[str | None] = mapped_column(String(128))
+    pop_container_id: Mapped[str | None] = mapped_column(String(64))  # the id the Pop protocol gave it
+    engine_id: Mapped[str | None] = mapped_column(String(128))  # the engine's (Docker's) id
     addresses: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # virtual link -> address
     md: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16))  # the container's, as last seen

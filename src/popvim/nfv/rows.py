@@ -1,0 +1,35 @@
+"""Finding the orchestrator's records in a session: NotFound, with what was asked, otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from popvim.nfv.errors import NotFound
+from popvim.store.nfv_models import NsdRow, NsInstanceRow, VnfRecordRow
+
+
+def now() -> datetime:
+    """The records' time: UTC without a zone, as the DateTime columns hold it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def nsd_row(session: Session, nsd_id: str) -> NsdRow:
+    row = session.get(NsdRow, nsd_id)
+    if row is None:
+        raise NotFound(f"NS descriptor {nsd_id!r} not found")
+    return row
+
+
+def ns_row(session: Session, ns_id: str) -> NsInstanceRow:
+    """An instance by its id or its name."""
+    row = session.get(NsInstanceRow, ns_id) or session.scalar(select(NsInstanceRow).where(NsInstanceRow.name == ns_id))
+    if row is None:
+        raise NotFound(f"NS instance {ns_id!r} not found")
+    return row
+
+
+def vnf_record(ns: NsInstanceRow, vnf_name: str) -> VnfRecordRow | None:
+    return next((v for v in ns.vnfs if v.vnf_name == vnf_name), None)

@@ -1,0 +1,154 @@
+"""One VNFC's container on its PoP, with its record kept in step.
+
+Each step is recorded before the PoP is asked (by name) and again when it answers
+(by id), so a crash in between leaves a record that teardown can act on, never an
+unnamed container.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from popvim.client import AlreadyExists as PopAlreadyExists
+from popvim.client import models as pop_models
+from popvim.nfv import cleanup, naming
+from popvim.nfv.dependencies import dependency_values
+from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
+from popvim.nfv.errors import describe
+from popvim.nfv.rows import ns_row
+from popvim.nfv.states import VnfcState
+from popvim.nfv.surface import PopDirectory
+from popvim.store.db import Store
+from popvim.store.nfv_models import VnfcRecordRow
+
+log = logging.getLogger(__name__)
+
+
+class Vnfcs:
+    def __init__(self, store: Store, pops: PopDirectory) -> None:
+        self._store = store
+        self._pops = pops
+
+    def create(
+        self,
+        ns_id: str,
+        nsd: NetworkServiceDescriptor,
+        vnf: VnfDescriptor,
+        vnf_record_id: str,
+        index: int,
+        fixed: dict[str, str] | None = None,
+        replacing: str | None = None,
+    ) -> str:
+        """A CREATED container for one VNFC, configured and with its dependencies resolved;
+        recorded in a new VNFC record, or in ``replacing`` (a healed one keeps its record
+        and its addresses, ``fixed``: virtual link -> address)."""
+        with self._store.session() as session:
+            ns = ns_row(session, ns_id)
+            networks = {(n.virtual_link, n.pop_name): n.network_name for n in ns.networks}
+            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            ns_name = ns.name
+        pop_name = vnf.pop or self._pops.local_name
+        client = self._pops.client(pop_name)
+        endpoints: dict[str, str | None] = {
+            networks[(cp.virtual_link, pop_name)]: (fixed or {}).get(cp.virtual_link) or cp.ip_address
+            for cp in vnf.connection_points
+        }
+        metadata = {**vnf.configuration, **dependency_values(nsd, vnf, addresses)}
+        name = naming.container_name(ns_name, ns_id, vnf.name, index)
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, replacing) if replacing else None
+            if row is None:
+                row = VnfcRecordRow(id=str(uuid.uuid4()), vnf_id=vnf_record_id, index=index, heals=0)
+                session.add(row)
+            row.pop_name, row.container_name, row.pop_container_id, row.engine_id = pop_name, name, None, None
+            row.state = VnfcState.HEALING if replacing else VnfcState.CREATING
+            vnfc_id = row.id
+        try:
+            container = client.create(
+                name,
+                vnf.image,
+                # A flavour the PoP does not offer is left to the PoP's default, with cpus and memory as asked.
+                flavour=vnf.flavour if vnf.flavour in {f.id for f in client.flavours()} else "",
+                endpoints=endpoints or None,
+                command=list(vnf.command) if vnf.command else None,
+                ports={k: v or 0 for k, v in vnf.ports.items()} or None,
+                metadata=metadata,
+                cpus=vnf.cpus,
+                memory=vnf.memory,
+                labels=naming.container_labels(ns_id, vnfc_id),
+            )
+        except PopAlreadyExists:
+            # Whatever holds the name is not ours: nothing to delete, only the record to forget.
+            if not replacing:
+                self.forget_record(vnfc_id)
+            raise
+        except Exception:
+            if not replacing:  # the answer may have been lost: delete by name, if it is ours
+                self.forget(vnfc_id, pop_name, None, name)
+            raise
+        by_network = {net: vl for (vl, _pop), net in networks.items()}
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            assert row is not None  # noqa: S101 - nothing deletes a record while its operation runs
+            if replacing:
+                row.heals += 1
+            row.pop_container_id, row.md = container.id, container.metadata
+            row.state = VnfcState.of_container(container.status)
+            row.addresses = {by_network.get(net, net): e.address for net, e in container.endpoints.items()}
+            return vnfc_id
+
+    def start(self, vnfc_id: str) -> None:
+        """Start a VNFC's CREATED container; one in any other state is left as it is."""
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is None or row.state != VnfcState.CREATED:
+                return
+            pop_name, pop_container_id = row.pop_name, row.pop_container_id
+        self.observe(vnfc_id, self._pops.client(pop_name).start(f"id:{pop_container_id}"))
+
+    def observe(self, vnfc_id: str, container: pop_models.Container) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                row.state = VnfcState.of_container(container.status)
+                row.engine_id = container.engine_id or row.engine_id
+
+    def set_state(self, vnfc_id: str, state: VnfcState) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                row.state = state
+
+    def delete_container(self, vnfc_id: str, force: bool = False) -> None:
+        """Delete the VNFC's container from its PoP, keeping the record."""
+        where = self._where(vnfc_id)
+        if where is not None:
+            cleanup.delete_container(self._pops, *where, vnfc_id, force)
+
+    def forget(self, vnfc_id: str, pop_name: str, pop_container_id: str | None, name: str, force: bool = False) -> None:
+        """Delete the container, then the record: a failed delete keeps the record to retry with."""
+        cleanup.delete_container(self._pops, pop_name, pop_container_id, name, vnfc_id, force)
+        self.forget_record(vnfc_id)
+
+    def forget_record(self, vnfc_id: str) -> None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                session.delete(row)
+
+    def roll_back(self, vnfc_ids: list[str]) -> None:
+        """Forget what an operation made; a failure here is logged, the operation's own error stands."""
+        for vnfc_id in vnfc_ids:
+            where = self._where(vnfc_id)
+            if where is None:
+                continue
+            try:
+                self.forget(vnfc_id, *where)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("rollback could not remove VNFC %s: %s", vnfc_id, describe(exc))
+
+    def _where(self, vnfc_id: str) -> tuple[str, str | None, str] | None:
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            return (row.pop_name, row.pop_container_id, row.container_name) if row else None
