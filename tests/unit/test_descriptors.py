@@ -416,7 +416,7 @@ def test_annex_h_containerised_nginx_with_scaling() -> None:
     assert (vnf.name, vnf.image, vnf.cpus, vnf.memory) == ("VDU1", "nginx", 0.5, 512 * MiB)
     assert vnf.ports == {"80/tcp": 80}
     assert (vnf.min_instances, vnf.max_instances, vnf.initial_instances) == (1, 3, 1)
-    assert vnf.scaling == (ScalingPolicy("SP1", scale_out_above=40.0, scale_in_below=20.0, cooldown_seconds=120.0),)
+    assert vnf.scaling == (ScalingPolicy("SP1", scale_out_above=40.0, scale_in_below=20.0, cooldown_seconds=60.0),)
 
 
 def test_annex_a_variant() -> None:

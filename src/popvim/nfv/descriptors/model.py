@@ -60,7 +60,10 @@ class ScalingPolicy:
     scale_out_above: float | None  # scale out when avg CPU >= this
     scale_in_below: float | None  # scale in when avg CPU <= this
     period_seconds: float = 30.0  # how long the condition must hold
-    cooldown_seconds: float = 60.0  # no further action for this long after one
+    # No further action for this long after one. Two periods: the instances an action added
+    # (or the load an action moved) get a whole period to settle before a whole period of
+    # fresh samples decides again (the autoscaler drops its samples after each action).
+    cooldown_seconds: float = 60.0
     step: int = 1
 
 

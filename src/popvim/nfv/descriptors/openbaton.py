@@ -26,11 +26,11 @@ silently dropped; it is reported instead.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe
+from popvim.nfv.descriptors.coerce import DEFAULTS, as_number, config_text, is_kind
 from popvim.nfv.descriptors.model import (
     ConnectionPoint,
     Dependency,
@@ -50,7 +50,6 @@ _HIGH_OPERATORS = frozenset({">=", ">"})
 _LOW_OPERATORS = frozenset({"<=", "<"})
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
 _ACTION_DIRECTION = {"SCALE_OUT": True, "SCALE_IN": False}  # True: wants high CPU
-_DEFAULT_FLAVOUR: str = VnfDescriptor.flavour  # the dataclass default, kept in one place
 
 
 def read_openbaton(doc: dict[str, Any]) -> NetworkServiceDescriptor:
@@ -79,13 +78,6 @@ def read_openbaton(doc: dict[str, Any]) -> NetworkServiceDescriptor:
 # --- typed access: a wrong type is a problem, never a TypeError ----------------------
 
 
-def _is(value: object, kind: type | tuple[type, ...]) -> bool:
-    """isinstance, except that JSON's true/false are not numbers."""
-    if isinstance(value, bool) and kind is not bool:
-        return False
-    return isinstance(value, kind)
-
-
 def _field(
     obj: Mapping[str, Any],
     key: str,
@@ -104,14 +96,14 @@ def _field(
         if required:
             problems.add(at(path, key), "is required")
         return None
-    if not _is(value, kind):
+    if not is_kind(value, kind):
         problems.add(at(path, key), f"must be {what}, not {describe(value)}")
         return None
     return value
 
 
 def _text(obj: Mapping[str, Any], key: str, path: str, problems: Problems, required: bool = False) -> str | None:
-    value = _field(obj, key, path, problems, str, "a string", required)
+    value: str | None = _field(obj, key, path, problems, str, "a string", required)
     if value is not None and required and not value.strip():
         problems.add(at(path, key), "must not be empty")
         return None
@@ -146,7 +138,7 @@ def _number(
     value = obj.get(key)
     if value is None:
         return default
-    number = _as_number(value)
+    number = as_number(value)
     if number is None:
         problems.add(at(path, key), f"must be a number, not {describe(value)}")
         return default
@@ -154,30 +146,6 @@ def _number(
         problems.add(at(path, key), f"must be at least {minimum:g}")
         return default
     return number
-
-
-def _as_number(value: object) -> float | None:
-    """A finite float from a JSON number or numeric string; None for anything else.
-
-    Python's JSON reader accepts NaN, Infinity and integers too large for a
-    float, so each is checked rather than trusted.
-    """
-    if not (_is(value, (int, float)) or isinstance(value, str)):
-        return None
-    try:
-        number = float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _config_value(value: object) -> str | None:
-    """A configuration value as the string the container's environment will hold."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
 
 
 # --- virtual links ---------------------------------------------------------------------
@@ -349,7 +317,7 @@ def _read_configuration(vnfd: Mapping[str, Any], path: str, problems: Problems) 
     for param_path, param in _items(configurations, "configurationParameters", conf_path, problems):
         key = _text(param, "confKey", param_path, problems, required=True)
         raw = param.get("value")
-        value = "" if raw is None else _config_value(raw)
+        value = config_text(raw)
         if value is None:
             problems.add(at(param_path, "value"), f"must be a string, number or boolean, not {describe(raw)}")
         if key is None or value is None:
@@ -363,9 +331,9 @@ def _read_configuration(vnfd: Mapping[str, Any], path: str, problems: Problems) 
 def _read_flavour(vnfd: Mapping[str, Any], path: str, problems: Problems) -> str:
     flavours = _items(vnfd, "deployment_flavour", path, problems)
     if not flavours:
-        return _DEFAULT_FLAVOUR
+        return DEFAULTS.flavour
     flavour_path, flavour = flavours[0]
-    return _text(flavour, "flavour_key", flavour_path, problems, required=True) or _DEFAULT_FLAVOUR
+    return _text(flavour, "flavour_key", flavour_path, problems, required=True) or DEFAULTS.flavour
 
 
 # --- scaling policies ------------------------------------------------------------------
@@ -389,8 +357,8 @@ def _read_policy(policy: Mapping[str, Any], path: str, problems: Problems) -> Sc
     ``mode`` and ``type`` (REACTIVE, VOTED) are likewise implied.
     """
     name = _text(policy, "name", path, problems, required=True)
-    period = _number(policy, "period", path, problems, default=30.0)
-    cooldown = _number(policy, "cooldown", path, problems, default=60.0)
+    period = _number(policy, "period", path, problems, default=DEFAULTS.period_seconds)
+    cooldown = _number(policy, "cooldown", path, problems, default=DEFAULTS.cooldown_seconds)
     action = _read_action(policy, path, problems)
     bound = _read_alarm(policy, path, problems)
     if name is None or action is None or bound is None:
@@ -444,7 +412,7 @@ def _read_step(action: Mapping[str, Any], path: str, problems: Problems) -> int 
     raw = action.get("value")
     if raw is None:
         return 1
-    number = _as_number(raw)
+    number = as_number(raw)
     if number is None or number != int(number) or number < 1:
         problems.add(at(path, "value"), f"must be a positive whole number, not {raw!r}")
         return None
@@ -474,7 +442,7 @@ def _read_alarm(policy: Mapping[str, Any], path: str, problems: Problems) -> tup
 
 def _threshold(alarm: Mapping[str, Any], path: str, problems: Problems) -> float | None:
     raw = _field(alarm, "threshold", path, problems, (int, float, str), "a number", required=True)
-    threshold = None if raw is None else _as_number(raw)
+    threshold = None if raw is None else as_number(raw)
     if raw is not None and threshold is None:
         problems.add(at(path, "threshold"), f"must be a number, not {raw!r}")
     return threshold

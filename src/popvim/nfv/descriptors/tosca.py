@@ -46,7 +46,9 @@ from toscaparser.common.exception import ExceptionCollector, TOSCAException, Val
 from toscaparser.functions import Function
 from toscaparser.tosca_template import ToscaTemplate
 
+from popvim.nfv.descriptors import coerce
 from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe, safe_yaml
+from popvim.nfv.descriptors.coerce import DEFAULTS, config_text, is_kind
 from popvim.nfv.descriptors.model import (
     ConnectionPoint,
     Dependency,
@@ -262,7 +264,7 @@ class _Reader:
 
         def pick(key: str, default: str) -> str:
             for value in (metadata.get(key), self.doc.get(key)):
-                if isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip():
+                if is_kind(value, (str, int, float)) and str(value).strip():
                     return str(value)
             return default
 
@@ -395,12 +397,12 @@ class _Reader:
             )
             return None
         increment = self._value(policy, "increment", int, "an integer") or 1
-        cooldown = self._value(policy, "cooldown", int, "an integer")
+        cooldown = self._value(policy, "cooldown", int, "an integer")  # negative: tosca-parser reports it
         return ScalingPolicy(
             name=policy.name,
             scale_out_above=float(target),
             scale_in_below=float(target) / 2,
-            cooldown_seconds=float(cooldown) if cooldown is not None and cooldown >= 0 else 120.0,
+            cooldown_seconds=coerce.cooldown(cooldown),
             step=max(1, increment),
         )
 
@@ -441,7 +443,7 @@ class _Reader:
             name=node.name,
             image=image,
             type=self._string(node, "vnf_type") or "",
-            flavour=self._string(node, "flavor") or VnfDescriptor.flavour,
+            flavour=self._string(node, "flavor") or DEFAULTS.flavour,
             cpus=cpus,
             memory=memory,
             min_instances=bounds.minimum,
@@ -510,7 +512,7 @@ class _Reader:
 
     def _cpus(self, node: Any, container: tuple[str, dict[str, Any]] | None) -> float | None:
         for path, value in self._sources(node, container, "num_cpus"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_CPUS:
+            if not is_kind(value, (int, float)) or not 0 < value <= MAX_CPUS:
                 self.problems.add(path, f"must be a number of CPUs above 0 and at most {MAX_CPUS}, not {value!r}")
                 return None
             return float(value)
@@ -567,7 +569,7 @@ class _Reader:
     def _flat(self, mapping: Mapping[Any, Any], path: str) -> dict[str, str]:
         flat: dict[str, str] = {}
         for key, value in mapping.items():
-            text = _scalar_text(value)
+            text = config_text(value)
             if text is None or isinstance(key, (dict, list)):
                 self.problems.add(at(path, str(key)), f"must be a plain value, not {describe(value)}")
             else:
@@ -630,13 +632,14 @@ class _Reader:
             value = value.result()
         if value is None:
             return None
-        if (isinstance(value, bool) and kind in (int, float, (int, float))) or not isinstance(value, kind):
+        if not is_kind(value, kind):
             self.problems.add(at(at(entity.name, "properties"), name), f"must be {what}, not {describe(value)}")
             return None
         return value
 
     def _string(self, node: Any, name: str) -> str | None:
-        return self._value(node, name, str, "a string")
+        value: str | None = self._value(node, name, str, "a string")
+        return value
 
     def _raw_property(self, node: Any, name: str) -> Any:
         """A property as written: tosca-parser turns a mapping given for a string property into its repr."""
@@ -688,17 +691,6 @@ def _port_number(text: str) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= 65535 else None
-
-
-def _scalar_text(value: object) -> str | None:
-    """A configuration value as the environment will hold it; None for nested data."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    return None
 
 
 def _config_mapping(config: object, path: str, problems: Problems) -> Mapping[Any, Any]:
