@@ -19,11 +19,11 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from popvim.client import PopError
+from popvim.nfv import rows
 from popvim.nfv.errors import Conflict, NfvError
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.states import NsState, Operation
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 
 
 HEAL_WINDOW_SECONDS = 600.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -139,7 +135,7 @@ class Controllers:
         """After k automatic heals in the last 10 minutes, wait 2**k seconds (at most 300)
         after the last one: a VNFC that cannot come back, or dies again at once, must not
         flood the PoP and the op occurrences."""
-        now = _utcnow()
+        now = rows.now()
         recent = [
             op
             for op in self._orchestrator.ops(ns_id, last=50)

@@ -1,4 +1,4 @@
-"""The PoPs an orchestrator deploys on (the VIM instances of seed 002 Annexes E/F).
+"""The PoPs an orchestrator deploys on (Open Baton's VIM instances, Tacker's VIMs).
 
 Every PoP, the local one included, is reached through the Pop client library,
 so a remote PoP is no special case. The local PoP's credentials are made at
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography import x509
 from pydantic import BaseModel, Field, field_validator
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from popvim.client import PopClient, PopError
 from popvim.nfv.errors import Conflict, NotFound
+from popvim.nfv.rows import now
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsNetworkRow, PopRow, VnfRecordRow
 from popvim.store.secrets import SecretBox
@@ -89,10 +90,6 @@ class LocalPop:
         return f"LocalPop(name={self.name!r}, address={self.address!r}, tls={self.tls})"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _view(row: PopRow) -> Pop:
     return Pop(
         name=row.name,
@@ -123,7 +120,7 @@ class PopRegistry:
                     session.delete(row)  # the daemon was renamed
             mine = session.get(PopRow, local.name)
             if mine is None:
-                mine = PopRow(name=local.name, created_at=_now(), site="local")
+                mine = PopRow(name=local.name, created_at=now(), site="local")
                 session.add(mine)
             mine.address, mine.username, mine.password, mine.is_local = local.address, local.username, "", True
 
@@ -155,7 +152,7 @@ class PopRegistry:
                 tls=config.tls,
                 ca_certificate=config.ca_certificate,
                 is_local=False,
-                created_at=_now(),
+                created_at=now(),
             )
             session.add(row)
             return _view(row)

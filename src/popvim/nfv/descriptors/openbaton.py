@@ -1,7 +1,7 @@
 """Read an Open Baton Network Service Descriptor (JSON) into the internal model.
 
 The reader accepts Open Baton documents verbatim, as exported by Open Baton or
-written for it (seed 001, Appendix C): keys it has no use for (``lifecycle_event``,
+written for it (as the SIPp service in tests/unit/fixtures/nsd): keys it has no use for (``lifecycle_event``,
 ``endpoint``, ``vnfPackageLocation``, ``description``, ...) are ignored, and every
 problem in the keys it does use is reported at once, each with its path, e.g.
 ``vnfd[1].vdu[0].vm_image``.

@@ -10,8 +10,8 @@ Mapping (node and policy names are the template's keys):
 
 - each ``tosca.nodes.nfv.VDU.Tacker`` -> a VNF named after the node (its
   ``name`` property is Tacker's server display name and is not kept):
-  ``image`` (or the image of the one container in ``vnfcs``/``vnfc``, seed 002
-  Annex H, or an image artifact's file), ``num_cpus`` -> cpus, ``mem_size``
+  ``image`` (or the image of the one container in ``vnfcs``/``vnfc``, as Tacker's
+  Kubernetes VNFs write it, or an image artifact's file), ``num_cpus`` -> cpus, ``mem_size``
   ("512 MB") -> memory in bytes, ``mapping_ports`` ("80:80") and container
   ``ports`` -> ports ({"80/tcp": 80}), ``flavor`` -> flavour (the name is kept;
   the orchestrator maps names it does not know), ``metadata`` and ``config`` (a
@@ -459,7 +459,7 @@ class _Reader:
         )
 
     def _container(self, node: Any) -> tuple[str, dict[str, Any]] | None:
-        """(path, properties) of the one container of a containerised VDU (vnfcs, or Annex H's vnfc)."""
+        """(path, properties) of the one container of a containerised VDU (vnfcs, or vnfc as some write it)."""
         for key in ("vnfcs", "vnfc"):
             containers = self._value(node, key, dict, "a mapping of containers")
             if not containers:
