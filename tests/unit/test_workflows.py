@@ -214,7 +214,8 @@ def test_an_operation_interrupted_by_a_restart_is_failed(store: Store, pop: Fake
     instance = first.create_instance(first.onboard(nsd()).id, "svc")
     pop.gate = threading.Event()
     op = first.instantiate(instance.id)
-    second = Orchestrator(store, FakePops(pop))  # as the daemon does when it starts again
+    # as the daemon does when it starts again
+    second = Orchestrator(store, FakePops(pop))
     try:
         after = second.op(op.id)
         assert after.operation_state == "FAILED" and after.error == "interrupted by a restart of popvimd"

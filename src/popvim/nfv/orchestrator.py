@@ -42,8 +42,9 @@ class Orchestrator:
     # Controllers probe every second: a PoP that does not answer must not stall them for a minute.
     probe_timeout = 5.0
 
-    def __init__(self, store: Store, pops: PopRegistry | Any, *, workers: int = 8) -> None:
-        """``pops``: the PoP registry (anything with its ``local_name``, ``client()`` and ``list()``)."""
+    def __init__(self, store: Store, pops: PopRegistry, *, workers: int = 8) -> None:
+        """``pops``: the registry; the workflows use only its ``local_name``, ``client()`` and
+        ``list()`` (popvim.nfv.surface), so tests give them in-memory PoPs."""
         self.pops = pops
         directory: PopDirectory = pops
         self._runner = OperationRunner(store)
