@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, insert, inspect, select, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, insert, inspect, select, text
 
 import popvim.store.nfv_models  # noqa: F401 - the orchestrator's tables belong to the schema too
 from popvim.store import migrate
@@ -119,3 +119,53 @@ def test_sqlite_foreign_keys_are_enforced_again_after_a_migration(tmp_path: Path
             assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
     finally:
         store.close()
+
+
+def test_vnfc_pop_container_ids_survive_0003_both_ways(engine: Engine) -> None:
+    """0003 renames vnfc_records.container_id (the Pop id) and drops vnf_records.desired_instances;
+    a downgrade restores the count from the records."""
+    migrate.upgrade(engine, "0002")
+    at = now()
+    with engine.begin() as connection:
+        table = {n: Table(n, MetaData(), autoload_with=connection) for n in _NFV_TABLES}
+        connection.execute(
+            insert(table["ns_descriptors"]).values(
+                id="d", name="d", vendor="", version="", format="openbaton", source="{}", created_at=at
+            )
+        )
+        connection.execute(
+            insert(table["ns_instances"]).values(id="n", name="n", nsd_id="d", state="INSTANTIATED", created_at=at)
+        )
+        connection.execute(
+            insert(table["vnf_records"]).values(
+                id="v", ns_id="n", vnf_name="web", position=0, pop_name="here", desired_instances=2
+            )
+        )
+        for index in (0, 1):
+            connection.execute(
+                insert(table["vnfc_records"]).values(
+                    id=f"c{index}",
+                    vnf_id="v",
+                    index=index,
+                    pop_name="here",
+                    container_name=f"web-{index}",
+                    container_id=f"pop-{index}",
+                    engine_id=f"engine-{index}",
+                    addresses={},
+                    md={},
+                    state="RUNNING",
+                    heals=0,
+                )
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, pop_container_id, engine_id FROM vnfc_records ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("c0", "pop-0", "engine-0"), ("c1", "pop-1", "engine-1")]
+    assert "desired_instances" not in {c["name"] for c in inspect(engine).get_columns("vnf_records")}
+    migrate.downgrade(engine, "0002")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT container_id FROM vnfc_records WHERE id = 'c1'")).scalar() == "pop-1"
+        assert connection.execute(text("SELECT desired_instances FROM vnf_records")).scalar() == 2
+
+
+_NFV_TABLES = ("ns_descriptors", "ns_instances", "vnf_records", "vnfc_records")
