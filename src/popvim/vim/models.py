@@ -10,10 +10,11 @@ import ipaddress
 import re
 import shlex
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from popvim.vim.states import ContainerState
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits, '_', '.', '-'; 1-63 chars")]
@@ -28,21 +29,6 @@ _PORT_KEY = re.compile(r"\d{1,5}(/(tcp|udp|sctp))?")
 _RESTART = re.compile(r"no|always|unless-stopped|on-failure(:\d{1,4})?")
 _MEMORY = re.compile(r"(\d{1,15})([bkmg]?)", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-class ContainerState(StrEnum):
-    """Seed 001, Fig. 4.3: each state is traversed at most once."""
-
-    UNAVAILABLE = "UNAVAILABLE"
-    CREATED = "CREATED"
-    RUNNING = "RUNNING"
-    EXITED = "EXITED"
-    FAILED = "FAILED"
-    STOPPING = "STOPPING"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (ContainerState.EXITED, ContainerState.FAILED)
 
 
 def is_text(value: str) -> bool:

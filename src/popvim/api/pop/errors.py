@@ -1,9 +1,8 @@
 """Domain errors to gRPC status codes, in one place.
 
-The domain raises ``VimError`` subclasses and knows nothing of gRPC; this
-module decides what a Pop client sees. The codes follow seed 001 and its
-reference server (docker-pop-server): a client written for that server must
-be able to branch on the same codes. Anything unexpected becomes INTERNAL
+The domain raises ``VimError`` subclasses and knows nothing of gRPC; the
+code of each is in the table every face shares (``vim.errors.ANSWERS``),
+and this module turns it into what a Pop client sees. Anything unexpected becomes INTERNAL
 with a pointer to the daemon's log, never UNKNOWN and never a traceback on
 the wire.
 """
@@ -25,25 +24,6 @@ log = logging.getLogger(__name__)
 access = logging.getLogger("popvim.pop")  # one line per call, like the REST face's popvim.rest
 
 Code = grpc.StatusCode
-
-# Most specific first is not needed: lookup walks each exception's MRO.
-STATUS: dict[type[e.VimError], grpc.StatusCode] = {
-    e.InvalidArgument: Code.INVALID_ARGUMENT,
-    e.BadCredentials: Code.INVALID_ARGUMENT,  # seed 001 reference: AuthErr
-    e.Unauthenticated: Code.UNAUTHENTICATED,
-    e.PermissionDenied: Code.PERMISSION_DENIED,
-    e.Forbidden: Code.PERMISSION_DENIED,
-    e.NotFound: Code.NOT_FOUND,
-    e.AlreadyExists: Code.ALREADY_EXISTS,
-    e.AlreadyRunning: Code.ALREADY_EXISTS,  # Start of a started container
-    e.AlreadyStopped: Code.UNAVAILABLE,  # reference: ErrAlreadyStopped
-    e.InvalidState: Code.FAILED_PRECONDITION,
-    e.Exhausted: Code.RESOURCE_EXHAUSTED,
-    e.TooBusy: Code.RESOURCE_EXHAUSTED,
-    e.PayloadTooLarge: Code.RESOURCE_EXHAUSTED,
-    e.Unavailable: Code.UNAVAILABLE,
-    e.EngineFailure: Code.INTERNAL,
-}
 
 # Trailing metadata key telling a refusal that a new login cannot cure (role, policy) from a
 # refused token: both are PERMISSION_DENIED, as seed 001's reference answers a bad token.
@@ -67,10 +47,8 @@ def invalid(message: str) -> PopStatus:
 
 
 def code_of(exc: e.VimError) -> grpc.StatusCode:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return Code.INTERNAL
+    """The status of the shared table (``vim.errors.ANSWERS``), refined by the state the error carries."""
+    return Code[e.answer_of(exc).grpc_for(exc)]
 
 
 def _validation_message(exc: ValidationError) -> str:

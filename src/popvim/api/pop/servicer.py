@@ -23,7 +23,7 @@ from popvim.api.pop.errors import PopStatus, invalid, streaming, unary
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 from popvim.vim import errors as e
-from popvim.vim.models import Container, ContainerState, Network
+from popvim.vim.models import Container, Network
 from popvim.vim.service import Vim
 
 POP_TYPE = "docker"
@@ -66,12 +66,6 @@ class PopServicer(pb_grpc.PopServicer):
         else:
             matches = found.name == value
         return [found] if matches else []
-
-    def _state(self, container_id: str) -> ContainerState | None:
-        try:
-            return self._vim.containers.get(container_id).state
-        except e.NotFound:
-            return None
 
     # --- queries: an empty Filter lists everything, id or name the match (or nothing) ---
     @unary
@@ -133,31 +127,23 @@ class PopServicer(pb_grpc.PopServicer):
 
     @unary
     def Start(self, request: pb.Filter, context: grpc.ServicerContext) -> pb.Container:
-        """RUNNING or EXITED: ALREADY_EXISTS; FAILED or STOPPING: FAILED_PRECONDITION (as the reference)."""
-        target = self._container(request)
-        try:
-            return mapping.container(self._vim.containers.start(target.id))
-        except e.AlreadyRunning as exc:
-            if self._state(target.id) in (ContainerState.FAILED, ContainerState.STOPPING):
-                raise PopStatus(grpc.StatusCode.FAILED_PRECONDITION, exc.message) from exc
-            raise
+        """RUNNING or EXITED: ALREADY_EXISTS; FAILED or STOPPING: FAILED_PRECONDITION (the shared table,
+        by the state the refusal carries)."""
+        return mapping.container(self._vim.containers.start(self._container(request).id))
 
     @unary
     def Stop(self, request: pb.Filter, context: grpc.ServicerContext) -> empty_pb2.Empty:
         """Returns once STOPPING; EXITED or FAILED follows in the background.
 
         As the reference: CREATED (never started) and EXITED/FAILED answer
-        UNAVAILABLE, STOPPING answers FAILED_PRECONDITION.
+        UNAVAILABLE, STOPPING answers FAILED_PRECONDITION (the shared table, by the
+        state the refusal carries). Only Stop answers "never started" with UNAVAILABLE,
+        which other operations needing a running container answer FAILED_PRECONDITION.
         """
-        target = self._container(request)
         try:
-            self._vim.containers.stop(target.id)
+            self._vim.containers.stop(self._container(request).id)
         except e.NotRunning as exc:
             raise PopStatus(grpc.StatusCode.UNAVAILABLE, exc.message) from exc
-        except e.AlreadyStopped as exc:
-            if self._state(target.id) is ContainerState.STOPPING:
-                raise PopStatus(grpc.StatusCode.FAILED_PRECONDITION, exc.message) from exc
-            raise
         return _EMPTY
 
     # --- sessions --------------------------------------------------------------------

@@ -21,28 +21,8 @@ log = logging.getLogger(__name__)
 
 REFUSAL_DELAY = 0.5  # seconds before a 429 answer
 
-STATUS: dict[type[e.VimError], int] = {
-    e.InvalidArgument: 400,
-    e.BadCredentials: 401,
-    e.Unauthenticated: 401,
-    e.PermissionDenied: 401,
-    e.Forbidden: 403,
-    e.NotFound: 404,
-    e.AlreadyExists: 409,
-    e.InvalidState: 409,
-    e.Exhausted: 409,
-    e.TooBusy: 429,
-    e.PayloadTooLarge: 413,
-    e.EngineFailure: 502,
-    e.Unavailable: 503,
-}
-
-
 def status_of(exc: e.VimError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
+    return e.answer_of(exc).http
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

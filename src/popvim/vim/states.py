@@ -1,0 +1,23 @@
+"""The container states of seed 001's Pop lifecycle (its figure of the lifecycle, Fig. 4.3).
+
+Apart from ``models`` so that errors can carry a state without importing pydantic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ContainerState(StrEnum):
+    """Each state is traversed at most once; EXITED and FAILED are terminal."""
+
+    UNAVAILABLE = "UNAVAILABLE"
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    EXITED = "EXITED"
+    FAILED = "FAILED"
+    STOPPING = "STOPPING"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (ContainerState.EXITED, ContainerState.FAILED)
