@@ -27,7 +27,7 @@ class _Stream:
 
 class _Engine:
     def __init__(self) -> None:
-        death = EngineEvent("die", "abc", {LABEL_ID: "pop-1"}, 3, 0.0)
+        death = EngineEvent("die", "abc", {LABEL_ID: "pop-1"}, 3, None)
         self.streams = [_Stream([death], then_fail=True), _Stream([], then_fail=False)]
         self.opened = 0
 

@@ -2,7 +2,9 @@
 
 It uses docker-py's low-level ``APIClient`` so that every option the domain
 asks for (fixed IPs on several networks, MAC address, limits) reaches the
-engine exactly, and translates every SDK error into an ``EngineError``.
+engine exactly. It is the one place that classifies engine failures: every SDK
+error becomes a typed ``EngineError`` by the engine's HTTP status (``_translated``),
+and every engine time becomes an aware UTC datetime (``_engine_time``).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import select
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,10 @@ from popvim.engine.driver import (
     EngineInvalid,
     EngineNetwork,
     EngineNotFound,
-    EngineUnreachable,
+    EngineRefused,
+    EngineStats,
+    EngineUnavailable,
+    EngineUsage,
     ExecBounds,
     ExecResult,
     NetworkSpec,
@@ -52,10 +59,38 @@ def _translated() -> Iterator[None]:
         raise EngineNotFound(_explain(exc), 404) from exc
     except docker.errors.APIError as exc:
         status = exc.status_code
-        cls = {409: EngineConflict, 400: EngineInvalid}.get(status or 0, EngineError)
-        raise cls(_explain(exc), status) from exc
+        raise _BY_STATUS.get(status or 0, EngineError)(_explain(exc), status) from exc
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        raise EngineUnreachable(f"container engine unreachable: {exc}") from exc
+        raise EngineUnavailable(f"container engine unreachable: {exc}") from exc
+
+
+# Docker answers 403 to a network that overlaps one it has or reuses its bridge name.
+_BY_STATUS: dict[int, type[EngineError]] = {
+    400: EngineInvalid,
+    403: EngineRefused,
+    404: EngineNotFound,
+    409: EngineConflict,
+}
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+_ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time: Docker's "never"
+
+
+def _engine_time(value: object) -> datetime | None:
+    """Docker's times, aware UTC: Unix seconds (lists) or RFC 3339 with nanoseconds (inspect)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+    text = str(value or "").strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), UTC) if int(text) > 0 else None
+    match = _RFC3339.match(text)
+    if not match or text == _ZERO_TIME:
+        return None
+    base, fraction, zone = match.groups()
+    iso = base + (f".{fraction[:6]}" if fraction else "") + ("+00:00" if zone in (None, "Z") else zone)
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def _explain(exc: docker.errors.APIError) -> str:
@@ -113,7 +148,7 @@ def _image(attrs: dict[str, Any]) -> EngineImage:
     return EngineImage(
         id=attrs["Id"],
         tags=list(attrs.get("RepoTags") or []),
-        created=str(attrs.get("Created", "")),
+        created=_engine_time(attrs.get("Created")),
         size=int(attrs.get("Size") or 0),
         labels=(config.get("Labels") if config else attrs.get("Labels")) or {},
         architecture=attrs.get("Architecture", ""),
@@ -167,7 +202,7 @@ class DockerDriver:
                 EngineImage(
                     id=i["Id"],
                     tags=[t for t in (i.get("RepoTags") or []) if t != "<none>:<none>"],
-                    created=str(i.get("Created", "")),
+                    created=_engine_time(i.get("Created")),
                     size=int(i.get("Size") or 0),
                     labels=i.get("Labels") or {},
                 )
@@ -186,6 +221,9 @@ class DockerDriver:
                 item = next(stream, None)
             if item is None:
                 return
+            if "error" in item:  # a failure after the pull began comes as a message, without a status
+                detail = item.get("errorDetail") or {}
+                raise EngineError(str(detail.get("message") or item["error"]), detail.get("code"))
             yield item
 
     def remove_image(self, ref: str, force: bool = False) -> None:
@@ -268,46 +306,35 @@ class DockerDriver:
                     continue  # removed between list and inspect
             return found
 
-    def container_names(self) -> set[str]:
-        with _translated():
-            return {n.lstrip("/") for c in self._api.containers(all=True) for n in c.get("Names") or []}
-
-    def logs(self, container_id: str, tail: int | None, timestamps: bool) -> str:
-        with _translated():
-            raw = self._api.logs(
-                container_id, stdout=True, stderr=True, tail="all" if tail is None else tail, timestamps=timestamps
-            )
-            return raw.decode(errors="replace")
-
-    def stats(self, container_id: str) -> dict[str, Any]:
+    def stats(self, container_id: str) -> EngineStats:
         with _translated():
             raw = self._api.stats(container_id, stream=False)
         memory = raw.get("memory_stats") or {}
         networks = raw.get("networks") or {}
-        return {
-            "cpu_percent": _cpu_percent(raw),
-            "memory_usage": int(memory.get("usage") or 0),
-            "memory_limit": int(memory.get("limit") or 0),
-            "pids": int((raw.get("pids_stats") or {}).get("current") or 0),
-            "rx_bytes": sum(int(n.get("rx_bytes") or 0) for n in networks.values()),
-            "tx_bytes": sum(int(n.get("tx_bytes") or 0) for n in networks.values()),
-            "read": raw.get("read"),
-        }
+        return EngineStats(
+            cpu_percent=_cpu_percent(raw),
+            memory_usage=int(memory.get("usage") or 0),
+            memory_limit=int(memory.get("limit") or 0),
+            pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+            rx_bytes=sum(int(n.get("rx_bytes") or 0) for n in networks.values()),
+            tx_bytes=sum(int(n.get("tx_bytes") or 0) for n in networks.values()),
+            read=_engine_time(raw.get("read")),
+        )
 
-    def usage(self, container_id: str) -> dict[str, float]:
+    def usage(self, container_id: str) -> EngineUsage:
         """Cumulative counters in base units, from one sample (no second sample to wait for)."""
         with _translated():
             raw = self._api.stats(container_id, stream=False, one_shot=True)
         cpu = (raw.get("cpu_stats") or {}).get("cpu_usage") or {}
         memory = raw.get("memory_stats") or {}
         networks = (raw.get("networks") or {}).values()
-        return {
-            "cpu_seconds": float(cpu.get("total_usage") or 0) / 1e9,
-            "memory_bytes": float(memory.get("usage") or 0),
-            "memory_limit_bytes": float(memory.get("limit") or 0),
-            "rx_bytes": float(sum(int(n.get("rx_bytes") or 0) for n in networks)),
-            "tx_bytes": float(sum(int(n.get("tx_bytes") or 0) for n in networks)),
-        }
+        return EngineUsage(
+            cpu_seconds=float(cpu.get("total_usage") or 0) / 1e9,
+            memory_bytes=float(memory.get("usage") or 0),
+            memory_limit_bytes=float(memory.get("limit") or 0),
+            rx_bytes=float(sum(int(n.get("rx_bytes") or 0) for n in networks)),
+            tx_bytes=float(sum(int(n.get("tx_bytes") or 0) for n in networks)),
+        )
 
     def exec(
         self,
@@ -368,7 +395,7 @@ class DockerDriver:
                 pending += chunk
         except OSError as exc:
             if not reason:
-                raise EngineUnreachable(f"the exec stream broke: {exc}") from exc
+                raise EngineUnavailable(f"the exec stream broke: {exc}") from exc
         finally:
             if reason:
                 self._kill_exec(exec_id, container_id)
@@ -597,7 +624,7 @@ class _EventStream:
                 container_id=actor.get("ID") or raw.get("id") or "",
                 labels=dict(attrs),
                 exit_code=int(code) if code.lstrip("-").isdigit() else None,
-                time=float(raw.get("timeNano", 0)) / 1e9,
+                time=datetime.fromtimestamp(int(raw["timeNano"]) / 1e9, UTC) if raw.get("timeNano") else None,
             )
 
     def close(self) -> None:

@@ -2,8 +2,20 @@
 
 The domain (`popvim.vim`) only ever sees these types, so a Swarm driver (or
 any other engine) can be added without touching the domain or the APIs. The
-types are plain dataclasses of what the domain needs, not the engine's raw
-objects, so that nothing engine-specific leaks upwards.
+types are plain dataclasses of what the domain needs, with times parsed
+(aware, UTC), not the engine's raw objects or time formats, so that nothing
+engine-specific leaks upwards.
+
+The interface is in parts, so an engine states which it implements:
+
+- ``EngineBase``: what every engine shares (describe itself, answer a ping, images, close).
+- ``WorkloadEngine``: the units it runs (Docker's containers; a Swarm driver's tasks of
+  one-replica services) and what is done to one running unit (exec, logs, stats).
+- ``NetworkEngine``: networks and attaching units to them (bridge on Docker, overlay on Swarm).
+- ``EventEngine``: the stream of unit events (Docker's container events; Swarm's task events).
+
+``EngineDriver`` is all four: what ``popvim.vim`` needs. Every method raises the typed
+errors of ``popvim.engine.errors`` and nothing else.
 """
 
 from __future__ import annotations
@@ -11,32 +23,46 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
+from popvim.engine.errors import (
+    EngineConflict,
+    EngineError,
+    EngineInvalid,
+    EngineNotFound,
+    EngineRefused,
+    EngineUnavailable,
+    EngineUnreachable,
+)
 
-class EngineError(Exception):
-    """The engine refused or failed; ``message`` is the engine's own text."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class EngineUnreachable(EngineError):
-    """The engine did not answer at all (connection refused, reset, timed out)."""
-
-
-class EngineNotFound(EngineError):
-    """The referenced object (image, container, network) does not exist."""
-
-
-class EngineInvalid(EngineError):
-    """The engine rejected the request's values (HTTP 400 from Docker)."""
-
-
-class EngineConflict(EngineError):
-    """The object exists already or is in a state that forbids the request."""
+__all__ = [
+    "ContainerSpec",
+    "EndpointSpec",
+    "EngineBase",
+    "EngineConflict",
+    "EngineContainer",
+    "EngineDriver",
+    "EngineError",
+    "EngineEvent",
+    "EngineImage",
+    "EngineInvalid",
+    "EngineNetwork",
+    "EngineNotFound",
+    "EngineRefused",
+    "EngineStats",
+    "EngineUnavailable",
+    "EngineUnreachable",
+    "EngineUsage",
+    "EventEngine",
+    "EventStream",
+    "ExecBounds",
+    "ExecResult",
+    "LogStream",
+    "NetworkEngine",
+    "NetworkSpec",
+    "WorkloadEngine",
+]
 
 
 @dataclass(frozen=True)
@@ -96,7 +122,7 @@ class EngineNetwork:
 class EngineImage:
     id: str
     tags: list[str]
-    created: str
+    created: datetime | None  # aware, UTC; None when the engine does not say
     size: int
     labels: dict[str, str]
     architecture: str = ""
@@ -109,7 +135,31 @@ class EngineEvent:
     container_id: str
     labels: dict[str, str]
     exit_code: int | None
-    time: float
+    time: datetime | None  # when it happened on the engine: aware, UTC
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """One sample of a running unit's use, as shown to a user."""
+
+    cpu_percent: float
+    memory_usage: int
+    memory_limit: int
+    pids: int
+    rx_bytes: int
+    tx_bytes: int
+    read: datetime | None  # when the engine took the sample: aware, UTC
+
+
+@dataclass(frozen=True)
+class EngineUsage:
+    """Cumulative counters in base units, from one sample (for rates over time)."""
+
+    cpu_seconds: float
+    memory_bytes: float
+    memory_limit_bytes: float
+    rx_bytes: float
+    tx_bytes: float
 
 
 @dataclass(frozen=True)
@@ -159,48 +209,58 @@ class EventStream(Protocol):
         ...
 
 
-class EngineDriver(Protocol):
-    """What popvim needs from a container engine."""
+class EngineBase(Protocol):
+    """What every engine shares."""
 
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> dict[str, Any]:
+        """The engine's own description, shown to operators as it is (``ServerVersion`` is always set)."""
+        ...
 
-    def ping(self, timeout: float = 2.0) -> bool: ...
+    def ping(self, timeout: float = 2.0) -> bool:
+        """Whether the engine answers within ``timeout`` seconds; never raises."""
+        ...
 
-    # images
     def images(self) -> list[EngineImage]: ...
 
     def image(self, ref: str) -> EngineImage: ...
 
-    def pull(self, repository: str, tag: str | None) -> Iterator[dict[str, Any]]: ...
+    def pull(self, repository: str, tag: str | None) -> Iterator[dict[str, Any]]:
+        """The engine's progress messages; a failure (also one reported mid-stream) raises."""
+        ...
 
     def remove_image(self, ref: str, force: bool = False) -> None: ...
 
-    def commit(
-        self, container_id: str, repository: str, tag: str | None, message: str | None, author: str | None
-    ) -> EngineImage: ...
+    def close(self) -> None: ...
 
-    # containers
-    def create_container(self, spec: ContainerSpec) -> str: ...
+
+class WorkloadEngine(Protocol):
+    """The units an engine runs: Docker's containers; the tasks of another engine."""
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        """The new unit's engine id; it is attached to every endpoint of ``spec`` but not started."""
+        ...
 
     def start_container(self, container_id: str) -> None: ...
 
-    def stop_container(self, container_id: str, timeout: float) -> None: ...
+    def stop_container(self, container_id: str, timeout: float) -> None:
+        """Asks the unit to end, then kills it after ``timeout`` seconds."""
+        ...
 
     def remove_container(self, container_id: str, force: bool = True) -> None: ...
 
     def container(self, container_id: str) -> EngineContainer: ...
 
-    def containers(self, labels: dict[str, str] | None = None) -> list[EngineContainer]: ...
-
-    def container_names(self) -> set[str]: ...
-
-    def logs(self, container_id: str, tail: int | None, timestamps: bool) -> str: ...
-
-    def stats(self, container_id: str) -> dict[str, Any]: ...
-
-    def usage(self, container_id: str) -> dict[str, float]:
-        """cpu_seconds, memory_bytes, memory_limit_bytes, rx_bytes, tx_bytes: cumulative, one sample."""
+    def containers(self, labels: dict[str, str] | None = None) -> list[EngineContainer]:
+        """Every unit (running or not) carrying all of ``labels``."""
         ...
+
+    def commit(
+        self, container_id: str, repository: str, tag: str | None, message: str | None, author: str | None
+    ) -> EngineImage: ...
+
+    def stats(self, container_id: str) -> EngineStats: ...
+
+    def usage(self, container_id: str) -> EngineUsage: ...
 
     def exec(
         self,
@@ -215,15 +275,16 @@ class EngineDriver(Protocol):
         ...
 
     def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> LogStream:
-        """The container's output as it comes (``follow``: until ``close()`` or the container ends)."""
+        """The unit's output as it comes (``follow``: until ``close()`` or the unit ends)."""
         ...
 
-    def connect(self, network_id: str, container_id: str, ipv4: str | None) -> None: ...
 
-    def disconnect(self, network_id: str, container_id: str) -> None: ...
+class NetworkEngine(Protocol):
+    """Networks, and attaching units to them."""
 
-    # networks
-    def create_network(self, spec: NetworkSpec) -> str: ...
+    def create_network(self, spec: NetworkSpec) -> str:
+        """The new network's engine id. ``EngineRefused`` when it clashes with one the engine has."""
+        ...
 
     def remove_network(self, network_id: str) -> None: ...
 
@@ -231,10 +292,17 @@ class EngineDriver(Protocol):
 
     def networks(self, labels: dict[str, str] | None = None) -> list[EngineNetwork]: ...
 
-    # events
+    def connect(self, network_id: str, container_id: str, ipv4: str | None) -> None: ...
+
+    def disconnect(self, network_id: str, container_id: str) -> None: ...
+
+
+class EventEngine(Protocol):
     def events(self, labels: dict[str, str]) -> EventStream:
-        """A connected stream of container events; connected before it returns, so
+        """A connected stream of unit events; connected before it returns, so
         a caller can reconcile after this call without missing an event."""
         ...
 
-    def close(self) -> None: ...
+
+class EngineDriver(EngineBase, WorkloadEngine, NetworkEngine, EventEngine, Protocol):
+    """Everything ``popvim.vim`` needs from an engine."""

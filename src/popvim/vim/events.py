@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from popvim.clock import utcnow_aware
 from popvim.observe import logs, metrics
 
 log = logging.getLogger("popvim.events")
@@ -24,7 +25,7 @@ class Event:
     kind: str  # container.state, network.created, ...
     subject: str  # the id of the container or network
     data: dict[str, Any] = field(default_factory=dict)
-    time: datetime = field(default_factory=datetime.now)
+    time: datetime = field(default_factory=utcnow_aware)  # aware UTC: a feed reader in any zone reads it right
 
 
 class EventBus:

@@ -55,10 +55,9 @@ def image_view(image: EngineImage) -> Image:
     )
 
 
-def _pull_failure(ref: str, reason: str) -> VimError:
+def _pull_failure(ref: str, exc: EngineError) -> VimError:
     """A registry that does not have the image is the user's NotFound, not an engine failure."""
-    missing = any(m in reason.lower() for m in ("manifest unknown", "not found", "repository does not exist"))
-    return (NotFound if missing else EngineFailure)(f"pull of {ref!r} failed: {reason}")
+    return (NotFound if isinstance(exc, EngineNotFound) else EngineFailure)(f"pull of {ref!r} failed: {exc.message}")
 
 
 class ImageService:
@@ -104,18 +103,14 @@ class ImageService:
 
     def _pull(self, ref: str, repository: str, tag: str) -> Iterator[dict[str, Any]]:
         try:
-            for message in self._engine.pull(repository, tag):
-                if "error" in message:
-                    detail = message.get("errorDetail") or {}
-                    raise _pull_failure(ref, detail.get("message") or message["error"])
-                yield message
+            yield from self._engine.pull(repository, tag)
             image = self._engine.image(
                 f"{repository}:{tag}" if not tag.startswith("sha256:") else f"{repository}@{tag}"
             )
         except EngineError as exc:
-            raise _pull_failure(ref, exc.message) from exc
+            raise _pull_failure(ref, exc) from exc
         self._bus.publish("image.pulled", image.id, ref=ref)
-        yield {"status": "pulled", "image": image_view(image).model_dump()}
+        yield {"status": "pulled", "image": image_view(image).model_dump(mode="json")}
 
     def remove(self, ref: str, force: bool = False, waiting: Mapping[str, str] | None = None) -> None:
         """Removes what ``ref`` names: a tag (``repo`` meaning ``repo:latest``) is untagged,

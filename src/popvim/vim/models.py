@@ -15,12 +15,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from popvim.vim.states import ContainerState
+from popvim.vim.validation import env_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="letters, digits, '_', '.', '-'; 1-63 chars")]
 MAC_PATTERN = r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
 # Python's ``$`` also matches before a trailing newline: every pattern here is used with fullmatch.
-_ENV_KEY = re.compile(r"[^=\x00-\x1f\x7f]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # For pydantic patterns (Rust regex: ``$`` is the end of the text): no control character at all.
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
@@ -31,21 +31,11 @@ _MEMORY = re.compile(r"(\d{1,15})([bkmg]?)", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
-def is_text(value: str) -> bool:
-    """False for strings the engine and the database cannot store (lone surrogates, NUL)."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
-
-
 def check_env(env: dict[str, str], what: str) -> dict[str, str]:
-    for key, value in env.items():
-        if not _ENV_KEY.fullmatch(key) or not is_text(key):
-            raise ValueError(f"{what} key {key!r} is not a valid environment variable name")
-        if not is_text(value):
-            raise ValueError(f"{what} value of {key!r} is not valid text")
+    """``validation.env_problem`` as pydantic wants it (ValueError)."""
+    problem = env_problem(env, what)
+    if problem:
+        raise ValueError(problem)
     return env
 
 
@@ -232,7 +222,7 @@ class Network(BaseModel):
 class Image(BaseModel):
     id: str
     tags: list[str]
-    created: str
+    created: datetime | None = Field(None, description="UTC; null when the engine does not say")
     size: int
     labels: dict[str, str] = Field(default_factory=dict)
     architecture: str = ""
@@ -267,4 +257,4 @@ class Stats(BaseModel):
     pids: int
     rx_bytes: int
     tx_bytes: int
-    read: str | None = None
+    read: datetime | None = Field(None, description="when the engine took the sample (UTC)")

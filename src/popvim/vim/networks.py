@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from popvim.engine.driver import EngineDriver, EngineError, EngineNetwork, EngineNotFound, NetworkSpec
+from popvim.engine.driver import EngineConflict, EngineDriver, EngineError, EngineNetwork, EngineNotFound, NetworkSpec
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
 from popvim.vim.auth import now
@@ -36,12 +36,6 @@ log = logging.getLogger(__name__)
 
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 _CREATE_ATTEMPTS = 5
-# How the engine words a clash with a network it has (Docker answers 403 to both).
-_ENGINE_CONFLICTS = ("overlaps with other one", "same bridge name")
-
-
-def _engine_conflict(exc: EngineError) -> bool:
-    return exc.status == 409 or any(phrase in exc.message for phrase in _ENGINE_CONFLICTS)
 
 
 # Never a container network: "this network", loopback, link-local, multicast, reserved (240/4).
@@ -186,7 +180,7 @@ class NetworkService:
             except EngineError as exc:
                 with self._store.session() as session:
                     session.delete(session.get(NetworkRow, row.id))
-                if not _engine_conflict(exc):
+                if not isinstance(exc, EngineConflict):  # a name, subnet or bridge the engine has
                     raise EngineFailure(f"engine refused network {config.name!r}: {exc.message}") from exc
                 if config.subnet or attempt + 1 == _CREATE_ATTEMPTS:
                     raise AlreadyExists(f"network {config.name!r} conflicts on the engine: {exc.message}") from exc

@@ -97,9 +97,9 @@ class UsageSampler:
         return Usage(
             container_id,
             name,
-            raw["cpu_seconds"],
-            raw["memory_bytes"],
-            raw["memory_limit_bytes"],
-            raw["rx_bytes"],
-            raw["tx_bytes"],
+            raw.cpu_seconds,
+            raw.memory_bytes,
+            raw.memory_limit_bytes,
+            raw.rx_bytes,
+            raw.tx_bytes,
         )

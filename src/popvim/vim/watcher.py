@@ -68,8 +68,8 @@ class EngineWatcher:
                 self.connected.set()
                 backoff = 0.2
                 for event in self._stream:
-                    if event.time > 0:
-                        metrics.ENGINE_EVENT_LAG_SECONDS.observe(max(0.0, time.time() - event.time))
+                    if event.time is not None:
+                        metrics.ENGINE_EVENT_LAG_SECONDS.observe(max(0.0, time.time() - event.time.timestamp()))
                     self._handle(event.action, event.labels.get(LABEL_ID), event.exit_code)
             except EngineError as exc:
                 if self._stop.is_set():

@@ -8,7 +8,6 @@ fields back), and so that the servicer reads as the protocol's semantics.
 from __future__ import annotations
 
 import ipaddress
-import re
 import shlex
 from datetime import UTC, datetime
 from typing import Any
@@ -23,36 +22,18 @@ from popvim.vim.models import (
     Image,
     Network,
     NetworkConfig,
-    check_env,
 )
-
-_ISO = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+from popvim.vim.validation import checked_metadata
 
 
 # --- time ---------------------------------------------------------------------
 def unix(moment: datetime | None) -> int:
-    """Unix seconds; the domain stores naive UTC datetimes. 0 means "never" (proto3's default)."""
+    """Unix seconds of a UTC datetime (naive ones come from the database). 0 means "never" (proto3's default)."""
     if moment is None:
         return 0
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
-
-
-def unix_of_engine_time(value: str) -> int:
-    """Unix seconds of an engine timestamp: an integer string (image lists) or RFC 3339 with nanoseconds (inspect)."""
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    match = _ISO.match(value)
-    if not match:
-        return 0
-    base, fraction, zone = match.groups()
-    text = base + (f".{fraction[:6]}" if fraction else "") + ("+00:00" if zone in (None, "Z") else zone)
-    try:
-        return int(datetime.fromisoformat(text).timestamp())
-    except ValueError:
-        return 0
 
 
 # --- filters ------------------------------------------------------------------
@@ -113,7 +94,7 @@ def container(c: Container) -> pb.Container:
 
 
 def image(i: Image) -> pb.Image:
-    return pb.Image(id=i.id, names=i.tags, created=unix_of_engine_time(i.created))
+    return pb.Image(id=i.id, names=i.tags, created=unix(i.created))
 
 
 def network(n: Network) -> pb.Network:
@@ -213,16 +194,4 @@ def metadata_entries(request: pb.NewMetadata) -> dict[str, str]:
     """The entries of a Metadata call, checked before any look-up (an empty value deletes its key)."""
     if not request.HasField("md") or not request.md.entries:
         raise invalid("md.entries is empty: nothing to set or delete")
-    entries = dict(request.md.entries)
-    if "" in entries:
-        raise invalid("md: metadata keys must not be empty")
-    env_checked(entries, "md")
-    return entries
-
-
-def env_checked(env: dict[str, str], what: str) -> dict[str, str]:
-    """``check_env`` (which raises ValueError) as INVALID_ARGUMENT; empty values are deletions, not checked."""
-    try:
-        return check_env({k: v for k, v in env.items() if v != ""}, what)
-    except ValueError as exc:
-        raise invalid(str(exc)) from exc
+    return checked_metadata(dict(request.md.entries), "md")

@@ -25,6 +25,7 @@ from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 from popvim.vim import errors as e
 from popvim.vim.models import Container, Network
 from popvim.vim.service import Vim
+from popvim.vim.validation import checked_env
 
 POP_TYPE = "docker"
 
@@ -196,7 +197,7 @@ class PopServicer(pb_grpc.PopServicer):
             raise invalid("command is empty: give the argv to run, e.g. ['ip', 'addr']")
         env = dict(request.env) or None
         if env:
-            mapping.env_checked(env, "env")
+            checked_env(env, "env")  # before the look-up: a bad request is INVALID_ARGUMENT either way
         target = self._container(request.filter)
         timeout = request.timeout or None
         remaining = context.time_remaining()

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 REFUSAL_DELAY = 0.5  # seconds before a 429 answer
 
+
 def status_of(exc: e.VimError) -> int:
     return e.answer_of(exc).http
 

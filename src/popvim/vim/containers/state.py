@@ -1,0 +1,108 @@
+"""The container state machine: which transitions exist, and the refusals of the others.
+
+Each state is traversed at most once (CREATED, then RUNNING, then STOPPING, then
+EXITED or FAILED); a refusal carries the state it refused in, so a face can pick
+its status from the error alone.
+"""
+
+from __future__ import annotations
+
+from popvim.clock import utcnow
+from popvim.store.models import ContainerRow
+from popvim.vim.errors import AlreadyRunning, AlreadyStopped, InvalidState, NotRunning
+from popvim.vim.events import EventBus
+from popvim.vim.states import ContainerState
+
+S = ContainerState
+
+# CREATED -> RUNNING also when reconciliation finds that a start ran but was not recorded;
+# CREATED -> FAILED when the engine refuses the start; RUNNING -> EXITED/FAILED when it dies.
+TRANSITIONS: dict[ContainerState, frozenset[ContainerState]] = {
+    S.CREATED: frozenset({S.RUNNING, S.FAILED}),
+    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.FAILED}),
+    S.STOPPING: frozenset({S.EXITED, S.FAILED}),
+    S.EXITED: frozenset(),
+    S.FAILED: frozenset(),
+    S.UNAVAILABLE: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A bug: the code asked for a transition the lifecycle does not have."""
+
+
+def state_of(row: ContainerRow) -> ContainerState:
+    return ContainerState(row.state)
+
+
+def transition(
+    row: ContainerRow, target: ContainerState, status: str, bus: EventBus, exit_code: int | None = None
+) -> None:
+    """Moves ``row`` to ``target`` (caller holds its lock), stamps it, and publishes the change.
+
+    A terminated container gives its addresses back to their networks.
+    """
+    previous = state_of(row)
+    if target not in TRANSITIONS[previous]:
+        raise IllegalTransition(f"container {row.name!r}: no transition from {previous} to {target}")
+    row.state = target.value
+    row.extended_status = status
+    if target is S.RUNNING:
+        row.started_at = utcnow()
+    if target.terminal:
+        row.finished_at = utcnow()
+        row.exit_code = exit_code
+        for endpoint in row.endpoints:
+            endpoint.active = False
+    bus.publish("container.state", row.id, name=row.name, previous=previous.value, state=target.value, status=status)
+
+
+def settle_dead(row: ContainerRow, exit_code: int | None, oom: bool, bus: EventBus, error: str = "") -> None:
+    """The engine container ended on its own: EXITED with code 0, FAILED otherwise (or out of memory)."""
+    target = S.EXITED if exit_code == 0 and not oom else S.FAILED
+    reason = "out of memory" if oom else error
+    status = f"exited with code {exit_code}" + (f" ({reason})" if reason else "")
+    transition(row, target, status, bus, exit_code)
+
+
+# --- refusals ------------------------------------------------------------------------
+def check_startable(row: ContainerRow) -> None:
+    state = state_of(row)
+    if state is not S.CREATED:
+        raise AlreadyRunning(f"container {row.name!r} was started already (state {state})", state)
+
+
+def check_stoppable(row: ContainerRow) -> None:
+    state = state_of(row)
+    if state is S.CREATED:
+        raise NotRunning(f"container {row.name!r} has not been started", state)
+    if state is not S.RUNNING:
+        raise AlreadyStopped(f"container {row.name!r} is {state}, not running", state)
+
+
+def check_editable(row: ContainerRow) -> None:
+    """Metadata becomes the environment at start, so it changes only before."""
+    state = state_of(row)
+    if state is not S.CREATED:
+        raise InvalidState(f"metadata of {row.name!r} cannot change after start (state {state})", state)
+
+
+def check_connectable(row: ContainerRow) -> None:
+    state = state_of(row)
+    if state not in (S.CREATED, S.RUNNING):
+        raise InvalidState(f"container {row.name!r} is {state}: only CREATED or RUNNING ones connect", state)
+
+
+def check_running(row: ContainerRow) -> str:
+    """The engine id of a running container."""
+    state = state_of(row)
+    if state is not S.RUNNING or not row.engine_id:
+        raise NotRunning(f"container {row.name!r} is {state}, not running", state)
+    return row.engine_id
+
+
+def check_started(row: ContainerRow, what: str) -> str:
+    """The engine id of a container that was started once (it may have ended since)."""
+    if not row.engine_id:
+        raise InvalidState(f"container {row.name!r} has not been started: {what}", state_of(row))
+    return row.engine_id
