@@ -77,7 +77,6 @@ class Config:
     users: dict[str, User] = field(default_factory=dict)
     users_file: Path | None = None  # where the users came from; the daemon re-reads it when it changes
     policy: Policy = field(default_factory=Policy)
-    verbose: bool = False
     tls: TlsConfig = field(default_factory=TlsConfig)
     install_id: str = ""  # read from (or made in) the state dir at start
 

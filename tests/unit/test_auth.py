@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from popvim.clock import utcnow
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
 from popvim.vim import auth
@@ -23,7 +24,7 @@ def service(tmp_path) -> AuthService:
 def test_login_and_verify(service: AuthService) -> None:
     token, expires = service.login("ann", "pw")
     assert service.verify(token) == "ann"
-    assert expires > auth.now()
+    assert expires > utcnow()
 
 
 @pytest.mark.parametrize(("user", "password"), [("ann", "nope"), ("bob", "pw"), ("", "pw"), ("ann", "x" * 100)])
@@ -45,7 +46,7 @@ def test_missing_unknown_expired_and_logged_out(service: AuthService, monkeypatc
     with pytest.raises(PermissionDenied):
         service.verify("made-up")
     token, _ = service.login("ann", "pw")
-    later = auth.now() + timedelta(seconds=61)
+    later = utcnow() + timedelta(seconds=61)
     monkeypatch.setattr(auth, "now", lambda: later)
     with pytest.raises(PermissionDenied, match="expired"):
         service.verify(token)

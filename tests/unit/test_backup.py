@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from support import pg
 
+from popvim.clock import utcnow as now
 from popvim.store.backup import BackupError, backup, restore
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
-from popvim.vim.auth import now
 
 
 def _tokens(store: Store) -> int:

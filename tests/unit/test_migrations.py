@@ -12,10 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, Table, create_engine, insert, inspect, select, text
 
 import popvim.store.nfv_models  # noqa: F401 - the orchestrator's tables belong to the schema too
+from popvim.clock import utcnow as now
 from popvim.store import migrate
 from popvim.store.db import Store
 from popvim.store.models import Base, TokenRow
-from popvim.vim.auth import now
 
 
 @pytest.fixture

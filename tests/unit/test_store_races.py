@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from support.fake_engine import FakeEngine
 
+from popvim.clock import utcnow as now
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
-from popvim.vim.auth import now
 from popvim.vim.containers import ContainerService
 from popvim.vim.errors import AlreadyExists
 from popvim.vim.events import EventBus

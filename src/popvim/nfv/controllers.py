@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from popvim.client import PopError
-from popvim.nfv import rows
+from popvim.clock import utcnow
 from popvim.nfv.errors import Conflict, NfvError
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.states import NsState, Operation
@@ -135,7 +135,7 @@ class Controllers:
         """After k automatic heals in the last 10 minutes, wait 2**k seconds (at most 300)
         after the last one: a VNFC that cannot come back, or dies again at once, must not
         flood the PoP and the op occurrences."""
-        now = rows.now()
+        now = utcnow()
         recent = [
             op
             for op in self._orchestrator.ops(ns_id, last=50)

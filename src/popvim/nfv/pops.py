@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from popvim.client import PopClient, PopError
+from popvim.clock import utcnow
 from popvim.nfv.errors import Conflict, NotFound
-from popvim.nfv.rows import now
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsNetworkRow, PopRow, VnfRecordRow
 from popvim.store.secrets import SecretBox
@@ -120,7 +120,7 @@ class PopRegistry:
                     session.delete(row)  # the daemon was renamed
             mine = session.get(PopRow, local.name)
             if mine is None:
-                mine = PopRow(name=local.name, created_at=now(), site="local")
+                mine = PopRow(name=local.name, created_at=utcnow(), site="local")
                 session.add(mine)
             mine.address, mine.username, mine.password, mine.is_local = local.address, local.username, "", True
 
@@ -152,7 +152,7 @@ class PopRegistry:
                 tls=config.tls,
                 ca_certificate=config.ca_certificate,
                 is_local=False,
-                created_at=now(),
+                created_at=utcnow(),
             )
             session.add(row)
             return _view(row)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from popvim.clock import utcnow
 from popvim.nfv.errors import NotFound
 from popvim.store.nfv_models import NsdRow, NsInstanceRow, VnfRecordRow
 
-
-def now() -> datetime:
-    """The records' time: UTC without a zone, as the DateTime columns hold it."""
-    return datetime.now(UTC).replace(tzinfo=None)
+now = utcnow  # the records' time: the one clock, UTC without a zone as the DateTime columns hold it
 
 
 def nsd_row(session: Session, nsd_id: str) -> NsdRow:

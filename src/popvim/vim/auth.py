@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import bcrypt
 from sqlalchemy import delete, func, select
 
+from popvim.clock import utcnow
 from popvim.logtext import shown
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
@@ -51,11 +52,6 @@ def hash_password(password: str, rounds: int = 12) -> str:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def now() -> datetime:
-    """UTC without tzinfo: what every supported database stores the same way."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def revoke_user_tokens(store: Store, usernames: list[str]) -> int:
@@ -150,9 +146,9 @@ class AuthService:
             log.info("login refused user=%s", shown(username))
             raise BadCredentials("invalid username or password")
         token = secrets.token_urlsafe(32)
-        expires = now() + self._ttl
+        expires = utcnow() + self._ttl
         with self._store.session() as session:
-            session.execute(delete(TokenRow).where(TokenRow.expires_at < now()))
+            session.execute(delete(TokenRow).where(TokenRow.expires_at < utcnow()))
             session.add(TokenRow(digest=_digest(token), username=username, expires_at=expires))
         current = self._users.get(username)
         if current is None or current.password_hash != stored:
@@ -186,7 +182,7 @@ class AuthService:
 
     def purge_expired(self) -> None:
         """Expired tokens leave the database and the cache (also done at each login)."""
-        moment = now()
+        moment = utcnow()
         with self._store.session() as session:
             session.execute(delete(TokenRow).where(TokenRow.expires_at < moment))
         with self._lock:
@@ -214,7 +210,7 @@ class AuthService:
         username, expires, _checked = cached
         if self._users.get(username) is None:
             raise PermissionDenied("unknown token")
-        if expires <= now():
+        if expires <= utcnow():
             self.logout([token])
             raise PermissionDenied("token expired")
         return username

@@ -16,16 +16,15 @@ import socket
 import struct
 import threading
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from popvim.clock import utcnow
 from popvim.engine.driver import EngineConflict, EngineDriver, EngineError, EngineNetwork, EngineNotFound, NetworkSpec
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
-from popvim.vim.auth import now
 from popvim.vim.errors import AlreadyExists, EngineFailure, Exhausted, InvalidArgument, InvalidState, NotFound
 from popvim.vim.events import EventBus
 from popvim.vim.labels import LABEL_INSTALL, LABEL_NETWORK, LABEL_POP
@@ -282,7 +281,7 @@ class NetworkService:
             parent=config.parent,
             options=options,
             is_default=default,
-            created_at=now(),
+            created_at=utcnow(),
             labels=dict(config.labels),
         )
 
@@ -370,7 +369,7 @@ class NetworkService:
         self._bus.publish("network.deleted", net_id, name=name)
 
     # --- addresses ------------------------------------------------------------
-    def allocate(self, session: Session, row: NetworkRow, requested: str | None, pending: Iterable[str] = ()) -> str:
+    def allocate(self, session: Session, row: NetworkRow, requested: str | None) -> str:
         """An address on ``row`` for a new endpoint; call with ``ipam_lock`` held until commit."""
         subnet = ipaddress.IPv4Network(row.subnet)
         taken = set(
@@ -378,7 +377,6 @@ class NetworkService:
                 select(EndpointRow.address).where(EndpointRow.network_id == row.id, EndpointRow.active.is_(True))
             ).all()
         )
-        taken.update(pending)
         reserved = {str(subnet.network_address), str(subnet.broadcast_address), row.gateway}
         foreign = self._foreign.get(row.id, set())
         if requested:
@@ -424,7 +422,7 @@ class NetworkService:
             options=dict(found.options),
             is_default=True,
             engine_id=found.id,
-            created_at=now(),
+            created_at=utcnow(),
         )
         with self._store.session() as session:
             session.add(row)

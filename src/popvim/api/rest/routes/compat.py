@@ -103,8 +103,7 @@ def start(body: ContainerIdBody, vim: VimDep) -> Container:
 
 @router.post("/run", status_code=201, dependencies=OPERATOR)
 def run(body: CreateBody, vim: VimDep) -> Container:
-    created = vim.containers.create(body.config())
-    return vim.containers.start(created.id)
+    return vim.containers.create_and_start(body.config())
 
 
 @router.get("/Clist")
@@ -170,8 +169,7 @@ def _argv(command: str | list[str]) -> list[str]:
 
 
 def _one_shot(vim: Vim, config: ContainerConfig) -> dict[str, Any]:
-    created = vim.containers.create(config)
-    vim.containers.start(created.id)
+    created = vim.containers.create_and_start(config)
     finished = vim.containers.wait(created.id, ONE_SHOT_TIMEOUT)
     return {
         "container": finished.name,

@@ -68,8 +68,7 @@ def create_container(body: ContainerConfig, vim: VimDep) -> Container:
 @router.post("/run", status_code=201)
 def run_container(body: ContainerConfig, vim: VimDep) -> Container:
     """Create and start in one call."""
-    created = vim.containers.create(body)
-    return vim.containers.start(created.id)
+    return vim.containers.create_and_start(body)
 
 
 @router.post("/stop-all")
