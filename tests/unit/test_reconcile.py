@@ -30,7 +30,9 @@ def vim(tmp_path: Path) -> Iterator[Lab]:
 
 
 def _running(vim: Lab) -> tuple[str, str]:
-    container = vim.containers.start(vim.containers.create(ContainerConfig(image="busybox:latest")).id)
+    container = vim.containers.start(
+        vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest"})).id
+    )
     return container.id, container.engine_id or ""
 
 
@@ -80,7 +82,7 @@ def test_an_empty_database_calls_nothing_an_orphan(vim: Lab) -> None:
 
 
 def test_a_restart_between_engine_create_and_start_undoes_the_start(vim: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    cid = vim.containers.create(ContainerConfig(image="busybox:latest")).id
+    cid = vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest"})).id
 
     def crash(container_id: str) -> None:
         raise Crash
@@ -97,7 +99,7 @@ def test_a_restart_between_engine_create_and_start_undoes_the_start(vim: Lab, mo
 
 
 def test_a_restart_after_the_engine_started_it_records_it_running(vim: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    cid = vim.containers.create(ContainerConfig(image="busybox:latest")).id
+    cid = vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest"})).id
     real_start = vim.engine.start_container
 
     def start_then_crash(container_id: str) -> None:
@@ -144,7 +146,7 @@ def test_a_terminated_container_the_engine_restarted_is_stopped_again(vim: Lab) 
 
 
 def test_a_connect_cut_short_is_reattached(vim: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    vim.networks.create(NetworkConfig(name="lan", subnet="10.78.0.0/24"))
+    vim.networks.create(NetworkConfig.model_validate({"name": "lan", "subnet": "10.78.0.0/24"}))
     cid, engine_id = _running(vim)
 
     def crash(network_id: str, container_id: str, ipv4: str | None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from popvim.store.models import ContainerRow
 from popvim.vim import errors as e
 from popvim.vim.containers.state import TRANSITIONS, IllegalTransition, transition
 from popvim.vim.events import EventBus
-from popvim.vim.models import ContainerConfig
+from popvim.vim.models import Container, ContainerConfig
 from popvim.vim.states import ContainerState
 
 S = ContainerState
@@ -60,7 +60,8 @@ def test_each_state_is_traversed_once() -> None:
 
 
 def _created(vim: Lab, **fields: object) -> str:
-    return vim.containers.create(ContainerConfig(image="busybox:latest", **fields)).id  # type: ignore[arg-type]
+    created: Container = vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest", **fields}))
+    return created.id
 
 
 def test_a_container_lives_created_running_exited_and_its_addresses_go_back(vim: Lab) -> None:
@@ -184,7 +185,7 @@ def test_metadata_is_editable_only_before_start(vim: Lab, state: ContainerState)
 def test_only_created_or_running_containers_connect(vim: Lab, state: ContainerState) -> None:
     from popvim.vim.models import NetworkConfig
 
-    vim.networks.create(NetworkConfig(name="lan", subnet="10.77.0.0/24"))
+    vim.networks.create(NetworkConfig.model_validate({"name": "lan", "subnet": "10.77.0.0/24"}))
     running = _in_state(vim, S.RUNNING)
     joined = vim.containers.connect(running, "lan")
     engine = vim.engine.containers_by_id[joined.engine_id or ""]
@@ -198,7 +199,8 @@ def test_only_created_or_running_containers_connect(vim: Lab, state: ContainerSt
 
 def test_operations_needing_a_running_container_say_its_state(vim: Lab) -> None:
     cid = _created(vim)
-    for call in (lambda: vim.containers.stats(cid), lambda: vim.containers.exec(cid, ["true"])):
+    calls: list[Callable[[], object]] = [lambda: vim.containers.stats(cid), lambda: vim.containers.exec(cid, ["true"])]
+    for call in calls:
         with pytest.raises(e.NotRunning) as refused:
             call()
         assert refused.value.state is S.CREATED

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from popvim.vim.states import ContainerState
+from popvim.vim.states import ContainerState as ContainerState  # re-exported: faces import it from here
 from popvim.vim.validation import env_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
