@@ -166,7 +166,7 @@ def _cpu_percent(stats: dict[str, Any]) -> float:
     online = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or []) or 1
     if system_delta <= 0 or cpu_delta < 0:
         return 0.0
-    return round(cpu_delta / system_delta * online * 100.0, 3)
+    return round(float(cpu_delta / system_delta * online * 100.0), 3)
 
 
 class DockerDriver:
@@ -182,7 +182,7 @@ class DockerDriver:
     # --- engine ---------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         with _translated():
-            info = self._api.info()
+            info: dict[str, Any] = self._api.info()
             info["ServerVersion"] = info.get("ServerVersion") or self._api.version().get("Version")
             return info
 
@@ -191,7 +191,7 @@ class DockerDriver:
         try:
             with _translated():
                 response = self._api._get(self._api._url("/_ping"), timeout=timeout)  # noqa: SLF001
-                return response.status_code == 200
+                return bool(response.status_code == 200)
         except EngineError:
             return False
 
@@ -270,7 +270,7 @@ class DockerDriver:
                 mac_address=first.mac if first and first.mac else None,
                 detach=True,
             )
-            cid = created["Id"]
+            cid = str(created["Id"])
             try:
                 for endpoint in rest:
                     api.connect_container_to_network(cid, endpoint.network, ipv4_address=endpoint.ipv4)
@@ -485,7 +485,7 @@ class DockerDriver:
                 attachable=True if spec.driver == "overlay" else None,
                 check_duplicate=True,
             )
-            return created["Id"]
+            return str(created["Id"])
 
     def remove_network(self, network_id: str) -> None:
         with _translated():

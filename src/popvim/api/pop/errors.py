@@ -48,7 +48,7 @@ def invalid(message: str) -> PopStatus:
 
 def code_of(exc: e.VimError) -> grpc.StatusCode:
     """The status of the shared table (``vim.errors.ANSWERS``), refined by the state the error carries."""
-    return Code[e.answer_of(exc).grpc_for(exc)]
+    return grpc.StatusCode[e.answer_of(exc).grpc_for(exc)]
 
 
 def _validation_message(exc: ValidationError) -> str:
