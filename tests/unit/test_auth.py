@@ -47,7 +47,7 @@ def test_missing_unknown_expired_and_logged_out(service: AuthService, monkeypatc
         service.verify("made-up")
     token, _ = service.login("ann", "pw")
     later = utcnow() + timedelta(seconds=61)
-    monkeypatch.setattr(auth, "now", lambda: later)
+    monkeypatch.setattr(auth, "utcnow", lambda: later)
     with pytest.raises(PermissionDenied, match="expired"):
         service.verify(token)
     monkeypatch.undo()

@@ -24,6 +24,12 @@ from popvim.vim.networks import NetworkService
 from popvim.vim.settings import VimSettings
 
 
+@pytest.fixture(autouse=True)
+def no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules here do not depend on the routes of the machine the tests run on (other engines' networks)."""
+    monkeypatch.setattr("popvim.vim.networks.host_routes", list)
+
+
 @pytest.fixture
 def services(url: str) -> Iterator[tuple[NetworkService, ContainerService, Store]]:
     store, other = Store(url), Store(url)
@@ -66,8 +72,8 @@ def _race_once(networks: NetworkService, other: Store, monkeypatch: pytest.Monke
     real = networks.allocate
     raced: list[str] = []
 
-    def allocate(session: Any, row: Any, requested: str | None, pending: Any = ()) -> str:
-        address = real(session, row, requested, pending)
+    def allocate(session: Any, row: Any, requested: str | None) -> str:
+        address = real(session, row, requested)
         if not raced:
             raced.append(address)
             _take(other, row.id, address)
