@@ -9,6 +9,7 @@ scripts/bootstrap.sh
 # quality gates first: they take seconds, the suite takes minutes
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
+.venv/bin/mypy  # strict, on src/popvim (pyproject.toml)
 scripts/ensure-chromium.sh  # the dashboard's browser test: Debian's chromium and chromedriver
 images/build-all.sh >/dev/null
 scripts/local-registry.sh start >/dev/null
