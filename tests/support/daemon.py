@@ -193,7 +193,13 @@ class Daemon:
             self.proc = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=self.own_session
             )
-        wait_for(self._healthy, timeout, 0.1, f"popvimd {self.name} to answer /health")
+        try:
+            wait_for(self._healthy, timeout, 0.1, f"popvimd {self.name} to answer /health")
+        except BaseException:
+            # the fixture never gets to its teardown: leave no process, network or database behind
+            self.kill()
+            self.purge()
+            raise
         self._token = None
         return self
 
