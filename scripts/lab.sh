@@ -296,8 +296,9 @@ make_swarm() {
         fi
         id=$(ndocker "$i" info -f '{{.Swarm.NodeID}}')
         ids+=("$id")
+        # io.popvim.engine: where popvimd --engine swarm reaches the node's own engine (exec, logs, stats)
         "${HOST_DOCKER[@]}" node update --label-add "lab.node=$n" --label-add "site=site$i" \
-            --label-add "popvim.lab=$LAB" "$id" >/dev/null
+            --label-add "popvim.lab=$LAB" --label-add "io.popvim.engine=unix://$(sock "$i")" "$id" >/dev/null
     done
     # Nodes of an earlier incarnation (data roots wiped, a stale Swarm left)
     # would linger as "down" under the same hostnames: the lab's Swarm holds

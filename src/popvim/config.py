@@ -64,6 +64,8 @@ class Config:
     pop_listen: str = "127.0.0.1:60000"
     metrics_listen: str = ""  # HOST:PORT for /metrics without a token (for Prometheus); off when empty
     docker_host: str = ""
+    engine: str = "docker"  # "docker": one engine; "swarm": docker_host is a Swarm manager (README: Swarm PoP)
+    swarm_nodes: dict[str, str] = field(default_factory=dict)  # [swarm] nodes: node hostname or id -> engine URL
     engine_prefix: str = ""
     token_ttl: int = 24 * 3600
     stop_timeout: float = 5.0
@@ -122,6 +124,7 @@ _POP_KEYS: dict[str, tuple[type, ...]] = {
     "pop_listen": (str,),
     "metrics_listen": (str,),
     "docker_host": (str,),
+    "engine": (str,),
     "engine_prefix": (str,),
     "token_ttl": (int,),
     "stop_timeout": (int, float),
@@ -159,10 +162,22 @@ def _check(path: Path, config: Config) -> None:
         raise ValueError(f"{path}: [pop].reconcile_interval must not be negative, not {config.reconcile_interval}")
     if not 8 <= config.largest_subnet <= 30:
         raise ValueError(f"{path}: [network].largest_subnet must be a prefix length from 8 to 30")
+    if config.engine not in ("docker", "swarm"):
+        raise ValueError(f'{path}: [pop].engine must be "docker" or "swarm", not {config.engine!r}')
     try:
         ipaddress.IPv4Network(config.subnet_pool)
     except ValueError as exc:
         raise ValueError(f"{path}: [network].pool {config.subnet_pool!r} is not an IPv4 CIDR: {exc}") from exc
+
+
+def _swarm_nodes(path: Path, section: Any) -> dict[str, str]:
+    """``[swarm] nodes = {HOSTNAME = "URL"}``: how to reach each node's own engine (exec, logs, stats)."""
+    if not isinstance(section, dict) or set(section) - {"nodes"}:
+        raise ValueError(f"{path}: [swarm] takes one key, nodes (a table of node hostname = engine URL)")
+    nodes = section.get("nodes") or {}
+    if not isinstance(nodes, dict) or not all(isinstance(v, str) and v for v in nodes.values()):
+        raise ValueError(f"{path}: [swarm].nodes must map node hostnames (or ids) to engine URLs")
+    return dict(nodes)
 
 
 def load(path: Path | None) -> Config:
@@ -193,6 +208,7 @@ def load(path: Path | None) -> Config:
         if _typed(path, f"[limits].{key}", value, _LIMITS_KEYS[key]) <= 0:
             raise ValueError(f"{path}: [limits].{key} must be positive, not {value!r}")
         setattr(config.limits, key, value)
+    config.swarm_nodes = _swarm_nodes(path, data.get("swarm") or {})
     _check(path, config)
     policy = data.get("policy") or {}
     if not isinstance(policy, dict):

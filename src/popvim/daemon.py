@@ -23,6 +23,8 @@ from popvim.api.pop.server import PopServer
 from popvim.api.rest.app import create_app
 from popvim.db_cli import db_app
 from popvim.engine.docker_driver import DockerDriver
+from popvim.engine.driver import EngineDriver
+from popvim.engine.swarm_driver import SwarmDriver
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
@@ -44,6 +46,12 @@ app.add_typer(db_app, name="db")
 log = logging.getLogger("popvim")
 
 
+def _engine(config: cfg.Config) -> EngineDriver:
+    if config.engine == "swarm":
+        return SwarmDriver(config.docker_host or None, nodes=config.swarm_nodes, stop_grace=config.stop_timeout)
+    return DockerDriver(config.docker_host or None)
+
+
 @app.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
@@ -56,6 +64,9 @@ def serve(
         str | None, typer.Option(help="HOST:PORT serving only /metrics, without a token [off]")
     ] = None,
     docker_host: Annotated[str | None, typer.Option(help="engine URL, e.g. unix:///var/run/docker.sock")] = None,
+    engine_kind: Annotated[
+        str | None, typer.Option("--engine", help="docker (one engine) or swarm (docker_host is a Swarm manager)")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="this PoP's name")] = None,
     engine_prefix: Annotated[
         str | None, typer.Option(help="prefix of engine-side names, so PoPs can share an engine")
@@ -89,6 +100,7 @@ def serve(
             "pop_listen": pop_listen,
             "metrics_listen": metrics_listen,
             "docker_host": docker_host,
+            "engine": engine_kind,
             "name": name,
             "engine_prefix": engine_prefix,
         }.items():
@@ -98,6 +110,8 @@ def serve(
             if value is not None:
                 setattr(config.tls, key, value)
         config.tls.allow_plaintext = config.tls.allow_plaintext or allow_plaintext
+        if config.engine not in ("docker", "swarm"):
+            raise ValueError(f"--engine must be docker or swarm, not {config.engine!r}")
         statedir.prepare(config.state_dir)
         config.install_id = statedir.install_id(config.state_dir)
         cfg.ensure_users(config)
@@ -114,7 +128,7 @@ def serve(
         typer.echo(f"popvimd: {exc}", err=True)
         raise typer.Exit(2) from exc
     try:
-        engine = DockerDriver(config.docker_host or None)
+        engine = _engine(config)
         vim = Vim(Store(config.db_url), engine, config.settings(), UserDirectory(config.users, config.users_file))
         vim.open()
     except VimError as exc:

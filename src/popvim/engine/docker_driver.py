@@ -172,6 +172,8 @@ def _cpu_percent(stats: dict[str, Any]) -> float:
 class DockerDriver:
     """`EngineDriver` over one Docker engine (a local socket or ``tcp://``)."""
 
+    places_containers = False  # every address is the one popvim reserved
+
     def __init__(self, base_url: str | None = None, timeout: int = 120) -> None:
         with _translated():
             if base_url:

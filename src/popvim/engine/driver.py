@@ -103,6 +103,7 @@ class EngineContainer:
     oom_killed: bool
     labels: dict[str, str]
     networks: dict[str, str]  # network name -> ipv4 address
+    node: str = ""  # where it runs, on an engine of several nodes (Swarm); "" on one engine
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,10 @@ class EngineBase(Protocol):
 
 class WorkloadEngine(Protocol):
     """The units an engine runs: Docker's containers; the tasks of another engine."""
+
+    # The engine picks each unit's node and addresses (a cluster such as Swarm): the domain
+    # records what it reports instead of what it reserved.
+    places_containers: bool
 
     def create_container(self, spec: ContainerSpec) -> str:
         """The new unit's engine id; it is attached to every endpoint of ``spec`` but not started."""

@@ -113,6 +113,9 @@ class Vnfcs:
             if row is not None:
                 row.state = VnfcState.of_container(container.status)
                 row.engine_id = container.engine_id or row.engine_id
+                # A cluster PoP (Swarm) picks addresses at start: dependents are told those.
+                links = {n.network_name: n.virtual_link for n in row.vnf.ns.networks}
+                row.addresses = {links.get(net, net): e.address for net, e in container.endpoints.items()}
 
     def set_state(self, vnfc_id: str, state: VnfcState) -> None:
         with self._store.session() as session:
