@@ -371,8 +371,13 @@ class SwarmDriver:
                 state = (task.get("Status") or {}).get("State")
                 if state in ("running", "complete"):
                     return
+                error = (task.get("Status") or {}).get("Err") or state
+                if state == "pending" and "no suitable node" in error:
+                    # Swarm would wait for a node that fits; a Start answers now (the container is FAILED).
+                    with contextlib.suppress(EngineError):
+                        self._scale(container_id, 0)
+                    raise EngineInvalid(f"Swarm cannot place it: {error}", 409)
                 if state in ("failed", "rejected"):
-                    error = (task.get("Status") or {}).get("Err") or state
                     with contextlib.suppress(EngineError):
                         self._scale(container_id, 0)
                     raise EngineError(f"the Swarm task {state}: {error}")
