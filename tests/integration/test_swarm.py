@@ -20,7 +20,7 @@ import pytest
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, unique, wait_for
 from support.lab import Lab
 from support.nslcm import env_of, vnf, wait_op
-from support.swarm import load_images, node_of, purge, running_task, swarm_daemon, task_address
+from support.swarm import load_images, node_of, purge, running_task, swarm_daemon, task_address, tasks
 
 from popvim.client import PopClient
 from popvim.client.session import SessionCache
@@ -227,18 +227,26 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
     try:
         swarm_lab.stop_node(lost.index)
 
+        seen: dict[str, Any] = {}
+
         def moved(c: dict[str, Any]) -> dict[str, Any] | None:
+            record = api.get(f"/v1/containers/{c['id']}").json()
             task = running_task(manager, c["engine_id"])
+            seen.update(
+                record=record, tasks=[(t["NodeID"], t["Status"]["State"]) for t in tasks(manager, c["engine_id"])]
+            )
             if task is None or task["NodeID"] == lost.swarm_node_id:
                 return None
-            record = api.get(f"/v1/containers/{c['id']}").json()
             address = task_address(task, f"{pop.prefix}private")
             if record["endpoints"]["private"]["address"] != address:
                 return None
             return {"record": record, "node": swarm_lab.node(task["NodeID"]).name, "address": address}
 
         for c in victims:
-            found = wait_for(lambda c=c: moved(c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere")
+            try:
+                found = wait_for(lambda c=c: moved(c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; last seen: {seen}") from None
             assert found["record"]["state"] == "RUNNING"
             assert found["record"]["extended_status"] == f"the container is running on node {found['node']}"
             assert found["node"] != lost.name

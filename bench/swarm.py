@@ -1,0 +1,385 @@
+#!/usr/bin/env python
+"""A Swarm PoP (popvimd --engine swarm) against Swarm's own CLI, side by side, on the lab's Swarm.
+
+    .venv/bin/python bench/swarm.py --rounds 3
+
+Needs a lab Swarm: it uses the one that is up (``scripts/lab.sh up 3 --swarm``),
+or brings up its own (lab "pvbench", 3 nodes) and takes it down at the end.
+Phases, each round in alternating order:
+
+1. *deploy*: Appendix C's SIPp NSD with 5 clients (1 server + 5 clients),
+   ``POST .../instantiate`` until COMPLETED and every VNFC RUNNING, versus
+   ``docker stack deploy`` of the same shape (an attachable overlay, a server
+   service, a client service of 5 replicas, dnsrr) until 6 tasks run.
+2. *scale 1 to 10*: the NS's clients scaled out by 9 (scale_in_out raised to
+   10) until COMPLETED and 10 clients RUNNING, versus ``docker service scale
+   client=10`` until 10 tasks run.
+3. *node death*: 6 sleepers (popvim containers; a 6-replica service for the
+   CLI side, on the same lab at once), then the node holding most of popvim's
+   is stopped (``lab.sh stop-node``); timed from that call until popvim's REST
+   shows every container of that node RUNNING on another node with the
+   address its new task has, and until ``docker service ps`` shows as many
+   running tasks elsewhere. The node is started again afterwards.
+
+Results: a table on stdout and JSON in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE))
+
+from _common import write_results  # noqa: E402
+from ns_deploy_vs_compose import sipp_nsd, sipp_settings  # noqa: E402
+from support.daemon import Daemon, wait_for  # noqa: E402
+from support.lab import Lab  # noqa: E402
+from support.swarm import load_images, purge, running_task, swarm_daemon, task_address  # noqa: E402
+
+SERVER_IMAGE = "mcilloni/sipp-server:latest"
+CLIENT_IMAGE = "mcilloni/sipp-client:latest"
+SLEEPER_IMAGE = "popvim-test/busybox:latest"
+
+
+def ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def running_tasks(manager: docker.DockerClient, label: str) -> list[dict[str, Any]]:
+    services = [s.id for s in manager.services.list(filters={"label": label})]
+    found = []
+    for sid in services:
+        found += [
+            t
+            for t in manager.api.tasks(filters={"service": sid})
+            if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
+        ]
+    return found
+
+
+def poll(predicate: Callable[[], bool], timeout: float = 300, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out")
+        time.sleep(interval)
+
+
+# --- popvim side ----------------------------------------------------------------
+def onboard(api: httpx.Client, nsd: dict[str, Any]) -> str:
+    r = api.post("/nsd/v1/ns_descriptors", content=json.dumps(nsd), headers={"Content-Type": "application/json"})
+    r.raise_for_status()
+    return str(r.json()["id"])
+
+
+def wait_op(api: httpx.Client, location: str) -> None:
+    op = wait_for(
+        lambda: (o := api.get(location).json())["operationState"] != "PROCESSING" and o, timeout=600, interval=0.05
+    )
+    if op["operationState"] != "COMPLETED":
+        raise RuntimeError(f"operation failed: {op}")
+
+
+def vnfcs_running(api: httpx.Client, url: str, count: int) -> bool:
+    record = api.get(url).json()
+    states = [c["state"] for v in record["vnfInstances"] for c in v["vnfcs"]]
+    return len(states) >= count and all(s == "RUNNING" for s in states)
+
+
+def popvim_deploy(api: httpx.Client, nsd_id: str) -> tuple[float, str]:
+    instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": f"b{uuid.uuid4().hex[:6]}"}).json()
+    url = f"/nslcm/v1/ns_instances/{instance['id']}"
+    t0 = time.perf_counter()
+    go = api.post(f"{url}/instantiate")
+    wait_op(api, go.headers["Location"])
+    poll(lambda: vnfcs_running(api, url, 6))
+    return ms(t0), url
+
+
+def popvim_teardown(api: httpx.Client, url: str) -> None:
+    end = api.post(f"{url}/terminate")
+    wait_op(api, end.headers["Location"])
+    api.delete(url)
+
+
+def popvim_scale(api: httpx.Client, nsd_id: str) -> float:
+    instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": f"s{uuid.uuid4().hex[:6]}"}).json()
+    url = f"/nslcm/v1/ns_instances/{instance['id']}"
+    go = api.post(f"{url}/instantiate")
+    wait_op(api, go.headers["Location"])
+    poll(lambda: vnfcs_running(api, url, 2))
+    t0 = time.perf_counter()
+    out = api.post(f"{url}/scale", json={"vnfName": "sipp-client", "direction": "out", "steps": 9})
+    wait_op(api, out.headers["Location"])
+    poll(lambda: vnfcs_running(api, url, 11))
+    took = ms(t0)
+    popvim_teardown(api, url)
+    return took
+
+
+# --- Swarm CLI side -------------------------------------------------------------
+def compose(settings: dict[str, str], clients: int, subnet: str) -> str:
+    env = {**settings, "SERVER_PRIVATE": "server"}
+    doc = {
+        "version": "3.8",
+        "networks": {"private": {"driver": "overlay", "attachable": True, "ipam": {"config": [{"subnet": subnet}]}}},
+        "services": {
+            "server": {
+                "image": SERVER_IMAGE,
+                "networks": ["private"],
+                "deploy": {"endpoint_mode": "dnsrr", "replicas": 1},
+            },
+            "client": {
+                "image": CLIENT_IMAGE,
+                "networks": ["private"],
+                "environment": env,
+                "deploy": {"endpoint_mode": "dnsrr", "replicas": clients},
+            },
+        },
+    }
+    return json.dumps(doc)  # JSON is YAML
+
+
+def stack_deploy(
+    manager: docker.DockerClient, workdir: Path, clients: int, subnet: str, settings: dict[str, str]
+) -> tuple[float, str]:
+    name = f"b{uuid.uuid4().hex[:6]}"
+    path = workdir / f"{name}.yml"
+    path.write_text(compose(settings, clients, subnet))
+    label = f"com.docker.stack.namespace={name}"
+    t0 = time.perf_counter()
+    subprocess.run(["docker", "stack", "deploy", "-c", str(path), name], check=True, capture_output=True)
+    poll(lambda: len(running_tasks(manager, label)) >= 1 + clients)
+    return ms(t0), name
+
+
+def stack_rm(manager: docker.DockerClient, name: str) -> None:
+    subprocess.run(["docker", "stack", "rm", name], check=True, capture_output=True)
+    label = f"com.docker.stack.namespace={name}"
+    poll(lambda: not manager.networks.list(filters={"label": label}) or _try_rm_networks(manager, label), 120, 0.3)
+
+
+def _try_rm_networks(manager: docker.DockerClient, label: str) -> bool:
+    for net in manager.networks.list(filters={"label": label}):
+        try:
+            net.remove()
+        except docker.errors.APIError:
+            return False
+    return True
+
+
+def stack_scale(manager: docker.DockerClient, workdir: Path, subnet: str, settings: dict[str, str]) -> float:
+    _, name = stack_deploy(manager, workdir, 1, subnet, settings)
+    label = f"com.docker.stack.namespace={name}"
+    t0 = time.perf_counter()
+    subprocess.run(["docker", "service", "scale", "-d", f"{name}_client=10"], check=True, capture_output=True)
+    poll(lambda: len(running_tasks(manager, label)) >= 11)
+    took = ms(t0)
+    stack_rm(manager, name)
+    return took
+
+
+# --- node death ------------------------------------------------------------------
+def node_death(lab: Lab, daemon: Daemon, api: httpx.Client) -> dict[str, float]:
+    manager = lab.manager()
+    made = []
+    for _ in range(6):
+        c = api.post("/v1/containers/run", json={"image": SLEEPER_IMAGE, "command": ["sleep", "3600"]}).json()
+        made.append(c)
+    service = manager.services.create(
+        SLEEPER_IMAGE,
+        ["sleep", "3600"],
+        name=f"bdeath-{uuid.uuid4().hex[:6]}",
+        mode=docker.types.ServiceMode("replicated", replicas=6),
+        endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"),
+        labels={"popvim.bench": "1"},
+    )
+    try:
+        poll(lambda: len([t for t in service.tasks() if t["Status"]["State"] == "running"]) >= 6)
+        where = {c["id"]: running_task(manager, c["engine_id"])["NodeID"] for c in made}  # type: ignore[index]
+        lost_id = max(set(where.values()), key=list(where.values()).count)
+        lost = lab.node(lost_id)
+        victims = [c for c in made if where[c["id"]] == lost_id]
+        cli_victims = len([t for t in service.tasks() if t["Status"]["State"] == "running" and t["NodeID"] == lost_id])
+        results: dict[str, float] = {}
+
+        def popvim_side(t0: float) -> None:
+            def moved() -> bool:
+                for c in victims:
+                    task = running_task(manager, c["engine_id"])
+                    record = api.get(f"/v1/containers/{c['id']}").json()
+                    if task is None or task["NodeID"] == lost_id or record["state"] != "RUNNING":
+                        return False
+                    if record["endpoints"]["private"]["address"] != task_address(task, f"{daemon.prefix}private"):
+                        return False
+                    if lost.name in record["extended_status"]:
+                        return False
+                return True
+
+            poll(moved, 300, 0.1)
+            results["popvim"] = ms(t0)
+
+        def cli_side(t0: float) -> None:
+            def back() -> bool:
+                out = subprocess.run(
+                    [
+                        "docker",
+                        "service",
+                        "ps",
+                        "--format",
+                        "{{.Node}} {{.CurrentState}} {{.DesiredState}}",
+                        service.id,
+                    ],
+                    capture_output=True,
+                    text=True,
+                ).stdout.splitlines()
+                elsewhere = [
+                    line
+                    for line in out
+                    if line.split()[0] != lost.name and " Running " in f" {line} " and line.endswith("Running")
+                ]
+                return len(elsewhere) >= 6
+
+            poll(back, 300, 0.1)
+            results["docker service ps"] = ms(t0)
+
+        t0 = time.perf_counter()
+        lab.stop_node(lost.index)
+        threads = [threading.Thread(target=f, args=(t0,)) for f in (popvim_side, cli_side)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        results["victims"] = float(len(victims))
+        results["cli victims"] = float(cli_victims)
+        return results
+    finally:
+        lab.restart_stopped()
+        service.remove()
+        for c in made:
+            api.delete(f"/v1/containers/{c['id']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-death", action="store_true", help="skip the node-death phase")
+    args = parser.parse_args()
+    host = docker.from_env()
+    swarm = host.info()["Swarm"]
+    own_lab = swarm.get("LocalNodeState") != "active"
+    lab = Lab(name="pvbench" if own_lab else _lab_name(host), size=3)
+    daemon: Daemon | None = None
+    results: dict[str, Any] = {
+        "deploy": {"popvim": [], "stack deploy": []},
+        "scale": {"popvim": [], "service scale": []},
+    }
+    try:
+        if own_lab:
+            lab.up()
+        else:
+            lab.status = json.loads(lab._run("status", "--json").stdout)  # noqa: SLF001 - the lab that is up
+            _fill_nodes(lab)
+        load_images(lab, host, SERVER_IMAGE, CLIENT_IMAGE)
+        manager = lab.manager()
+        workdir = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
+        daemon = swarm_daemon(workdir / "state").start()
+        settings = sipp_settings(sipp_nsd(5))
+        with daemon.client(timeout=300) as api:
+            deploy_nsd = onboard(api, sipp_nsd(5))
+            scale_nsd_doc = sipp_nsd(1)
+            client = next(v for v in scale_nsd_doc["vnfd"] if v["name"] == "sipp-client")
+            client["vdu"][0]["scale_in_out"] = 10
+            scale_nsd = onboard(api, scale_nsd_doc)
+            for r in range(args.rounds):
+                order = ["popvim", "stack"] if r % 2 == 0 else ["stack", "popvim"]
+                for side in order:
+                    if side == "popvim":
+                        took, url = popvim_deploy(api, deploy_nsd)
+                        results["deploy"]["popvim"].append(took)
+                        popvim_teardown(api, url)
+                        results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
+                    else:
+                        took, name = stack_deploy(manager, workdir, 5, f"10.99.{r}.0/24", settings)
+                        results["deploy"]["stack deploy"].append(took)
+                        stack_rm(manager, name)
+                        results["scale"]["service scale"].append(
+                            stack_scale(manager, workdir, f"10.98.{r}.0/24", settings)
+                        )
+                print(
+                    f"round {r + 1}: "
+                    + json.dumps({k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items()})
+                )
+            if not args.no_death:
+                results["node death"] = node_death(lab, daemon, api)
+    finally:
+        if daemon is not None:
+            daemon.stop()
+            purge(daemon, lab.manager())
+        if own_lab and lab.touched:
+            lab.down()
+    report(results)
+    path = write_results(REPO / "bench" / "results", "swarm", {"rounds": args.rounds}, results)
+    print(f"results: {path}")
+    return 0
+
+
+def _lab_name(host: docker.DockerClient) -> str:
+    me = host.nodes.get(host.info()["Swarm"]["NodeID"])
+    return str(me.attrs["Spec"]["Labels"].get("popvim.lab", "pvlab"))
+
+
+def _fill_nodes(lab: Lab) -> None:
+    from support.lab import LabNode
+
+    lab.nodes = [
+        LabNode(
+            index=n["index"],
+            name=n["name"],
+            socket=n["socket"],
+            docker_host=n["docker_host"],
+            address=n["address"],
+            swarm_node_id=n["swarm_node_id"],
+            labels=n["labels"],
+        )
+        for n in lab.status["nodes"]
+    ]
+
+
+def report(results: dict[str, Any]) -> None:
+    print()
+    print(f"{'phase':<22}{'popvim ms (median)':>20}{'swarm ms (median)':>20}{'ratio':>8}")
+    for phase, (a, b) in (
+        ("deploy 1+5 to running", ("popvim", "stack deploy")),
+        ("scale 1 to 10", ("popvim", "service scale")),
+    ):
+        pa, pb = statistics.median(results[phase.split()[0]][a]), statistics.median(results[phase.split()[0]][b])
+        print(f"{phase:<22}{pa:>20.0f}{pb:>20.0f}{pa / pb:>7.2f}x")
+    death = results.get("node death")
+    if death:
+        print(
+            f"{'node death to RUNNING':<22}{death['popvim']:>20.0f}{death['docker service ps']:>20.0f}"
+            f"{death['popvim'] / death['docker service ps']:>7.2f}x"
+            f"   ({death['victims']:.0f} popvim containers, {death['cli victims']:.0f} CLI tasks moved)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
