@@ -197,6 +197,11 @@ def stack_scale(manager: docker.DockerClient, workdir: Path, subnet: str, settin
 
 
 # --- node death ------------------------------------------------------------------
+def _node(manager: docker.DockerClient, service_id: str) -> str:
+    task = wait_for(lambda: running_task(manager, service_id), timeout=60, interval=0.1)
+    return str(task["NodeID"])
+
+
 def node_death(lab: Lab, daemon: Daemon, api: httpx.Client) -> dict[str, float]:
     manager = lab.manager()
     made = []
@@ -213,7 +218,7 @@ def node_death(lab: Lab, daemon: Daemon, api: httpx.Client) -> dict[str, float]:
     )
     try:
         poll(lambda: len([t for t in service.tasks() if t["Status"]["State"] == "running"]) >= 6)
-        where = {c["id"]: running_task(manager, c["engine_id"])["NodeID"] for c in made}  # type: ignore[index]
+        where = {c["id"]: _node(manager, c["engine_id"]) for c in made}
         lost_id = max(set(where.values()), key=list(where.values()).count)
         lost = lab.node(lost_id)
         victims = [c for c in made if where[c["id"]] == lost_id]

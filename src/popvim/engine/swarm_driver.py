@@ -371,7 +371,7 @@ class SwarmDriver:
                 state = (task.get("Status") or {}).get("State")
                 if state in ("running", "complete"):
                     return
-                error = (task.get("Status") or {}).get("Err") or state
+                error = str((task.get("Status") or {}).get("Err") or state)
                 if state == "pending" and "no suitable node" in error:
                     # Swarm would wait for a node that fits; a Start answers now (the container is FAILED).
                     with contextlib.suppress(EngineError):
