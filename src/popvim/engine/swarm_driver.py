@@ -367,11 +367,13 @@ class SwarmDriver:
         deadline = time.monotonic() + self._start_timeout
         while True:
             tasks = self._tasks(container_id)
+            if any((t.get("Status") or {}).get("State") in ("running", "complete") for t in tasks):
+                return
             for task in tasks:
                 state = (task.get("Status") or {}).get("State")
-                if state in ("running", "complete"):
-                    return
                 error = str((task.get("Status") or {}).get("Err") or state)
+                if state == "rejected" and "overlaps" in error:
+                    continue  # a node still holds a network removed a moment ago: Swarm tries again
                 if state == "pending" and "no suitable node" in error:
                     # Swarm would wait for a node that fits; a Start answers now (the container is FAILED).
                     with contextlib.suppress(EngineError):
