@@ -1,7 +1,7 @@
 """The Docker Swarm driver: a PoP that is a cluster, behind the same `EngineDriver`.
 
-A Pop container is a one-replica Swarm service (created with 0 replicas, so
-Create and Start stay two steps; Start scales it to 1, Stop back to 0). Swarm
+A Pop container is a one-replica Swarm service, made at Start (a Pop Create
+is a record only), scaled to 0 by Stop. Swarm
 schedules, restarts and reschedules its task; popvim only follows. The
 service's id is the container's engine id; what runs is its current task, on
 some node. Logs, exec, stats and commit go to that node's own engine (the
@@ -335,7 +335,9 @@ class SwarmDriver:
         }
 
     def create_container(self, spec: ContainerSpec) -> str:
-        body = self._service_spec(spec, 0)
+        """The service, already at one replica: the domain creates only at Start, and a crash before
+        the id is recorded leaves a labelled service that reconciliation takes back as RUNNING."""
+        body = self._service_spec(spec, 1)
         with _translated():
             response = self._api._post_json(self._api._url("/services/create"), data=body)  # noqa: SLF001
             created = self._api._result(response, json=True)  # noqa: SLF001
@@ -362,8 +364,12 @@ class SwarmDriver:
         raise EngineError(f"service {service_id[:12]} kept changing under the update")
 
     def start_container(self, container_id: str) -> None:
-        """Scale to one and wait for the task to run: a start that Swarm cannot place fails here."""
-        self._scale(container_id, 1)
+        """Scale to one (a no-op right after create) and wait for the task to run: a start that
+        Swarm cannot place fails here."""
+        with _translated():
+            replicas = self._api.inspect_service(container_id)["Spec"]["Mode"]["Replicated"]["Replicas"]
+        if replicas != 1:
+            self._scale(container_id, 1)
         deadline = time.monotonic() + self._start_timeout
         while True:
             tasks = self._tasks(container_id)
