@@ -287,6 +287,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-death", action="store_true", help="skip the node-death phase")
     args = parser.parse_args()
+    t_start = time.perf_counter()
     host = docker.from_env()
     swarm = host.info()["Swarm"]
     own_lab = swarm.get("LocalNodeState") != "active"
@@ -305,7 +306,7 @@ def main() -> int:
         load_images(lab, host, SERVER_IMAGE, CLIENT_IMAGE)
         manager = lab.manager()
         workdir = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
-        daemon = swarm_daemon(workdir / "state").start()
+        daemon = swarm_daemon(workdir / "state").start(timeout=120)
         settings = sipp_settings(sipp_nsd(5))
         with daemon.client(timeout=300) as api:
             deploy_nsd = onboard(api, sipp_nsd(5))
@@ -341,8 +342,9 @@ def main() -> int:
         if own_lab and lab.touched:
             lab.down()
     report(results)
-    path = write_results(REPO / "bench" / "results", "swarm", {"rounds": args.rounds}, results)
-    print(f"results: {path}")
+    write_results(
+        REPO / "bench" / "results", "swarm", {"rounds": args.rounds, "runtime_s": round(ms(t_start) / 1000)}, results
+    )
     return 0
 
 

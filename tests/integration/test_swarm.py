@@ -41,7 +41,7 @@ def swarm_lab(lab_session: Lab, engine: docker.DockerClient) -> Lab:
 
 @pytest.fixture(scope="module")
 def pop(swarm_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    daemon = swarm_daemon(tmp_path_factory.mktemp("swarm-pop")).start()
+    daemon = swarm_daemon(tmp_path_factory.mktemp("swarm-pop")).start(timeout=90)
     yield daemon
     daemon.stop()
     purge(daemon, swarm_lab.manager())
@@ -265,7 +265,7 @@ def test_kill_9_mid_start_and_restart_loses_nothing_and_orphans_nothing(
     swarm_lab: Lab, tmp_path: Path, pop: Daemon
 ) -> None:
     manager = swarm_lab.manager()
-    daemon = swarm_daemon(tmp_path / "state").start()
+    daemon = swarm_daemon(tmp_path / "state").start(timeout=90)
     try:
         with daemon.client() as api:
             made = [create_container(api) for _ in range(6)]
@@ -288,7 +288,7 @@ def test_kill_9_mid_start_and_restart_loses_nothing_and_orphans_nothing(
             daemon.kill()
             for t in threads:
                 t.join()
-        daemon.start()
+        daemon.start(timeout=90)
         with daemon.client() as api:
 
             def settled() -> list[dict[str, Any]] | None:
