@@ -9,14 +9,22 @@ from typing import Any
 
 import docker
 import docker.errors
-from support.daemon import Daemon, wait_for
+from support.daemon import Daemon, free_subnet, wait_for
 from support.lab import Lab
 
 
 def swarm_daemon(state_dir: Path, **options: Any) -> Daemon:
-    """A popvimd (not started) on the lab's Swarm manager, the host engine."""
+    """A popvimd (not started) on the lab's Swarm manager, the host engine.
+
+    Its subnets come from a /14 of its own: other users of the host engine may hold
+    every /16 of the default pool, and a PoP's default network is a /16."""
     extra = ["--engine", "swarm", *options.pop("extra_args", [])]
-    return Daemon(state_dir, extra_args=extra, **options)
+    host = docker.from_env()
+    try:
+        pool = free_subnet(host, prefix=14)
+    finally:
+        host.close()
+    return Daemon(state_dir, extra_args=extra, config_text=f'[network]\npool = "{pool}"\n', **options)
 
 
 def purge(daemon: Daemon, manager: docker.DockerClient) -> None:
