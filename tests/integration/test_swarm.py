@@ -32,11 +32,18 @@ SIPP_IMAGES = ("mcilloni/sipp-server:latest", "mcilloni/sipp-client:latest")
 WEB = ["sh", "-c", "mkdir -p /www && hostname >/www/index.html && exec httpd -f -p 8080 -h /www"]
 
 
+# The lab comes up (and images go to its nodes) inside the first test: minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
+
 @pytest.fixture(scope="module")
-def swarm_lab(lab_session: Lab, engine: docker.DockerClient) -> Lab:
-    lab = lab_session.up()
-    load_images(lab, engine, *SIPP_IMAGES)
-    return lab
+def swarm_lab(lab_session: Lab) -> Lab:
+    return lab_session.up()
+
+
+@pytest.fixture
+def sipp_images(swarm_lab: Lab, engine: docker.DockerClient) -> None:
+    load_images(swarm_lab, engine, *SIPP_IMAGES)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +181,7 @@ def completed_calls(api: httpx.Client, pop_container_id: str, server: str) -> in
 
 
 def test_the_sipp_service_spreads_over_nodes_places_calls_scales_and_terminates(
-    api: httpx.Client, pop: Daemon, swarm_lab: Lab
+    api: httpx.Client, pop: Daemon, swarm_lab: Lab, sipp_images: None
 ) -> None:
     manager = swarm_lab.manager()
     onboarded = api.post(
