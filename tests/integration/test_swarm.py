@@ -240,7 +240,7 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
             record = api.get(f"/v1/containers/{c['id']}").json()
             task = running_task(manager, c["engine_id"])
             seen.update(
-                record=record, tasks=[(t["NodeID"], t["Status"]["State"]) for t in tasks(manager, c["engine_id"])]
+                record=record, tasks=[(t.get("NodeID"), t["Status"]["State"]) for t in tasks(manager, c["engine_id"])]
             )
             if task is None or task["NodeID"] == lost.swarm_node_id:
                 return None
