@@ -227,7 +227,9 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
     api: httpx.Client, pop: Daemon, swarm_lab: Lab
 ) -> None:
     manager = swarm_lab.manager()
-    containers = [started(api) for _ in range(4)]
+    # Not the SLEEPER: lab.sh stops a node's containers before its engine, and one that exits 0
+    # on TERM has ended cleanly (EXITED, as on one engine); a lost host kills, as here.
+    containers = [started(api, command=["sleep", "3600"]) for _ in range(4)]
     where = {c["id"]: node_of(manager, c["engine_id"]) for c in containers}
     lost = swarm_lab.node(max(set(where.values()), key=list(where.values()).count))
     victims = [c for c in containers if where[c["id"]] == lost.swarm_node_id]
