@@ -105,6 +105,8 @@ class _Stream:
 
 
 class FakeEngine:
+    places_containers = False  # one engine: addresses are the ones the domain reserved
+
     def __init__(self) -> None:
         self.networks_by_id: dict[str, EngineNetwork] = {}
         self.images_by_ref: dict[str, EngineImage] = {

@@ -29,20 +29,26 @@ from typing import Any
 import docker
 import docker.errors
 
-from popvim.engine.docker_driver import DockerDriver, _translated
+from popvim.engine.docker_driver import DockerDriver, _engine_time, _translated
 from popvim.engine.driver import (
     ContainerSpec,
     EngineContainer,
-    EngineError,
     EngineEvent,
     EngineImage,
-    EngineInvalid,
     EngineNetwork,
-    EngineNotFound,
-    EngineUnreachable,
+    EngineStats,
+    EngineUsage,
     ExecBounds,
     ExecResult,
+    LogStream,
     NetworkSpec,
+)
+from popvim.engine.errors import (
+    EngineConflict,
+    EngineError,
+    EngineInvalid,
+    EngineNotFound,
+    EngineUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -238,7 +244,7 @@ class SwarmDriver:
         url = self._node_url(node)
         if not url:
             hostname = (node.get("Description") or {}).get("Hostname", node_id)
-            raise EngineUnreachable(
+            raise EngineUnavailable(
                 f"node {hostname} has no engine address: label it {LABEL_ENGINE}=URL or list it in [swarm] nodes"
             )
         with self._node_lock:
@@ -429,14 +435,6 @@ class SwarmDriver:
         names = self._node_names()
         return [container_view(s, by_service.get(s["ID"], []), names) for s in services]
 
-    def container_names(self) -> set[str]:
-        with _translated():
-            return {s["Spec"]["Name"] for s in self._api.services()}
-
-    def logs(self, container_id: str, tail: int | None, timestamps: bool) -> str:
-        node, task_container = self._last_task(container_id)
-        return node.logs(task_container, tail, timestamps)
-
     def _last_task(self, service_id: str) -> tuple[DockerDriver, str]:
         """The node and container of the current task, running or not (logs outlive the process)."""
         task = current_task([t for t in self._tasks(service_id) if (t.get("Status") or {}).get("ContainerStatus")])
@@ -445,11 +443,11 @@ class SwarmDriver:
         cid = str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID", ""))
         return self._node_driver(str(task["NodeID"])), cid
 
-    def stats(self, container_id: str) -> dict[str, Any]:
+    def stats(self, container_id: str) -> EngineStats:
         node, task_container = self._running_task(container_id)
         return node.stats(task_container)
 
-    def usage(self, container_id: str) -> dict[str, float]:
+    def usage(self, container_id: str) -> EngineUsage:
         node, task_container = self._running_task(container_id)
         return node.usage(task_container)
 
@@ -465,7 +463,7 @@ class SwarmDriver:
         node, task_container = self._running_task(container_id)
         return node.exec(task_container, command, env, workdir, bounds, cancel)
 
-    def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> Any:
+    def logs_stream(self, container_id: str, tail: int | None, timestamps: bool, follow: bool) -> LogStream:
         node, task_container = self._last_task(container_id)
         return node.logs_stream(task_container, tail, timestamps, follow)
 
@@ -528,10 +526,8 @@ class SwarmDriver:
                 return
             except EngineNotFound:
                 raise
-            except EngineError as exc:
-                if time.monotonic() > deadline or (
-                    "in use" not in exc.message and "active endpoints" not in exc.message
-                ):
+            except EngineConflict:  # Docker's 403 (EngineRefused): tasks still hold it
+                if time.monotonic() > deadline:
                     raise
             time.sleep(0.2)
 
@@ -699,7 +695,7 @@ class SwarmEvents:
             container_id=service_id,
             labels=attrs,
             exit_code=exit_code,
-            time=float(raw.get("timeNano", 0)) / 1e9,
+            time=_engine_time(float(raw.get("timeNano", 0)) / 1e9),
         )
 
     def __iter__(self) -> Iterator[EngineEvent]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from popvim.engine.driver import EngineContainer
 from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.store.models import ContainerRow
+from popvim.vim.containers import placement
 from popvim.vim.containers.attachments import reattach
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.state import settle_dead, state_of, transition
@@ -117,6 +118,8 @@ class Reconciler:
                     transition(row, S.RUNNING, "the container is running (recovered)", bus)
                     if not (found.running or found.restarting):
                         settle_dead(row, found.exit_code, found.oom_killed, bus, found.error)
+                    else:
+                        placement.follow(parts, row, found)
             elif state is S.RUNNING:
                 if found is None:
                     transition(row, S.FAILED, "the engine container disappeared", bus)
@@ -124,6 +127,7 @@ class Reconciler:
                     settle_dead(row, found.exit_code, found.oom_killed, bus, found.error)
                 else:
                     reattach(parts, row, found)
+                    placement.follow(parts, row, found)
             elif state is S.STOPPING:
                 if found is not None and found.running:
                     restop = row.engine_id

@@ -18,7 +18,7 @@ from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
-from popvim.vim.containers import attachments, creation, engine_events, running
+from popvim.vim.containers import attachments, creation, engine_events, placement, running
 from popvim.vim.containers.locks import ContainerLocks, get_row
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.reconcile import Reconciler
@@ -146,6 +146,7 @@ class ContainerService:
                 session.commit()
                 raise EngineFailure(f"container {row.name!r} failed to start: {exc.message}") from exc
             transition(row, S.RUNNING, "the container is running", parts.bus)
+            placement.follow(parts, row)  # a cluster engine chose its node and addresses
             session.flush()
             return view(row)
 
@@ -277,6 +278,12 @@ class ContainerService:
     # --- the engine's view ----------------------------------------------------
     def on_engine_exit(self, container_id: str, exit_code: int | None, oom: bool = False) -> None:
         engine_events.on_engine_exit(self._parts, container_id, exit_code, oom)
+
+    def on_engine_start(self, container_id: str) -> None:
+        placement.on_engine_start(self._parts, container_id)
+
+    def on_engine_restart(self, container_id: str) -> None:
+        placement.on_engine_restart(self._parts, container_id)
 
     def reconcile(self) -> None:
         """Bring records and engine containers into agreement after a restart of us or the engine."""
