@@ -89,9 +89,9 @@ class EngineWatcher:
             return
         if action == "die":
             self._containers.on_engine_exit(container_id, exit_code)
-        elif action == "start":
-            self._containers.on_engine_start(container_id)
-        elif action == "restart":
+        elif action == "start" and self._engine.places_containers:
+            self._containers.on_engine_start(container_id)  # maybe on another node, with other addresses
+        elif action == "restart" and self._engine.places_containers:
             self._containers.on_engine_restart(container_id)
         elif action == "oom":
             log.warning("container %s ran out of memory", container_id)
