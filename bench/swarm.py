@@ -323,11 +323,11 @@ def main() -> int:
                         popvim_teardown(api, url)
                         results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
                     else:
-                        took, name = stack_deploy(manager, workdir, 5, f"10.99.{r}.0/24", settings)
+                        took, name = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings)
                         results["deploy"]["stack deploy"].append(took)
                         stack_rm(manager, name)
                         results["scale"]["service scale"].append(
-                            stack_scale(manager, workdir, f"10.98.{r}.0/24", settings)
+                            stack_scale(manager, workdir, f"10.191.{r}.0/24", settings)
                         )
                 print(
                     f"round {r + 1}: "
