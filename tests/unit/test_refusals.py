@@ -93,3 +93,29 @@ def test_a_stuck_log_writer_costs_lines_not_memory() -> None:
     for i in range(5):
         handler.emit(logging.LogRecord("popvim", logging.INFO, __file__, 1, "line %d", (i,), None))
     assert lines.qsize() == 2
+
+
+def test_a_flood_of_parallel_logins_checks_no_more_passwords_than_the_burst(tmp_path: Path) -> None:
+    """Failures are charged when a login is submitted: parallel attempts cannot all slip past the check."""
+    limits = Limits(login_failures_per_user=3, login_failure_rate_per_user=0.001, login_queue=50)
+    service = AuthService(Store(f"sqlite:///{tmp_path / 'a.db'}"), {"ann": hash_password("pw", rounds=4)}, 60, limits)
+    submitted, refused = [], 0
+    for _ in range(20):  # none has been checked yet when the next comes
+        try:
+            submitted.append(service.submit_login("ann", "wrong", "10.0.0.1"))
+        except LoginsRefused:
+            refused += 1
+    assert len(submitted) == 3 and refused == 17
+    for future in submitted:
+        with pytest.raises(BadCredentials):
+            future.result()
+
+
+def test_a_right_password_is_not_charged_as_a_failure(tmp_path: Path) -> None:
+    limits = Limits(login_failures_per_user=2, login_failure_rate_per_user=0.001)
+    service = AuthService(Store(f"sqlite:///{tmp_path / 'a.db'}"), {"ann": hash_password("pw", rounds=4)}, 60, limits)
+    for _ in range(5):
+        service.login("ann", "pw", "10.0.0.1")
+    with pytest.raises(BadCredentials):
+        service.login("ann", "wrong", "10.0.0.1")
+    service.login("ann", "pw", "10.0.0.1")  # one failure left in the burst: still allowed

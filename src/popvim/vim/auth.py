@@ -127,14 +127,25 @@ class AuthService:
         or the user failed too often lately, or when too many logins wait already."""
         if not username or not password:
             raise BadCredentials("username and password are required")
-        if client and not self._client_failures.allowed(client):
+        # A failure is charged before bcrypt runs and given back if the password was right: charged
+        # after, a flood's 60 parallel attempts all passed the check before the first one failed,
+        # and kept a core busy with bcrypt for as long as the flood lasted.
+        if client and not self._client_failures.spend(client):
             raise LoginsRefused("too many failed logins from this address; wait a few seconds")
-        if not self._user_failures.allowed(username):
+        if not self._user_failures.spend(username):
+            if client:
+                self._client_failures.refund(client)  # refused unchecked: no attempt to count
             raise LoginsRefused("too many failed logins for this user; wait a minute")
         try:
             return self._checkers.submit(self._login, username, password, client)
         except TooBusy as exc:
+            self._refund(username, client)
             raise LoginsRefused(exc.message) from exc
+
+    def _refund(self, username: str, client: str) -> None:
+        self._user_failures.refund(username)
+        if client:
+            self._client_failures.refund(client)
 
     def _login(self, username: str, password: str, client: str) -> tuple[str, datetime]:
         self._refresh()
@@ -142,12 +153,10 @@ class AuthService:
         stored = user.password_hash if user else None
         too_long = len(password.encode(errors="replace")) > MAX_PASSWORD_BYTES
         matches = not too_long and bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
-        if not (stored and matches):
-            self._user_failures.spend(username)
-            if client:
-                self._client_failures.spend(client)
+        if not (stored and matches):  # the failure was charged when the login was submitted
             log.info("login refused user=%s", shown(username))
             raise BadCredentials("invalid username or password")
+        self._refund(username, client)
         token = secrets.token_urlsafe(32)
         expires = utcnow() + self._ttl
         with self._store.session() as session:
