@@ -13,11 +13,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from popvim.engine.driver import EngineNotFound
+from popvim.clock import utcnow as now
+from popvim.engine.driver import EngineNotFound, EngineUsage
 from popvim.observe import exposition
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow
-from popvim.vim.auth import now
 from popvim.vim.events import EventBus
 from popvim.vim.metrics import StateCollector
 from popvim.vim.usage import Usage, UsageSampler
@@ -30,22 +30,18 @@ class Engine:
     """Answers ``usage`` from a table the test changes between passes; a missing id is a gone container."""
 
     def __init__(self) -> None:
-        self.figures: dict[str, dict[str, float]] = {}
+        self.figures: dict[str, EngineUsage] = {}
 
-    def usage(self, engine_id: str) -> dict[str, float]:
+    def usage(self, engine_id: str) -> EngineUsage:
         if engine_id not in self.figures:
             raise EngineNotFound(f"no container {engine_id}")
         return self.figures[engine_id]
 
 
-def figures(base: float) -> dict[str, float]:
-    return {
-        "cpu_seconds": base,
-        "memory_bytes": base * 1e6,
-        "memory_limit_bytes": 2**30,
-        "rx_bytes": base * 10,
-        "tx_bytes": base * 20,
-    }
+def figures(base: float) -> EngineUsage:
+    return EngineUsage(
+        cpu_seconds=base, memory_bytes=base * 1e6, memory_limit_bytes=2**30, rx_bytes=base * 10, tx_bytes=base * 20
+    )
 
 
 @pytest.fixture

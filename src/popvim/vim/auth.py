@@ -212,7 +212,7 @@ class AuthService:
         if cached is None or time.monotonic() - cached[2] > CACHE_SECONDS:
             return None
         username, expires, _checked = cached
-        if self._users.get(username) is None or expires <= now():
+        if self._users.get(username) is None or expires <= utcnow():
             return None
         return username
 
