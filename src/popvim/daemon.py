@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from prometheus_client import REGISTRY, start_http_server
+from prometheus_client import REGISTRY
 
 from popvim import config as cfg
 from popvim import statedir, user_commands
@@ -28,7 +28,7 @@ from popvim.engine.swarm_driver import SwarmDriver
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
-from popvim.observe import logs
+from popvim.observe import exposition, logs
 from popvim.store.db import Store
 from popvim.store.secrets import SecretBox
 from popvim.vim.auth import hash_password
@@ -139,7 +139,7 @@ def serve(
         raise typer.Exit(1) from exc
     REGISTRY.register(vim.collector)
     try:
-        metrics_server = start_http_server(metrics_address[1], metrics_address[0])[0] if metrics_address else None
+        metrics_server = exposition.serve(vim.exposition, *metrics_address) if metrics_address else None
     except OSError as exc:
         vim.close()
         typer.echo(f"popvimd: cannot listen for metrics on {config.metrics_listen}: {exc}", err=True)

@@ -55,7 +55,7 @@ def test_generated_admin_password_is_not_on_the_log_stream(fresh_daemon: Daemon)
     assert _mode(shown) == 0o600
     password = shown.read_text().rsplit(": ", 1)[1].strip()
     assert password and password not in d.log()
-    assert str(shown) in d.log()
+    assert d.log_with(str(shown))
     login = httpx.post(f"{d.url}/v1/auth/login", json={"username": "admin", "password": password})
     assert login.status_code == 200
 
@@ -65,10 +65,9 @@ def test_user_text_in_log_lines_is_escaped_and_cut(fresh_daemon: Daemon) -> None
     forged = "x\n2030-01-01 level=ERROR logger=popvim forged" + "A" * 55  # 100 characters
     r = httpx.post(f"{d.url}/v1/auth/login", json={"username": forged, "password": "nope"})
     assert r.status_code in (400, 401, 422), r.text
-    log = d.log()
+    log = d.log_with(r'user="x\n2030-01-01 level=ERROR')
     assert not re.search(r"^2030-01-01 level=ERROR", log, re.MULTILINE)
     assert "A" * 30 not in log  # cut at 64 characters
-    assert r'user="x\n2030-01-01 level=ERROR' in log
     ok = httpx.post(f"{d.url}/v1/auth/login", json={"username": USER, "password": PASSWORD})
     assert ok.status_code == 200
-    assert f"login user={USER} " in d.log()
+    assert d.log_with(f"login user={USER} ")

@@ -231,6 +231,10 @@ class Daemon:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def log_with(self, text: str, timeout: float = 15.0) -> str:
+        """The log once ``text`` is in it: popvimd's log thread writes a line a moment after the fact."""
+        return str(wait_for(lambda: text in (log := self.log()) and log, timeout, 0.05, f"{text!r} in the log"))
+
     # --- HTTP ---------------------------------------------------------------------
     @property
     def verify(self) -> ssl.SSLContext | bool:

@@ -7,17 +7,28 @@ and, when known, ``request_id``, ``user``, ``method``, ``route``, ``status`` and
 one per call on gRPC) through a context variable, so any line logged while
 serving a request carries it, and the event bus copies it into the events the
 request caused.
+
+Lines are written by a thread of their own: the event loop only puts a record on a
+queue. A ``write`` to stderr blocks while the disk is busy or the reader of a pipe
+(journald, a shell) lags, and on the loop that stalls every request at once; under
+a flood of refused requests (one access line each) it did, for up to seconds.
 """
 
 from __future__ import annotations
 
+import atexit
+import copy
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from popvim.observe import metrics
 
 request_id: ContextVar[str | None] = ContextVar("popvim_request_id", default=None)
 
@@ -53,13 +64,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+QUEUE_LINES = 10_000  # records waiting for the writer; beyond, new ones are dropped (and counted)
+
+
+class Enqueue(logging.handlers.QueueHandler):
+    """Hands records to the writer thread as they are, but with the message made (its arguments may
+    change after the call) and the request id taken from the caller's context, which the writer lacks."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id.get()
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:  # the writer is stuck: lose lines rather than memory or the loop
+            metrics.LOG_LINES_DROPPED.inc()
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+@atexit.register
+def flush() -> None:
+    """Writes the lines still queued and stops the writer (at exit; again at the next ``setup``)."""
+    global _listener
+    if _listener is not None:
+        try:
+            _listener.stop()
+        except queue.Full:  # no room for the stop mark: the writer is stuck, nothing to wait for
+            pass
+        _listener = None
+
+
 def setup(verbose: bool, fmt: str = "text") -> None:
+    global _listener
     if fmt not in FORMATS:
         raise ValueError(f"--log-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    lines: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_LINES)
+    flush()
+    _listener = logging.handlers.QueueListener(lines, handler)
+    _listener.start()
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [Enqueue(lines)]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("urllib3", "docker", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -79,6 +79,9 @@ EVENTS = Counter("popvim_events", "Events published on the PoP's event stream by
 EVENTS_DROPPED = Counter(
     "popvim_event_stream_dropped_events", "Events a slow event-stream subscriber lost (its backlog was full)."
 )
+LOG_LINES_DROPPED = Counter(
+    "popvim_log_lines_dropped", "Log lines lost because the log writer was stuck and its queue full."
+)
 ENGINE_EVENT_LAG_SECONDS = Histogram(
     "popvim_engine_event_lag_seconds", "Delay between the engine's event time and popvimd handling it.", buckets=FAST
 )

@@ -26,7 +26,7 @@ from popvim.clock import utcnow
 from popvim.logtext import shown
 from popvim.store.db import Store
 from popvim.store.models import TokenRow
-from popvim.vim.errors import BadCredentials, Forbidden, PermissionDenied, TooBusy, Unauthenticated
+from popvim.vim.errors import BadCredentials, Forbidden, LoginsRefused, PermissionDenied, TooBusy, Unauthenticated
 from popvim.vim.limits import BoundedExecutor, Limits, RateLimiter
 from popvim.vim.users import Role, User, UserDirectory
 
@@ -127,11 +127,25 @@ class AuthService:
         or the user failed too often lately, or when too many logins wait already."""
         if not username or not password:
             raise BadCredentials("username and password are required")
-        if client and not self._client_failures.allowed(client):
-            raise TooBusy("too many failed logins from this address; wait a few seconds")
-        if not self._user_failures.allowed(username):
-            raise TooBusy("too many failed logins for this user; wait a minute")
-        return self._checkers.submit(self._login, username, password, client)
+        # A failure is charged before bcrypt runs and given back if the password was right: charged
+        # after, a flood's 60 parallel attempts all passed the check before the first one failed,
+        # and kept a core busy with bcrypt for as long as the flood lasted.
+        if client and not self._client_failures.spend(client):
+            raise LoginsRefused("too many failed logins from this address; wait a few seconds")
+        if not self._user_failures.spend(username):
+            if client:
+                self._client_failures.refund(client)  # refused unchecked: no attempt to count
+            raise LoginsRefused("too many failed logins for this user; wait a minute")
+        try:
+            return self._checkers.submit(self._login, username, password, client)
+        except TooBusy as exc:
+            self._refund(username, client)
+            raise LoginsRefused(exc.message) from exc
+
+    def _refund(self, username: str, client: str) -> None:
+        self._user_failures.refund(username)
+        if client:
+            self._client_failures.refund(client)
 
     def _login(self, username: str, password: str, client: str) -> tuple[str, datetime]:
         self._refresh()
@@ -139,12 +153,10 @@ class AuthService:
         stored = user.password_hash if user else None
         too_long = len(password.encode(errors="replace")) > MAX_PASSWORD_BYTES
         matches = not too_long and bcrypt.checkpw(password.encode(), stored.encode() if stored else _DUMMY_HASH)
-        if not (stored and matches):
-            self._user_failures.spend(username)
-            if client:
-                self._client_failures.spend(client)
+        if not (stored and matches):  # the failure was charged when the login was submitted
             log.info("login refused user=%s", shown(username))
             raise BadCredentials("invalid username or password")
+        self._refund(username, client)
         token = secrets.token_urlsafe(32)
         expires = utcnow() + self._ttl
         with self._store.session() as session:
@@ -188,6 +200,21 @@ class AuthService:
         with self._lock:
             for digest in [d for d, (_user, expires, _checked) in self._cache.items() if expires <= moment]:
                 del self._cache[digest]
+
+    def verify_cached(self, token: str | None) -> str | None:
+        """The token's user when ``verify`` would say so without any I/O (a fresh cache entry, no
+        users-file check due), else None: then ``verify``, on a thread. Lets the event loop check a
+        busy client's token itself instead of handing every request to a thread and back."""
+        if not token or self._users.refresh_due():
+            return None
+        with self._lock:
+            cached = self._cache.get(_digest(token))
+        if cached is None or time.monotonic() - cached[2] > CACHE_SECONDS:
+            return None
+        username, expires, _checked = cached
+        if self._users.get(username) is None or expires <= utcnow():
+            return None
+        return username
 
     def verify(self, token: str | None) -> str:
         """The user the token belongs to; raises when it is missing, unknown or expired."""

@@ -128,6 +128,10 @@ class TooBusy(VimError):
     code = "too_many_requests"
 
 
+class LoginsRefused(TooBusy):
+    """A login refused unchecked: its client or user failed too often lately, or too many wait."""
+
+
 class PayloadTooLarge(VimError):
     """A request body or message is larger than this PoP accepts (REST 413)."""
 

@@ -128,6 +128,13 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
             return True
 
+    def refund(self, key: str) -> None:
+        """Gives back a token ``spend`` took (a reservation that turned out not to count)."""
+        with self._lock:
+            now = self._clock()
+            if key in self._buckets:
+                self._buckets[key] = (min(self._burst, self._level(key, now) + 1.0), now)
+
 
 class BoundedExecutor:
     """A thread pool whose queue is bounded: ``submit`` refuses (TooBusy) when it is full."""

@@ -1,14 +1,16 @@
 """Gauges computed at scrape time from the database and the background samples.
 
 Counting rows by state is one indexed GROUP BY per table; nothing here calls
-the engine, so a scrape costs the same with a busy or a hung engine.
+the engine, so a scrape costs the same with a busy or a hung engine. The
+per-container usage families are not here: the sampler renders them once per
+pass (vim/usage_text.py) and the exposition appends that text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
@@ -17,16 +19,14 @@ from popvim.store.models import ContainerRow
 from popvim.store.nfv_models import NsInstanceRow
 from popvim.vim.events import EventBus
 from popvim.vim.models import ContainerState
-from popvim.vim.usage import UsageSampler
 
 NS_STATES = ("NOT_INSTANTIATED", "INSTANTIATED")
 
 
 class StateCollector(Collector):
-    def __init__(self, store: Store, bus: EventBus, sampler: UsageSampler) -> None:
+    def __init__(self, store: Store, bus: EventBus) -> None:
         self._store = store
         self._bus = bus
-        self._sampler = sampler
 
     def describe(self) -> list[Metric]:
         return []  # registering must not query the database; the names are popvim_'s own
@@ -57,33 +57,3 @@ class StateCollector(Collector):
         subscribers = GaugeMetricFamily("popvim_event_stream_subscribers", "Open event-stream subscriptions.")
         subscribers.add_metric([], self._bus.subscribers())
         yield subscribers
-
-        yield from self._usage()
-
-    def _usage(self) -> Iterator[Metric]:
-        labels = ["container_id", "name"]
-        cpu = CounterMetricFamily(
-            "popvim_container_cpu_usage_seconds", "Cumulative CPU time the container consumed (sampled).", labels=labels
-        )
-        memory = GaugeMetricFamily(
-            "popvim_container_memory_usage_bytes", "Current memory usage (sampled).", labels=labels
-        )
-        limit = GaugeMetricFamily("popvim_container_memory_limit_bytes", "Memory limit (sampled).", labels=labels)
-        rx = CounterMetricFamily(
-            "popvim_container_network_receive_bytes",
-            "Cumulative bytes received on all interfaces (sampled).",
-            labels=labels,
-        )
-        tx = CounterMetricFamily(
-            "popvim_container_network_transmit_bytes",
-            "Cumulative bytes sent on all interfaces (sampled).",
-            labels=labels,
-        )
-        for u in self._sampler.snapshot():
-            key = [u.container_id, u.name]
-            cpu.add_metric(key, u.cpu_seconds)
-            memory.add_metric(key, u.memory_bytes)
-            limit.add_metric(key, u.memory_limit_bytes)
-            rx.add_metric(key, u.rx_bytes)
-            tx.add_metric(key, u.tx_bytes)
-        yield from (cpu, memory, limit, rx, tx)

@@ -7,8 +7,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
+from prometheus_client import REGISTRY
+
 from popvim import __version__
 from popvim.engine.driver import EngineDriver, EngineError
+from popvim.observe.exposition import Exposition
 from popvim.observe.metrics import InstrumentedEngine
 from popvim.store.db import Store
 from popvim.vim.auth import AuthService
@@ -52,7 +55,9 @@ class Vim:
         self._timer = threading.Thread(target=self._periodic, name="popvim-reconcile", daemon=True)
         self._watcher = EngineWatcher(engine, self.containers, settings.pop_name, on_reconnect=self.reconcile)
         self.usage = UsageSampler(store, engine)
-        self.collector = StateCollector(store, self.bus, self.usage)
+        self.collector = StateCollector(store, self.bus)  # registered by the daemon
+        # What a scrape answers: the registry, then the usage text of the sampler's last pass.
+        self.exposition = Exposition(REGISTRY, [self.usage.exposition])
         self.readiness = Readiness()
         self.readiness.add("engine", engine_check(engine))
         self.readiness.add("database", database_check(store))

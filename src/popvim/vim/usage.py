@@ -3,7 +3,8 @@
 A scrape must never wait on the engine (a stats call takes milliseconds to
 seconds per container), so a thread samples every running container each
 ``interval`` seconds on a small pool and keeps the latest figures; the
-metrics collector only reads that snapshot.
+metrics collector only reads that snapshot. The snapshot's Prometheus text is
+rendered once per pass too (``exposition()``), so that a scrape appends it as is.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from popvim.engine.driver import EngineDriver, EngineError
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow
 from popvim.vim.models import ContainerState
+from popvim.vim.usage_text import UsageText
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class UsageSampler:
         self._engine = engine
         self.interval = interval
         self._snapshot: dict[str, Usage] = {}
+        self._renderer = UsageText()
+        self._text = self._renderer.render(())  # the families' headers, until the first pass
         # The last HISTORY samples per running container, for the dashboard's charts.
         self._history: dict[str, deque[tuple[float, Usage]]] = {}
         self._stop = threading.Event()
@@ -61,6 +65,10 @@ class UsageSampler:
 
     def snapshot(self) -> list[Usage]:
         return list(self._snapshot.values())
+
+    def exposition(self) -> bytes:
+        """The per-container families of the last pass in the Prometheus text format."""
+        return self._text
 
     def history(self, container_id: str) -> list[tuple[float, Usage]]:
         """(unix time, usage) of the last samples of one container, oldest first; empty once it stopped."""
@@ -83,6 +91,7 @@ class UsageSampler:
             ).all()
         samples = self._pool.map(lambda r: self._one(r[0], r[1], r[2]), running)
         self._snapshot = {u.container_id: u for u in samples if u is not None}
+        self._text = self._renderer.render(self._snapshot.values())
         now = time.time()
         history = {cid: self._history.get(cid) or deque(maxlen=HISTORY) for cid in self._snapshot}
         for cid, usage in self._snapshot.items():

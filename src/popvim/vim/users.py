@@ -140,6 +140,10 @@ class UserDirectory:
     def names(self) -> list[str]:
         return sorted({*self._file_users, *self._own})
 
+    def refresh_due(self) -> bool:
+        """True when the next ``refresh`` would look at the file (I/O: not on the event loop)."""
+        return self._path is not None and time.monotonic() - self._checked >= RELOAD_INTERVAL
+
     def refresh(self) -> list[str]:
         """Re-read the file if it changed (looked at once a second at most); returns the users
         whose tokens must end: deleted, or with a new password."""

@@ -40,7 +40,7 @@ class RequireToken:
         scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
         try:
-            user = await run_in_threadpool(self.vim.auth.verify, bearer)
+            user = self.vim.auth.verify_cached(bearer) or await run_in_threadpool(self.vim.auth.verify, bearer)
         except VimError as exc:
             refusal = JSONResponse(
                 errors.error_body(exc.code, exc.message), status_code=401, headers={"WWW-Authenticate": "Bearer"}

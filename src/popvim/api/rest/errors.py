@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from popvim.api.rest.tarpit import Tarpit, spread
 from popvim.nfv.descriptors.model import DescriptorError
 from popvim.nfv.errors import Conflict, Invalid, NfvError
 from popvim.nfv.errors import NotFound as NfvNotFound
@@ -19,7 +20,8 @@ from popvim.vim import errors as e
 
 log = logging.getLogger(__name__)
 
-REFUSAL_DELAY = 0.5  # seconds before a 429 answer
+REFUSAL_DELAY = 0.5  # seconds before a 429 answer, on average (a refused login: see tarpit.py)
+REFUSAL_JITTER = 0.5  # the delay is spread over +-25 % of it
 
 
 def status_of(exc: e.VimError) -> int:
@@ -35,12 +37,19 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    logins = Tarpit(base=REFUSAL_DELAY, jitter=REFUSAL_JITTER)
+
     @app.exception_handler(e.VimError)
-    async def vim_error(_request: Request, exc: e.VimError) -> JSONResponse:
+    async def vim_error(request: Request, exc: e.VimError) -> JSONResponse:
         if isinstance(exc, e.TooBusy):
             # A client refused for doing too much waits a moment (no thread is held): one that
             # retries in a tight loop would otherwise cost the daemon as much as it was refused.
-            await asyncio.sleep(REFUSAL_DELAY)
+            # Spread, so that clients refused together do not come back together: a flood's
+            # retries in step arrive as bursts that everybody else queues behind.
+            if isinstance(exc, e.LoginsRefused):
+                await asyncio.sleep(logins.delay(request.client.host if request.client else ""))
+            else:
+                await asyncio.sleep(spread(REFUSAL_DELAY, REFUSAL_JITTER))
         headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
         extra = {"key": exc.key} if isinstance(exc, e.ForbiddenByPolicy) else {}
         return JSONResponse(error_body(exc.code, exc.message, **extra), status_code=status_of(exc), headers=headers)

@@ -14,9 +14,10 @@ import time
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from popvim.api.rest.deps import VimDep
 from popvim.logtext import shown
 from popvim.observe import logs, metrics
 
@@ -26,10 +27,11 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-async def scrape() -> Response:
+async def scrape(vim: VimDep) -> Response:
     """Prometheus metrics. Computed from the database and background samples only
-    (never the engine), on a thread so that the event loop keeps serving."""
-    body = await asyncio.get_running_loop().run_in_executor(None, generate_latest, REGISTRY)
+    (never the engine; the per-container families are the sampler's text of its last
+    pass), on a thread so that the event loop keeps serving."""
+    body = await asyncio.get_running_loop().run_in_executor(None, vim.exposition.render)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
