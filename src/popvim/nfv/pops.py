@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography import x509
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
@@ -43,6 +42,8 @@ class PopConfig(BaseModel):
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
         if value:
+            from cryptography import x509  # only here: popvimd does not keep cryptography resident
+
             try:
                 x509.load_pem_x509_certificates(value.encode())
             except ValueError as exc:
