@@ -74,6 +74,8 @@ def server_tls(tls: TlsConfig) -> ServerTls | None:
         raise ValueError("[tls].cert and [tls].key go together")
     certificate = _pem_certificates(_read(tls.cert, "[tls].cert"), "[tls].cert")
     key = _read(tls.key, "[tls].key")
+    from cryptography.hazmat.primitives import serialization
+
     try:
         serialization.load_pem_private_key(key, password=None)
     except (ValueError, TypeError) as exc:
