@@ -131,9 +131,14 @@ class Footprint:
         }
 
     def daemon(self, tag: str) -> Daemon:
-        d = Daemon(self.state / tag, name=f"fp{tag}{self.run_id}", env={"PYTHONPATH": self.env.get("PYTHONPATH")})
+        d = Daemon(
+            self.state / tag,
+            name=f"fp{tag}{self.run_id}",
+            env={"PYTHONPATH": self.env.get("PYTHONPATH")},
+            config_text=f'[network]\npool = "{self.args.pool}"\n' if self.args.pool else None,
+        )
         self.daemons.append(d)
-        return d.start(timeout=60)
+        return d.start(timeout=180)
 
     def cleanup(self) -> None:
         for d in self.daemons:
@@ -449,6 +454,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8, help="lifecycles at a time")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before an RSS reading")
     parser.add_argument("--src", default="", help="another checkout's src/ to measure instead of this one")
+    parser.add_argument(
+        "--pool", default="10.232.0.0/13", help="popvimd's [network].pool (its default network's /16 comes from it)"
+    )
     parser.add_argument("--keep-state", action="store_true")
     parser.add_argument("--out-dir", type=Path, default=HERE / "results")
     args = parser.parse_args()
