@@ -182,12 +182,13 @@ class Footprint:
         for line in done.stdout.splitlines():
             if line.startswith("LOADED"):
                 continue
-            name, ms, rss, modules, total = line.split()
+            name, *numbers = line.split()
+            ms_, rss_, modules_, total_ = (float(x) for x in numbers)
             cumulative[name] = {
-                "ms": float(ms),
-                "rss_mib": float(rss),
-                "modules": float(modules),
-                "total": float(total),
+                "ms": ms_,
+                "rss_mib": rss_,
+                "modules": modules_,
+                "total": total_,
             }
         loaded: dict[str, list[str]] = {}
         for entry in ENTRY_POINTS:
