@@ -17,6 +17,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, inspect, text
 
@@ -86,6 +87,7 @@ def _upgrade_in_child(engine: Engine) -> list[str]:
             engine.dispose(close=False)  # the parent's pooled connections stay the parent's
             from popvim.store import migrate
 
+            answer: dict[str, Any]
             try:
                 answer = {"applied": migrate.upgrade(engine)}
             except migrate.MigrationError as exc:
@@ -103,6 +105,7 @@ def _upgrade_in_child(engine: Engine) -> list[str]:
     os.waitpid(pid, 0)
     engine.dispose()  # connections opened before the schema changed are not reused
     answer = json.loads(data) if data else {"crash": "the migration process died"}
+    assert isinstance(answer, dict)
     if "migration_error" in answer:
         from popvim.store.migrate import MigrationError
 
