@@ -206,11 +206,11 @@ class Footprint:
         from popvim.client import PopClient
         from popvim.client.session import SessionCache
 
-        with d.client() as api:
+        with d.client(timeout=300) as api:
             for path in ("/v1/containers", "/v1/flavours", "/v1/images", "/v1/networks", "/health"):
                 api.get(path).raise_for_status()
         cache = SessionCache()
-        pop = PopClient(f"127.0.0.1:{d.pop_port}", USER, PASSWORD, cache=cache)
+        pop = PopClient(f"127.0.0.1:{d.pop_port}", USER, PASSWORD, cache=cache, timeout=300)
         pop.containers(), pop.flavours(), pop.images()
         cache.clear()
         time.sleep(self.args.settle)
@@ -313,7 +313,7 @@ class Footprint:
         d = self.daemon("life")
         assert d.proc is not None
         cache = SessionCache()
-        client = PopClient(f"127.0.0.1:{d.pop_port}", USER, PASSWORD, cache=cache)
+        client = PopClient(f"127.0.0.1:{d.pop_port}", USER, PASSWORD, cache=cache, timeout=300)
         client.info()
         samples: list[tuple[int, float]] = [(0, rss_mib(d.proc.pid) or 0.0)]
         marks = sorted({min(500, total), total} | set(range(250, total, 250)))
@@ -325,7 +325,7 @@ class Footprint:
             ref = f"id:{created.id}"
             client.start(ref)
             client.stop(ref)
-            wait_for(lambda: client.container(ref).terminated, timeout=60, interval=0.1, what=f"{name} to stop")
+            wait_for(lambda: client.container(ref).terminated, timeout=300, interval=0.1, what=f"{name} to stop")
             client.delete(ref)
 
         done = 0
@@ -365,7 +365,7 @@ class Footprint:
 
 def _logins(d: Daemon) -> float:
     """Successful Pop-protocol logins so far, from the daemon's /metrics."""
-    with d.client() as api:
+    with d.client(timeout=300) as api:
         text = api.get("/metrics").text
     for line in text.splitlines():
         if (
