@@ -7,17 +7,16 @@ Each command finds the database as ``popvimd`` itself does (``--config``, then
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, NoReturn
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from popvim import config as cfg
 from popvim.store import backup as backups
-from popvim.store import migrate
 
 db_app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="The database: schema revision, migrations, backup and restore."
@@ -57,6 +56,14 @@ def _engine(url: str, *, create: bool = False) -> Engine:
     return create_engine(url)
 
 
+def _migrate() -> ModuleType:
+    """Alembic, imported by the commands that use it: popvimd loads this module to serve, and must not
+    keep Alembic resident for that (see ``store.schema``)."""
+    from popvim.store import migrate
+
+    return migrate
+
+
 def _shown(url: str) -> str:
     return url.split("@")[-1] if "@" in url else url
 
@@ -64,6 +71,7 @@ def _shown(url: str) -> str:
 @db_app.command()
 def current(config_file: ConfigOpt = None, state_dir: StateDirOpt = None, db: DbOpt = None) -> None:
     """Print the database's schema revision and this popvimd's newest ("head")."""
+    migrate = _migrate()
     url = _url(config_file, state_dir, db)
     engine = _engine(url)
     try:
@@ -93,6 +101,9 @@ def upgrade(
     revision: Annotated[str, typer.Option(help="target revision")] = "head",
 ) -> None:
     """Apply pending migrations (popvimd also does this at every start)."""
+    from alembic.util import CommandError
+
+    migrate = _migrate()
     url = _url(config_file, state_dir, db)
     engine = _engine(url, create=True)
     try:
@@ -117,6 +128,9 @@ def downgrade(
     db: DbOpt = None,
 ) -> None:
     """Undo migrations down to REVISION, to run an older popvimd on this database (stop popvimd first)."""
+    from alembic.util import CommandError
+
+    migrate = _migrate()
     url = _url(config_file, state_dir, db)
     engine = _engine(url)
     try:

@@ -16,13 +16,13 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:  # cryptography costs popvimd ~9 MiB resident: imported where a certificate is read or made
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 from popvim.config import Config, TlsConfig, split_hostport
 from popvim.nfv.pops import ClientTls
@@ -55,6 +55,8 @@ def _read(path: str, what: str) -> bytes:
 
 
 def _pem_certificates(data: bytes, what: str) -> bytes:
+    from cryptography import x509
+
     try:
         x509.load_pem_x509_certificates(data)
     except ValueError as exc:
@@ -72,6 +74,8 @@ def server_tls(tls: TlsConfig) -> ServerTls | None:
         raise ValueError("[tls].cert and [tls].key go together")
     certificate = _pem_certificates(_read(tls.cert, "[tls].cert"), "[tls].cert")
     key = _read(tls.key, "[tls].key")
+    from cryptography.hazmat.primitives import serialization
+
     try:
         serialization.load_pem_private_key(key, password=None)
     except (ValueError, TypeError) as exc:
@@ -144,6 +148,8 @@ class MadeFiles:
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return ec.generate_private_key(ec.SECP256R1())
 
 
@@ -155,6 +161,8 @@ def _write(path: Path, data: bytes, private: bool) -> None:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -167,6 +175,8 @@ def _sign(
     issuer_key: ec.EllipticCurvePrivateKey,
     days: int,
 ) -> x509.CertificateBuilder:
+    from cryptography import x509
+
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
@@ -189,6 +199,8 @@ def default_sans() -> list[str]:
 
 
 def _san(value: str) -> x509.GeneralName:
+    from cryptography import x509
+
     try:
         return x509.IPAddress(ipaddress.ip_address(value))
     except ValueError:
@@ -199,6 +211,10 @@ def make_certificates(directory: Path, sans: list[str], mtls: bool, days: int = 
     """A CA, a server certificate for ``sans`` and, with ``mtls``, a client certificate for the
     orchestrator and the ``pop`` CLI; every key 0600, the directory 0700. An existing CA is
     never replaced: clients that trust it would all stop working."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     if (directory / "ca.pem").exists():
         raise ValueError(f"{directory / 'ca.pem'} exists already: remove {directory} first to make new ones")
     directory.mkdir(parents=True, exist_ok=True)

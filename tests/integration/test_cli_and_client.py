@@ -26,6 +26,7 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import empty_pb2
+from sqlalchemy import create_engine, text
 from support.daemon import BUSYBOX, PASSWORD, REGISTRY, USER, Daemon, free_port, free_subnet, unique, wait_for
 
 from popvim.client import (
@@ -362,6 +363,77 @@ def test_login_stores_a_token_and_logout_invalidates_it(pop: Pop) -> None:
     # POP_AUTH also serves as the login's credentials
     pop.ok("login")
     assert json.loads(token_file.read_text())[pop.host]["user"] == USER
+
+
+def _tokens_of(daemon: Daemon, user: str = USER) -> int:
+    """Live tokens of ``user``, counted in the daemon's own database (the orchestrator's are its own user's)."""
+    engine = create_engine(daemon.db_url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(text("SELECT count(*) FROM tokens WHERE username = :u"), {"u": user}).scalar()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_pop_auth_reuses_one_cached_token_and_replaces_a_revoked_one(pop: Pop, daemon: Daemon) -> None:
+    token_file = pop.home / ".config" / "popvim" / "tokens.json"
+    key = f"{USER}@{pop.host}"
+    before = _tokens_of(daemon)
+    pop.ok("flavours")
+    assert _tokens_of(daemon) == before + 1  # the first command logs in once
+    cached = json.loads(token_file.read_text())[key]
+    assert cached["user"] == USER and PASSWORD not in token_file.read_text()
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+    pop.ok("servers")
+    assert pop.json("flavours")
+    assert _tokens_of(daemon) == before + 1  # later ones reuse its token: no password check, no new token
+    assert json.loads(token_file.read_text())[key] == cached
+
+    # revoked (as by `pop logout` elsewhere, or expired): the next command logs in again, once
+    with daemon.client(token=cached["token"]) as api:
+        assert api.post("/v1/auth/logout").status_code == 204
+    assert denial(pop.host, cached["token"]) is not None
+    assert pop.json("flavours")
+    assert _tokens_of(daemon) == before + 1  # one revoked, one new
+    renewed = json.loads(token_file.read_text())[key]["token"]
+    assert renewed != cached["token"] and denial(pop.host, renewed) is None
+    pop.ok("servers")
+    assert json.loads(token_file.read_text())[key]["token"] == renewed
+
+    # another user's POP_AUTH gets a token of its own; `pop login`'s entry for the host is left alone
+    assert pop.fails("flavours", auth=f"{USER}:wrong").startswith("pop: INVALID_ARGUMENT")
+    assert json.loads(token_file.read_text())[key]["token"] == renewed
+    assert pop.host not in json.loads(token_file.read_text())
+
+
+def test_delete_all_runs_in_parallel_and_reports_each_failure(
+    fresh_daemon: Daemon, tmp_path: Path, engine: docker.DockerClient
+) -> None:
+    fresh_daemon.start()
+    pop = Pop(fresh_daemon, tmp_path)
+    names = [f"par{i}" for i in range(12)]
+    with ThreadPoolExecutor(4) as workers:
+        list(workers.map(lambda n: pop.ok("spawn", f"image={BUSYBOX}", f"name={n}", TRAPPING), names))
+    assert {c["status"] for c in pop.json("servers")} == {"RUNNING"}
+
+    # named ones, one of them unknown: the others are deleted, the unknown one is reported by name
+    done = pop.run("delete", "par0", "nope", "par1")
+    assert done.returncode == 1, done
+    assert sorted(done.stdout.split("\n")[:-1]) == ["deleted par0", "deleted par1"]
+    assert done.stderr == "pop: nope: NOT_FOUND: container 'nope' not found\n"
+    done = pop.run("--json", "delete", "par2", "nope")
+    assert done.returncode == 1 and done.stderr.startswith("pop: nope: NOT_FOUND")
+    assert json.loads(done.stdout) == {
+        "deleted": ["par2"],
+        "errors": [{"name": "nope", "code": "NOT_FOUND", "message": "container 'nope' not found"}],
+    }
+
+    assert sorted(pop.json("delete", "*")["deleted"]) == sorted(names[3:])
+    assert pop.json("servers") == []
+    assert not engine.containers.list(all=True, filters={"label": f"io.popvim.pop={fresh_daemon.name}"})
 
 
 # --- the library -----------------------------------------------------------------------------

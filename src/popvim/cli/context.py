@@ -6,14 +6,17 @@ import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from popvim.cli.args import UsageError
 from popvim.cli.output import ImageNames, Output
 from popvim.cli.tokens import TokenStore
-from popvim.client import DEFAULT_ADDRESS, PopClient
+from popvim.client.defaults import DEFAULT_ADDRESS
+
+if TYPE_CHECKING:  # gRPC is imported when a command first calls the PoP
+    from popvim.client import PopClient
 
 ENV_HOST, ENV_AUTH = "POP_HOST", "POP_AUTH"
 ENV_CA, ENV_CERT, ENV_KEY, ENV_TLS = "POP_CA", "POP_CERT", "POP_KEY", "POP_TLS"
@@ -97,16 +100,22 @@ class State:
     error_exit_code: int = 1
     tls: TlsOptions = field(default_factory=TlsOptions)
     _client: PopClient | None = field(default=None, repr=False)
+    _cached_token: str | None = field(default=None, repr=False)  # POP_AUTH's token as read from the cache
 
     def client(self) -> PopClient:
-        """Credentials from POP_AUTH (as the seed), else the token ``pop login`` stored for this host."""
+        """Credentials from POP_AUTH (as the seed), else the token ``pop login`` stored for this host.
+
+        With POP_AUTH the token cached for this host and user is tried first, so a command costs
+        the PoP no password check and no new token; a refused one is replaced by one login
+        (the client does that), and ``save_token`` caches the new one when the command ends."""
         if self._client is None:
             auth = os.environ.get(ENV_AUTH, "")
             if auth:
                 user, sep, password = auth.partition(":")
                 if not sep or not user:
                     raise UsageError(f"{ENV_AUTH} must be user:password")
-                self._client = self.pop_client(user, password)
+                self._cached_token = TokenStore().get_for(self.host, user, password) or ""
+                self._client = self.pop_client(user, password, token=self._cached_token)
             else:
                 stored = TokenStore().get(self.host)
                 if stored is None:
@@ -114,7 +123,19 @@ class State:
                 self._client = self.pop_client(stored.user, token=stored.token)
         return self._client
 
+    def save_token(self) -> None:
+        """Cache the token a POP_AUTH command ended with, when it is not the one it started from."""
+        if self._client is None or self._cached_token is None:
+            return
+        token = self._client.session.current
+        if token and token != self._cached_token:
+            credentials = self._client.credentials
+            TokenStore().put_for(self.host, credentials.username, credentials.password, token)
+            self._cached_token = token
+
     def pop_client(self, user: str, password: str = "", token: str = "") -> PopClient:
+        from popvim.client import PopClient
+
         return PopClient(self.host, user, password, token=token, timeout=self.timeout, **self.tls.pop_client_options())
 
     def image_names(self) -> ImageNames:

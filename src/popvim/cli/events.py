@@ -17,7 +17,7 @@ import typer
 
 from popvim.cli.context import state
 from popvim.cli.ns import ApiOption, _answers, _client
-from popvim.client.nfv import DEFAULT_API
+from popvim.client.defaults import DEFAULT_API
 
 _FIXED = ("kind", "subject", "time")
 

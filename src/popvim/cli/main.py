@@ -16,12 +16,13 @@ and for ``exec`` the command's own exit code (125 when pop itself failed, as
 ``docker run`` does, so a script can tell the two apart).
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import grpc
 import typer
 
 from popvim.cli import args as cli_args
@@ -50,15 +51,12 @@ from popvim.cli.output import (
     short_id,
 )
 from popvim.cli.tokens import TokenStore
-from popvim.client import (
-    DEFAULT_ADDRESS,
-    Container,
-    NotFound,
-    PermissionDenied,
-    PopClient,
-    PopError,
-    Unreachable,
-)
+from popvim.client.defaults import DEFAULT_ADDRESS
+
+# gRPC, the protocol's messages, rich and PyYAML are imported by the commands that use them:
+# importing them all made every command, `pop --help` included, start 0.4 s later.
+if TYPE_CHECKING:
+    from popvim.client import Container, PopClient
 
 app = typer.Typer(
     name="pop",
@@ -145,6 +143,8 @@ def login(
 @app.command()
 def logout(ctx: typer.Context) -> None:
     """Invalidate the stored token on the PoP and forget it."""
+    from popvim.client import PermissionDenied
+
     s = state(ctx)
     store = TokenStore()
     stored = store.get(s.host)
@@ -192,6 +192,8 @@ def _create(s: State, items: list[str]) -> Container:
 @app.command()
 def spawn(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=CONFIG_HELP)]) -> None:
     """Create and start a container: pop spawn image=nginx:latest name=nginx-cont."""
+    from popvim.client import PopError
+
     s = state(ctx)
     created = _create(s, config)
     try:
@@ -258,24 +260,26 @@ def delete(
     ctx: typer.Context,
     refs: Annotated[list[str], typer.Argument(help="NAME, id:UUID, or '*' for every container")],
 ) -> None:
-    """Delete containers (stopping them first if needed)."""
+    """Delete containers (stopping them first if needed), several at a time."""
+    from popvim.cli.parallel import delete_all
+
     s = state(ctx)
     client = s.client()
-    deleted: list[str] = []
-    for ref, name in _targets(client, refs):
-        try:
-            client.delete(ref)
-        except NotFound:
-            if refs != ["*"]:  # with '*', one deleted meanwhile by someone else is not an error
-                raise
-            continue
-        deleted.append(name)
+    targets = _targets(client, refs)
+    if len(targets) == 1 and refs != ["*"]:  # one container: its failure is the command's, as always
+        client.delete(targets[0][0])
+        outcome = {"deleted": [targets[0][1]]}
         if not s.out.machine:
-            s.out.console.print(f"deleted {name}", markup=False)
+            s.out.console.print(f"deleted {targets[0][1]}", markup=False)
+    else:
+        # with '*', one deleted meanwhile by someone else is not an error
+        outcome = delete_all(client, targets, s.out, missing_ok=refs == ["*"])
     if s.out.machine:
-        s.out.document({"deleted": deleted})
-    elif not deleted:
+        s.out.document(outcome)
+    elif not outcome["deleted"] and not outcome.get("errors"):
         s.out.err.print("no containers to delete", markup=False)
+    if outcome.get("errors"):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -320,6 +324,10 @@ def images(
     found = s.client().images(ref)
     if ref is not None:
         if not found:
+            import grpc
+
+            from popvim.client import NotFound
+
             raise NotFound(grpc.StatusCode.NOT_FOUND, f"image {ref!r} not found")
         s.out.document(image_doc(found[0]))
         return
@@ -396,7 +404,7 @@ class _PullBars:
         self.layers: dict[str, Any] = {}
         self.totals: dict[str, int] = {}
 
-    def __enter__(self) -> "_PullBars":
+    def __enter__(self) -> _PullBars:
         self.progress.start()
         return self
 
@@ -430,7 +438,7 @@ class _PullLines:
         self.ref = ref
         self.last: dict[str, str] = {}
 
-    def __enter__(self) -> "_PullLines":
+    def __enter__(self) -> _PullLines:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -591,6 +599,28 @@ def _unreachable_reason(message: str) -> str:
     return message
 
 
+def _pop_failure(exc: Exception, current: State | None) -> tuple[str, int] | None:
+    """The line and exit code for a failure the PoP reported; None for anything else.
+
+    Only a command that called the PoP can fail so, and it has imported the client's errors."""
+    errors = sys.modules.get("popvim.client.errors")
+    if errors is None or not isinstance(exc, errors.PopError):
+        return None
+    code = current.error_exit_code if current else 1
+    if isinstance(exc, errors.Unreachable):
+        host = current.host if current else "?"
+        return f"cannot reach PoP at {host}: {_unreachable_reason(exc.message)}", code
+    return f"{exc.code.name}: {exc.message}", code
+
+
+def _save_token(current: State) -> None:
+    """Cache POP_AUTH's token for the next command; a cache that cannot be written only costs a login then."""
+    try:
+        current.save_token()
+    except OSError as exc:
+        sys.stderr.write(f"pop: warning: cannot cache the token: {exc.strerror or exc}\n")
+
+
 def run(argv: list[str]) -> int:
     """Run one command; returns the exit code. Every failure becomes one line on stderr."""
     command = typer.main.get_command(app)
@@ -623,21 +653,20 @@ def run(argv: list[str]) -> int:
         return error(str(exc), 2)
     except CliError as exc:
         return error(str(exc), exc.exit_code)
-    except Unreachable as exc:
-        host = current.host if current else "?"
-        return error(
-            f"cannot reach PoP at {host}: {_unreachable_reason(exc.message)}", current.error_exit_code if current else 1
-        )
-    except PopError as exc:
-        return error(f"{exc.code.name}: {exc.message}", current.error_exit_code if current else 1)
     except KeyboardInterrupt:
         return error("interrupted", 130)
     except BrokenPipeError:
         return 1
     except Exception as exc:
+        failure = _pop_failure(exc, current)
+        if failure is not None:
+            return error(*failure)
         if os.environ.get("POP_DEBUG"):
             raise
         return error(f"internal error: {type(exc).__name__}: {exc} (POP_DEBUG=1 shows the traceback)", 1)
+    finally:
+        if current is not None:
+            _save_token(current)
 
 
 def main(argv: list[str] | None = None) -> None:

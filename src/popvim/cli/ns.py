@@ -12,18 +12,19 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
 from popvim.cli.context import ENV_AUTH, CliError, state
 from popvim.cli.output import STATUS_STYLE, Output
 from popvim.cli.tokens import TokenStore
-from popvim.client.nfv import DEFAULT_API, NfvClient, NfvError
+from popvim.client.defaults import DEFAULT_API
+
+if TYPE_CHECKING:  # httpx and rich are imported by the commands that use them, not by every `pop` command
+    from rich.table import Table
+
+    from popvim.client.nfv import NfvClient
 
 ENV_API = "POP_API"
 ns_app = typer.Typer(
@@ -33,6 +34,8 @@ ApiOption = Annotated[str, typer.Option("--api", envvar=ENV_API, help="orchestra
 
 
 def _client(ctx: typer.Context, api: str) -> NfvClient:
+    from popvim.client.nfv import NfvClient
+
     s = state(ctx)
     auth = os.environ.get(ENV_AUTH, "")
     if auth:
@@ -47,6 +50,10 @@ def _client(ctx: typer.Context, api: str) -> NfvClient:
 @contextlib.contextmanager
 def _answers(api: str) -> Iterator[None]:
     """The orchestrator's errors as the one-line messages every ``pop`` command gives."""
+    import httpx
+
+    from popvim.client.nfv import NfvError
+
     try:
         yield
     except NfvError as exc:  # a descriptor's message already lists every problem
@@ -95,6 +102,8 @@ def deploy(
 
 def _follow(ctx: typer.Context, client: NfvClient, ns_id: str, op_id: str, timeout: float) -> dict[str, Any]:
     """Wait for the operation; on a terminal, show the VNFCs' states live meanwhile."""
+    from rich.live import Live
+
     out = _out(ctx)
     if out.machine or not out.err.is_terminal:
         return client.wait(op_id, timeout)
@@ -109,6 +118,9 @@ def _follow(ctx: typer.Context, client: NfvClient, ns_id: str, op_id: str, timeo
 
 
 def _progress(op: dict[str, Any], record: dict[str, Any]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=f"{op['lcmOperationType']} {record['nsInstanceName']}: {op['operationState']}",
         box=None,

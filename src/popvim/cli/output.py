@@ -13,14 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich and PyYAML are imported when a command first prints with them
+    from rich.console import Console
+    from rich.text import Text
 
-from popvim.client import Container, Image, Network
+    from popvim.client import Container, Image, Network
 
 STATUS_STYLE = {"RUNNING": "green", "CREATED": "cyan", "STOPPING": "yellow", "EXITED": "dim", "FAILED": "red"}
 
@@ -86,9 +86,19 @@ def network_doc(n: Network) -> dict[str, Any]:
 class Output:
     def __init__(self, mode: str) -> None:
         self.mode = mode  # "table", "yaml" or "json"
+
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
         # Not a terminal (a pipe, a test): wide enough that rich never folds a name or an id.
-        self.console = Console(highlight=False, width=None if sys.stdout.isatty() else 220)
-        self.err = Console(stderr=True, highlight=False)
+        return Console(highlight=False, width=None if sys.stdout.isatty() else 220)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
 
     @property
     def machine(self) -> bool:
@@ -98,6 +108,8 @@ class Output:
         if self.mode == "json":
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         else:
+            import yaml
+
             sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True))
         sys.stdout.flush()
 
@@ -106,6 +118,9 @@ class Output:
         if self.machine:
             self.document(docs)
             return
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(box=None, header_style="bold", pad_edge=False)
         for h in headers:
             table.add_column(h, no_wrap=h in ("NAME", "ID", "KEY"), overflow="fold")
@@ -120,7 +135,9 @@ class Output:
         if self.machine:
             self.document(doc)
         else:
-            self.console.print(Text(text))
+            self.console.print(text, markup=False, highlight=False)
 
     def status(self, status: str) -> Text:
+        from rich.text import Text
+
         return Text(status, style=STATUS_STYLE.get(status, ""))

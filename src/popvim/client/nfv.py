@@ -9,11 +9,12 @@ import json
 import ssl
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+from popvim.client.defaults import DEFAULT_API
 
-DEFAULT_API = "http://127.0.0.1:8080"
+if TYPE_CHECKING:  # imported by the client that uses it: `pop` commands that speak gRPC only never pay for it
+    import httpx
 _STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -58,6 +59,8 @@ class NfvClient:
     ) -> None:
         """``verify``: an SSL context trusting the API's CA (and holding a client certificate
         when the API requires one)."""
+        import httpx
+
         self._http = httpx.Client(base_url=api, timeout=timeout, verify=verify)
         self._username, self._password = username, password
         self._token = token
@@ -100,6 +103,8 @@ class NfvClient:
         if self._token is None:
             self._token = self._login()
         headers = {"Authorization": f"Bearer {self._token}"}
+        import httpx
+
         timeout = httpx.Timeout(self._http.timeout.connect, read=keepalive * 4 + 30)
         with self._http.stream(
             "GET", "/v1/events", params={"keepalive": keepalive}, headers=headers, timeout=timeout

@@ -13,12 +13,12 @@ import grpc
 from google.protobuf import empty_pb2
 
 from popvim.client import models
+from popvim.client.defaults import DEFAULT_ADDRESS
 from popvim.client.errors import Forbidden, NotFound, PermissionDenied, from_rpc_error
 from popvim.client.session import SESSIONS, Credentials, Session, SessionCache
 from popvim.proto import vim_pop_pb2 as pb
 
 T = TypeVar("T")
-DEFAULT_ADDRESS = "127.0.0.1:60000"
 
 
 def filter_for(ref: str | None) -> pb.Filter:

@@ -1,6 +1,6 @@
 """Database engine and sessions: SQLite file by default, PostgreSQL by URL.
 
-Opening a store brings its schema to this release's (``migrate.upgrade``)."""
+Opening a store brings its schema to this release's (``migrate.upgrade``, through ``schema``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from popvim.store import migrate
+from popvim.store import schema
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,7 +68,7 @@ class Store:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate_schema:
-            migrate.upgrade(self.engine)
+            schema.ensure_current(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

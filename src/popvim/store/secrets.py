@@ -8,22 +8,41 @@ older popvim are recognised and encrypted at start.
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 PREFIX = "fernet:"
 KEY_FILE = "secret.key"
 
 
+def _new_key() -> bytes:
+    """A Fernet key (32 random bytes, urlsafe base64), made without importing cryptography."""
+    return base64.urlsafe_b64encode(os.urandom(32))
+
+
 class SecretBox:
+    """Cryptography (~9 MiB resident) is imported when a secret is first sealed or opened, not at start."""
+
     def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+        self._key = key
+        self._box: Fernet | None = None
+
+    @property
+    def _fernet(self) -> Fernet:
+        if self._box is None:
+            from cryptography.fernet import Fernet
+
+            self._box = Fernet(self._key)
+        return self._box
 
     @staticmethod
     def new_key() -> bytes:
-        return Fernet.generate_key()
+        return _new_key()
 
     @classmethod
     def in_state_dir(cls, state_dir: Path) -> SecretBox:
@@ -34,7 +53,7 @@ class SecretBox:
         except FileExistsError:
             return cls(path.read_bytes().strip())
         with os.fdopen(fd, "wb") as out:
-            out.write(Fernet.generate_key())
+            out.write(_new_key())
         return cls(path.read_bytes().strip())
 
     @staticmethod
@@ -48,6 +67,8 @@ class SecretBox:
         """The clear value; a value written before encryption existed is returned as it is."""
         if not self.is_sealed(value):
             return value
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
         except InvalidToken as exc:

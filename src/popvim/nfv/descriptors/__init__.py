@@ -8,12 +8,14 @@ uses the content type only to choose the parser of a text body.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from popvim.nfv.descriptors._common import describe
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem
 from popvim.nfv.descriptors.openbaton import read_openbaton
-from popvim.nfv.descriptors.tosca import load_yaml, read_tosca, read_tosca_document
+
+if TYPE_CHECKING:
+    from popvim.nfv.descriptors.tosca import read_tosca, read_tosca_document
 
 __all__ = [
     "DescriptorError",
@@ -24,6 +26,17 @@ __all__ = [
     "read_tosca",
     "read_tosca_document",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The TOSCA reader on first use: tosca-parser and what it imports cost popvimd ~5 MiB resident,
+    needed only when a TOSCA descriptor is read."""
+    if name in ("read_tosca", "read_tosca_document"):
+        from popvim.nfv.descriptors import tosca
+
+        return getattr(tosca, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _JSON_TYPES = frozenset({"application/json", "text/json"})
 _UNKNOWN = (
@@ -44,6 +57,8 @@ def read_descriptor(body: bytes | str | dict[str, Any], content_type: str | None
     if not isinstance(doc, dict):
         raise DescriptorError([Problem("", f"{_UNKNOWN}; this is {describe(doc)}")])
     if "tosca_definitions_version" in doc:
+        from popvim.nfv.descriptors.tosca import read_tosca_document
+
         return read_tosca_document(doc)
     if "vnfd" in doc:
         return read_openbaton(doc)
@@ -68,4 +83,6 @@ def _parse_text(text: str, content_type: str | None) -> Any:
             return json.loads(text)
         except (ValueError, RecursionError) as exc:
             raise DescriptorError([Problem("", f"invalid JSON: {exc}")]) from None
+    from popvim.nfv.descriptors.tosca import load_yaml
+
     return load_yaml(text)
