@@ -58,9 +58,7 @@ def cli(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     return Cli(daemon, tmp_path_factory.mktemp("clouds"))
 
 
-def test_server_create_wait_list_delete(
-    cli: Cli, daemon: Daemon, engine: docker.DockerClient, idle_image: str
-) -> None:
+def test_server_create_wait_list_delete(cli: Cli, daemon: Daemon, engine: docker.DockerClient, idle_image: str) -> None:
     name = unique("cli")
     network = unique("clinet")
     cli.ok("network", "create", network)

@@ -57,7 +57,7 @@ class NetworkDrafts:
         return found
 
     def create(self, name: str, draft_id: str | None = None) -> NetworkDraft:
-        NetworkConfig(name=name)  # the name must do for the network it becomes
+        NetworkConfig.model_validate({"name": name})  # the name must do for the network it becomes
         with self._store.session() as session:
             taken = session.scalar(select(NetworkRow.id).where(NetworkRow.name == name)) or session.scalar(
                 select(NetworkDraftRow.id).where(NetworkDraftRow.name == name)
@@ -70,7 +70,7 @@ class NetworkDrafts:
             return _view(row)
 
     def rename(self, ref: str, name: str) -> NetworkDraft:
-        NetworkConfig(name=name)
+        NetworkConfig.model_validate({"name": name})
         with self._store.session() as session:
             row = session.get(NetworkDraftRow, self.get(ref).id)
             assert row is not None

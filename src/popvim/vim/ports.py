@@ -8,6 +8,7 @@ every reserved address as taken, except for the container the port was given to.
 
 from __future__ import annotations
 
+import builtins
 import random
 import uuid
 from collections.abc import Iterable
@@ -124,10 +125,10 @@ class PortService:
             if row is not None and row.holder == holder:
                 row.holder = None
 
-    def held_by(self, holders: Iterable[str]) -> dict[str, list[Port]]:
+    def held_by(self, holders: Iterable[str]) -> dict[str, builtins.list[Port]]:
         """The ports given to each of these containers (by name)."""
         names = list(holders)
-        found: dict[str, list[Port]] = {}
+        found: dict[str, builtins.list[Port]] = {}
         with self._store.session() as session:
             for row in session.scalars(select(PortRow).where(PortRow.holder.in_(names))).all():
                 found.setdefault(row.holder or "", []).append(self._view(session, row))

@@ -293,13 +293,15 @@ def create_server(request: Request, vim: VimDep, body: Annotated[Any, Body()] = 
         raise bad_request("metadata must be an object of strings")
     endpoints, ports, mac = _endpoints(vim, spec.get("networks"), name)
     try:
-        config = ContainerConfig(
-            name=name,
-            image=image.tags[0] if image.tags else image.id,
-            flavour=flavour.id,
-            metadata=metadata,
-            endpoints=endpoints,
-            mac_address=mac,
+        config = ContainerConfig.model_validate(
+            {
+                "name": name,
+                "image": image.tags[0] if image.tags else image.id,
+                "flavour": flavour.id,
+                "metadata": metadata,
+                "endpoints": endpoints,
+                "mac_address": mac,
+            }
         )
     except ValidationError as exc:
         raise bad_request("Invalid input: " + "; ".join(str(p.get("msg")) for p in exc.errors())) from exc

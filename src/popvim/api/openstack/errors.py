@@ -9,7 +9,7 @@ REST v1 shape and never as a bare 500.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any
 
@@ -122,7 +122,7 @@ def route_class(shape: Shape) -> type[APIRoute]:
     """An APIRoute whose every failure is answered in ``shape``."""
 
     class Route(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 
             async def shaped(request: Request) -> Response:

@@ -109,6 +109,10 @@ def _check_scope(vim: Vim, scope: Any) -> bool:
     return True
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def token_body(
     request: Request, vim: Vim, user: str, expires: datetime, scoped: bool, with_catalog: bool, methods: list[str]
 ) -> dict[str, Any]:
@@ -150,8 +154,8 @@ def issue_token(
         raise OpenStackError(400, "auth.identity.methods must list 'password' or 'token'")
     scoped = _check_scope(vim, auth.get("scope"))
     if "password" in methods:
-        password = identity.get("password") if isinstance(identity.get("password"), dict) else {}
-        spec = password.get("user") if isinstance(password.get("user"), dict) else {}
+        password = _object(identity.get("password"))
+        spec = _object(password.get("user"))
         secret = spec.get("password")
         if not isinstance(secret, str):
             raise OpenStackError(400, "auth.identity.password.user.password is required")
@@ -163,7 +167,7 @@ def issue_token(
             raise OpenStackError(401, "The request you have made requires authentication.") from exc
         methods = ["password"]
     elif "token" in methods:
-        spec = identity.get("token") if isinstance(identity.get("token"), dict) else {}
+        spec = _object(identity.get("token"))
         token = spec.get("id") or x_auth_token or ""
         try:
             user, expires = vim.auth.expiry(token)

@@ -67,25 +67,25 @@ def _common(vim: Vim, created: Any) -> dict[str, Any]:
 
 
 def _network_view(vim: Vim, network: Network | NetworkDraft) -> dict[str, Any]:
-    real = isinstance(network, Network)
+    real = network if isinstance(network, Network) else None
     return {
         "id": network.id,
         "name": network.name,
         "status": "ACTIVE",
         "admin_state_up": True,
         "subnets": [mapping.subnet_id(network.id)] if real else [],
-        "shared": network.is_default if real else False,
+        "shared": real.is_default if real else False,
         "router:external": False,
         "mtu": 1500,
         "port_security_enabled": False,
-        "provider:network_type": network.driver if real else None,
-        "provider:physical_network": network.parent if real else None,
+        "provider:network_type": real.driver if real else None,
+        "provider:physical_network": real.parent if real else None,
         "provider:segmentation_id": None,
         "availability_zone_hints": [],
         "availability_zones": [],
         "ipv4_address_scope": None,
         "ipv6_address_scope": None,
-        "is_default": network.is_default if real else False,
+        "is_default": real.is_default if real else False,
         "l2_adjacency": True,
         "qos_policy_id": None,
         "dns_domain": "",
@@ -301,12 +301,14 @@ def create_subnet(vim: VimDep, body: Annotated[Any, Body()] = None) -> JSONRespo
     labels = {SUBNET_NAME: spec["name"]} if isinstance(spec.get("name"), str) and spec["name"] else {}
     gateway = spec.get("gateway_ip")
     try:
-        config = NetworkConfig(
-            name=network.name,
-            subnet=cidr,
-            gateway=gateway if isinstance(gateway, str) else None,
-            ip_range=_ip_range(spec, cidr or "") if cidr else None,
-            labels=labels,
+        config = NetworkConfig.model_validate(
+            {
+                "name": network.name,
+                "subnet": cidr,
+                "gateway": gateway if isinstance(gateway, str) else None,
+                "ip_range": _ip_range(spec, cidr or "") if cidr else None,
+                "labels": labels,
+            }
         )
     except ValidationError as exc:
         raise bad_request("Invalid input: " + "; ".join(str(p.get("msg")) for p in exc.errors())) from exc

@@ -3,6 +3,9 @@
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-02
+
+A database made by create_all (adopted, stamped 0001) may have the tables already: each
+is made only where missing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    tables = set(sa.inspect(op.get_bind()).get_table_names())
+    if "ports" not in tables:
+        _create_ports()
+    if "network_drafts" not in tables:
+        op.create_table(
+            "network_drafts",
+            sa.Column("id", sa.String(length=36), nullable=False),
+            sa.Column("name", sa.String(length=128), nullable=False),
+            sa.Column("created_at", sa.DateTime(), nullable=False),
+            sa.PrimaryKeyConstraint("id"),
+            sa.UniqueConstraint("name"),
+        )
+
+
+def _create_ports() -> None:
     op.create_table(
         "ports",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -33,14 +51,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_ports_network_id", "ports", ["network_id"], unique=False)
     op.create_index("uq_port_address", "ports", ["network_id", "address"], unique=True)
-    op.create_table(
-        "network_drafts",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("name", sa.String(length=128), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name"),
-    )
 
 
 def downgrade() -> None:
