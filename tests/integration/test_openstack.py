@@ -10,8 +10,6 @@ from openstack import exceptions
 from openstack.connection import Connection
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, free_subnet, unique
 
-pytestmark = pytest.mark.engine
-
 
 def connect(daemon: Daemon, password: str = PASSWORD) -> Connection:
     return openstack.connect(
