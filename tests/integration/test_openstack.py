@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import docker
 import httpx
 import openstack
@@ -104,7 +111,7 @@ def test_port_with_a_fixed_ip_is_reserved_and_the_server_on_it_has_that_ip(
     subnet = conn.network.create_subnet(network_id=network.id, ip_version=4, cidr=cidr, name="sub")
     assert subnet.cidr == cidr
     assert conn.network.get_network(network.id).subnet_ids == [subnet.id]
-    fixed = str(next(iter(__import__("ipaddress").ip_network(cidr).hosts())) + 9)
+    fixed = str(next(ipaddress.ip_network(cidr).hosts()) + 9)
     port = conn.network.create_port(network_id=network.id, fixed_ips=[{"subnet_id": subnet.id, "ip_address": fixed}])
     assert port.fixed_ips == [{"subnet_id": subnet.id, "ip_address": fixed}]
     # Reserved: REST v1 cannot give the address to another container.
@@ -159,9 +166,18 @@ def test_missing_image_and_missing_flavor_are_the_clients_errors(conn: Connectio
         conn.compute.create_server(name=unique("os"), image_id=image.id, flavor_id="no-such-flavor")
 
 
-def test_a_server_is_a_pop_container_and_the_other_way_round(conn: Connection, daemon: Daemon, idle_image: str) -> None:
+def test_a_server_is_a_pop_container_and_the_other_way_round(
+    conn: Connection, daemon: Daemon, idle_image: str, tmp_path: Path
+) -> None:
     image = conn.image.find_image(idle_image, ignore_missing=False)
     server = conn.compute.create_server(name=unique("os"), image_id=image.id, flavor_id="m1.tiny")
+    env = {k: v for k, v in os.environ.items() if k not in ("POP_AUTH", "POP_HOST")}
+    env.update(POP_HOST=f"127.0.0.1:{daemon.pop_port}", POP_AUTH=f"{USER}:{PASSWORD}", HOME=str(tmp_path))
+    listed = subprocess.run(
+        [sys.executable, "-m", "popvim.cli.main", "--json", "servers"], env=env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert server.name in {s["name"] for s in json.loads(listed.stdout)}  # `pop servers` over the Pop protocol
     with daemon.client() as api:
         container = api.get(f"/v1/containers/{server.id}").json()
         assert container["name"] == server.name and container["state"] == "RUNNING"
