@@ -209,3 +209,35 @@ def test_errors_are_openstack_shaped_never_500(daemon: Daemon) -> None:
     for path in ("/identity", "/identity/v3", "/compute/v2.1", "/network", "/image"):
         assert httpx.get(f"{daemon.url}{path}").status_code == 200, path  # version discovery is public
     assert httpx.get(f"{daemon.url}/network/v2.0/networks").status_code == 401
+
+
+def test_a_reader_gets_the_reader_role_and_may_not_create(
+    engine: docker.DockerClient, tmp_path: Path, idle_image: str
+) -> None:
+    daemon = Daemon(tmp_path / "state", env={"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}).start()
+    try:
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {"user": {"name": "rita", "password": "rita-pass-1"}},
+                },
+                "scope": {"project": {"name": daemon.name}},
+            }
+        }
+        r = httpx.post(f"{daemon.url}/identity/v3/auth/tokens", json=body)
+        assert r.status_code == 201, r.text
+        assert [role["name"] for role in r.json()["token"]["roles"]] == ["reader"]
+        headers = {"X-Auth-Token": r.headers["X-Subject-Token"]}
+        assert httpx.get(f"{daemon.url}/compute/v2.1/servers", headers=headers).status_code == 200
+        server = {"server": {"name": unique("os"), "imageRef": idle_image, "flavorRef": "m1.tiny"}}
+        refused = httpx.post(f"{daemon.url}/compute/v2.1/servers", headers=headers, json=server)
+        assert refused.status_code == 403
+        assert "reader" in refused.json()["forbidden"]["message"]
+        refused = httpx.post(f"{daemon.url}/network/v2.0/networks", headers=headers, json={"network": {"name": "x"}})
+        assert refused.status_code == 403 and refused.json()["NeutronError"]["type"] == "HTTPForbidden"
+        other_project = {**body["auth"], "scope": {"project": {"name": "not-this-pop"}}}
+        assert httpx.post(f"{daemon.url}/identity/v3/auth/tokens", json={"auth": other_project}).status_code == 401
+    finally:
+        daemon.stop()
+        daemon.purge()
