@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _measure(daemon: Daemon, args: argparse.Namespace) -> dict[str, Any]:
-    conn = openstack.connect(
+    conn = openstack.connect(  # type: ignore[attr-defined]  # mypy takes this file for the package
         auth_url=f"{daemon.url}/identity",
         username=USER,
         password=PASSWORD,
