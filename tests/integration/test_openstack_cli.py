@@ -15,7 +15,6 @@ import pytest
 import yaml
 from support.daemon import PASSWORD, USER, Daemon, free_subnet, unique
 
-
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
 

@@ -51,7 +51,7 @@ def version(request: Request) -> dict[str, Any]:
     return {"version": _version(request)}
 
 
-def catalog(request: Request) -> list[dict[str, Any]]:
+def catalog(request: Request, region: str) -> list[dict[str, Any]]:
     """Every service of this face, at the address the client reached."""
     base = mapping.root(request)
     services = [
@@ -69,8 +69,8 @@ def catalog(request: Request) -> list[dict[str, Any]]:
                 {
                     "id": mapping.stable_id("endpoint", f"{kind}:{interface}"),
                     "interface": interface,
-                    "region": mapping.REGION,
-                    "region_id": mapping.REGION,
+                    "region": region,
+                    "region_id": region,
                     "url": url,
                 }
                 for interface in ("public", "internal")
@@ -134,7 +134,7 @@ def token_body(
         token["is_domain"] = False
         token["roles"] = mapping.roles(vim.auth.role_of(user))
         if with_catalog:
-            token["catalog"] = catalog(request)
+            token["catalog"] = catalog(request, vim.settings.region)
     return {"token": token}
 
 
@@ -219,8 +219,8 @@ def revoke_token(request: Request, vim: VimDep, x_subject_token: Annotated[str |
 
 
 @router.get("/v3/auth/catalog", dependencies=AUTHORIZED)
-def get_catalog(request: Request) -> dict[str, Any]:
-    return {"catalog": catalog(request), "links": {"self": str(request.url)}}
+def get_catalog(request: Request, vim: VimDep) -> dict[str, Any]:
+    return {"catalog": catalog(request, vim.settings.region), "links": {"self": str(request.url)}}
 
 
 def _projects(request: Request, vim: Vim) -> dict[str, Any]:

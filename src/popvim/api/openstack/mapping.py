@@ -17,7 +17,6 @@ from popvim.vim.users import Role
 
 _NAMESPACE = uuid.UUID("8a4f6b8e-5f63-4c1f-9d2e-706f7076696d")
 DOMAIN = {"id": "default", "name": "Default"}
-REGION = "RegionOne"
 
 KEYSTONE_ROLES: dict[Role, list[str]] = {
     Role.ADMIN: ["admin", "member", "reader"],
