@@ -132,6 +132,7 @@ def test_port_with_a_fixed_ip_is_reserved_and_the_server_on_it_has_that_ip(
     inspected = _engine_container(engine, daemon, name).attrs["NetworkSettings"]["Networks"]
     assert inspected[f"{daemon.prefix}{network.name}"]["IPAddress"] == fixed
     assert conn.network.get_port(port.id).device_id == server.id
+    assert [p.id for p in conn.network.ports(device_id=server.id)] == [port.id]
 
     with pytest.raises(exceptions.ConflictException):
         conn.network.delete_network(network)  # a port is on it
@@ -186,6 +187,11 @@ def test_a_server_is_a_pop_container_and_the_other_way_round(
     seen = conn.compute.get_server(made["id"])
     assert (seen.name, seen.status) == (made["name"], "ACTIVE")
     assert seen.addresses  # on the default network
+    (interface,) = conn.network.ports(device_id=made["id"])  # as a MANO finds a server's interfaces
+    address = next(iter(made["endpoints"].values()))["address"]
+    assert interface.fixed_ips[0]["ip_address"] == address
+    with pytest.raises(exceptions.ConflictException):
+        conn.network.delete_port(interface)  # it goes with its server
     conn.compute.delete_server(seen)
     conn.compute.delete_server(server)
 

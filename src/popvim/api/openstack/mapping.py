@@ -67,3 +67,8 @@ def image_id(docker_id: str) -> str:
 def subnet_id(network_id: str) -> str:
     """A popvim network has one subnet; its id follows from the network's."""
     return str(uuid.uuid5(_NAMESPACE, f"subnet:{network_id}"))
+
+
+def interface_id(container_id: str, network_id: str) -> str:
+    """The port id of a container's interface that no reserved port stands for."""
+    return str(uuid.uuid5(_NAMESPACE, f"interface:{container_id}:{network_id}"))

@@ -120,17 +120,19 @@ def _subnet_view(vim: Vim, network: Network) -> dict[str, Any]:
     }
 
 
-def _port_view(vim: Vim, port: Port, running: set[str]) -> dict[str, Any]:
+def _port_dict(
+    vim: Vim, port_id: str, name: str, network_id: str, mac: str, address: str, device: str | None, up: bool, made: Any
+) -> dict[str, Any]:
     return {
-        "id": port.id,
-        "name": port.name,
-        "network_id": port.network_id,
-        "mac_address": port.mac,
+        "id": port_id,
+        "name": name,
+        "network_id": network_id,
+        "mac_address": mac,
         "admin_state_up": True,
-        "status": "ACTIVE" if port.container_id in running else "DOWN",
-        "device_id": port.container_id or "",
-        "device_owner": "compute:nova" if port.container_id else "",
-        "fixed_ips": [{"subnet_id": mapping.subnet_id(port.network_id), "ip_address": port.address}],
+        "status": "ACTIVE" if up else "DOWN",
+        "device_id": device or "",
+        "device_owner": "compute:nova" if device else "",
+        "fixed_ips": [{"subnet_id": mapping.subnet_id(network_id), "ip_address": address}],
         "security_groups": [],
         "allowed_address_pairs": [],
         "extra_dhcp_opts": [],
@@ -144,8 +146,43 @@ def _port_view(vim: Vim, port: Port, running: set[str]) -> dict[str, Any]:
         "dns_assignment": [],
         "qos_policy_id": None,
         "propagate_uplink_status": False,
-        **_common(vim, port.created_at),
+        **_common(vim, made),
     }
+
+
+def _port_view(vim: Vim, port: Port, running: set[str]) -> dict[str, Any]:
+    up = port.container_id in running
+    return _port_dict(
+        vim, port.id, port.name, port.network_id, port.mac, port.address, port.container_id, up, port.created_at
+    )
+
+
+def _all_ports(vim: Vim) -> list[dict[str, Any]]:
+    """The reserved ports, and every other interface of a container as the port Nova would have
+    made for it (read-only: it goes with its server), so that a MANO finds a server's
+    interfaces by ``device_id`` as on OpenStack."""
+    containers = vim.containers.list()
+    running = {c.id for c in containers if c.state == ContainerState.RUNNING}
+    reserved = vim.ports.list()
+    views = [_port_view(vim, p, running) for p in reserved]
+    taken = {(p.network_id, p.address) for p in reserved}
+    for container in containers:
+        for endpoint in container.endpoints.values():
+            if endpoint.active and (endpoint.network_id, endpoint.address) not in taken:
+                views.append(
+                    _port_dict(
+                        vim,
+                        mapping.interface_id(container.id, endpoint.network_id),
+                        "",
+                        endpoint.network_id,
+                        endpoint.mac or "",
+                        endpoint.address,
+                        container.id,
+                        container.id in running,
+                        container.created_at,
+                    )
+                )
+    return views
 
 
 def _filtered(request: Request, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -336,20 +373,25 @@ def _running(vim: Vim) -> set[str]:
 
 @router.get("/v2.0/ports", dependencies=AUTHORIZED)
 def list_ports(request: Request, vim: VimDep) -> dict[str, Any]:
-    running = _running(vim)
-    return {"ports": _filtered(request, [_port_view(vim, p, running) for p in vim.ports.list()])}
+    return {"ports": _filtered(request, _all_ports(vim))}
 
 
 def _port(vim: Vim, ref: str) -> Port:
+    """A reserved port; 409 for a server's own interface, 404 for anything else."""
     try:
         return vim.ports.get(ref)
     except NotFound as exc:
+        if any(view["id"] == ref for view in _all_ports(vim)):
+            raise conflict(f"Port {ref} is an interface of a server and goes with it; delete the server") from exc
         raise not_found(f"Port {ref} could not be found.") from exc
 
 
 @router.get("/v2.0/ports/{ref}", dependencies=AUTHORIZED)
 def get_port(ref: str, vim: VimDep) -> dict[str, Any]:
-    return {"port": _port_view(vim, _port(vim, ref), _running(vim))}
+    found = next((view for view in _all_ports(vim) if view["id"] == ref), None)
+    if found is None:
+        raise not_found(f"Port {ref} could not be found.")
+    return {"port": found}
 
 
 @router.post("/v2.0/ports", status_code=201, dependencies=AUTHORIZED)
