@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -16,6 +17,18 @@ import pytest
 from openstack import exceptions
 from openstack.connection import Connection
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, free_subnet, unique
+
+# Its own address pool for the default network: other test runs on this engine take
+# 172.16.0.0/12's sixteen /16s (popvim's default pool) quickly.
+POOL = '[network]\npool = "10.64.0.0/10"\n'
+
+
+@pytest.fixture(scope="module")
+def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Iterator[Daemon]:
+    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend, config_text=POOL).start()
+    yield d
+    d.stop()
+    d.purge()
 
 
 def connect(daemon: Daemon, password: str = PASSWORD) -> Connection:
@@ -220,7 +233,8 @@ def test_errors_are_openstack_shaped_never_500(daemon: Daemon) -> None:
 def test_a_reader_gets_the_reader_role_and_may_not_create(
     engine: docker.DockerClient, tmp_path: Path, idle_image: str
 ) -> None:
-    daemon = Daemon(tmp_path / "state", env={"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}).start()
+    users = {"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}
+    daemon = Daemon(tmp_path / "state", env=users, config_text=POOL).start()
     try:
         body = {
             "auth": {
