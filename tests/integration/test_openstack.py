@@ -233,7 +233,7 @@ def test_errors_are_openstack_shaped_never_500(daemon: Daemon) -> None:
 def test_a_reader_gets_the_reader_role_and_may_not_create(
     engine: docker.DockerClient, tmp_path: Path, idle_image: str
 ) -> None:
-    users = {"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}
+    users: dict[str, str | None] = {"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}
     daemon = Daemon(tmp_path / "state", env=users, config_text=POOL).start()
     try:
         body = {

@@ -34,11 +34,11 @@ def vim(tmp_path: Path) -> Iterator[dict[str, Any]]:
     engine = FakeEngine()
     settings = VimSettings()
     bus = EventBus()
-    networks = NetworkService(store, engine, settings, bus)  # type: ignore[arg-type]
-    images = ImageService(engine, bus)  # type: ignore[arg-type]
+    networks = NetworkService(store, engine, settings, bus)
+    images = ImageService(engine, bus)
     containers = ContainerService(
         store,
-        engine,  # type: ignore[arg-type]
+        engine,
         settings,
         bus,
         networks,

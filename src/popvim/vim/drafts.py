@@ -15,9 +15,9 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from popvim.clock import utcnow
 from popvim.store.db import Store
 from popvim.store.models import NetworkDraftRow, NetworkRow
-from popvim.clock import utcnow
 from popvim.vim.errors import AlreadyExists, NotFound
 from popvim.vim.models import Network, NetworkConfig
 from popvim.vim.networks import NetworkService

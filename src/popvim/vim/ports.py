@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from popvim.clock import utcnow
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, PortRow
-from popvim.clock import utcnow
 from popvim.vim.errors import InvalidState, NotFound
 from popvim.vim.networks import NetworkService
 

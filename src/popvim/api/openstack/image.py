@@ -54,7 +54,7 @@ def version(request: Request) -> dict[str, Any]:
 
 def image_view(vim: Vim, image: Image) -> dict[str, Any]:
     glance_id = mapping.image_id(image.id)
-    created = image.created[:19] + "Z" if len(image.created) >= 19 else image.created
+    created = mapping.timestamp(image.created)
     return {
         "id": glance_id,
         "name": image.tags[0] if image.tags else image.id,

@@ -39,15 +39,12 @@ def roles(role: Role) -> list[dict[str, str]]:
 
 
 def timestamp(moment: datetime | None, fraction: bool = False) -> str | None:
-    """UTC in ISO 8601 with ``Z`` (popvim stores naive UTC)."""
+    """UTC in ISO 8601 with ``Z`` (popvim stores naive UTC; the engine's times are aware)."""
     if moment is None:
         return None
-    moment = moment.replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if fraction else "%Y-%m-%dT%H:%M:%SZ")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def root(request: Request) -> str:
