@@ -36,7 +36,7 @@ FLAVOUR = "m1.tiny"
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="popvim-bench-os-") as state:
-        daemon = Daemon(Path(state), config_text='[network]\npool = "10.64.0.0/10"\n').start()
+        daemon = Daemon(Path(state), config_text='[network]\npool = "10.64.0.0/10"\n').start(timeout=120)
         try:
             return _measure(daemon, args)
         finally:
