@@ -68,6 +68,7 @@ class Config:
     swarm_nodes: dict[str, str] = field(default_factory=dict)  # [swarm] nodes: node hostname or id -> engine URL
     engine_prefix: str = ""
     token_ttl: int = 24 * 3600
+    region: str = "RegionOne"  # the OpenStack face's region, in its service catalog
     stop_timeout: float = 5.0
     default_network: str = "private"
     default_network_internal: bool = False
@@ -92,6 +93,7 @@ class Config:
             install_id=self.install_id,
             engine_prefix=self.engine_prefix,
             token_ttl_seconds=self.token_ttl,
+            region=self.region,
             stop_timeout_seconds=self.stop_timeout,
             default_network=self.default_network,
             default_network_internal=self.default_network_internal,
@@ -127,6 +129,7 @@ _POP_KEYS: dict[str, tuple[type, ...]] = {
     "engine": (str,),
     "engine_prefix": (str,),
     "token_ttl": (int,),
+    "region": (str,),
     "stop_timeout": (int, float),
     "controller_interval": (int, float),
     "reconcile_interval": (int, float),

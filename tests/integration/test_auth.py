@@ -9,6 +9,8 @@ import httpx
 import pytest
 from support.daemon import PASSWORD, USER, Daemon, expect_error, wait_for
 
+from popvim.api import openstack
+
 PUBLIC = {"/health", "/ready", "/v1/auth/login"}
 METHODS = {"get", "post", "put", "patch", "delete"}
 BOGUS_CREDENTIALS = [
@@ -43,7 +45,7 @@ def protected_operations(daemon: Daemon) -> list[tuple[str, str]]:
         for path, item in spec["paths"].items()
         if path not in PUBLIC
         for method in item
-        if method in METHODS
+        if method in METHODS and not openstack.is_public(method.upper(), path)
     ]
     assert len(operations) > 30, operations
     return operations
@@ -72,6 +74,10 @@ def test_every_route_but_health_and_login_needs_a_valid_token(daemon: Daemon) ->
             for headers in BOGUS_CREDENTIALS:
                 for body in [None] if method == "GET" else [None, {}]:
                     r = client.request(method, path, headers=headers, json=body)
+                    if openstack.face_of(path):  # 401 in the OpenStack service's shape
+                        if r.status_code != 401 or not r.headers.get("www-authenticate", "").startswith("Keystone"):
+                            refused.append(f"{method} {path} {headers} body={body}: {r.status_code} {r.text[:120]}")
+                        continue
                     code = r.json().get("error", {}).get("code") if r.status_code == 401 else None
                     if code not in ("unauthenticated", "permission_denied"):
                         refused.append(f"{method} {path} {headers} body={body}: {r.status_code} {r.text[:120]}")

@@ -29,7 +29,7 @@ def test_no_server_error_from_generated_requests(daemon: Daemon, tmp_path: Path)
             "--checks",
             "not_a_server_error",
             "--exclude-path-regex",
-            r"(pull|/v1/events|/v1/auth/logout|mesh)",
+            r"(pull|/v1/events|/v1/auth/logout|mesh|^/(identity|compute|network|image)(/|$))",  # OpenStack: own test
             "--max-examples",
             "25",
             "--seed",

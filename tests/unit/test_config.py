@@ -77,3 +77,10 @@ def test_popd_auth_gives_several_users(monkeypatch) -> None:
     assert sorted(config.users) == ["a", "b"]
     with pytest.raises(ValueError):
         cfg.users_from_env("nocolon")
+
+
+def test_region_names_the_openstack_catalogs_region(tmp_path: Path) -> None:
+    path = tmp_path / "popvimd.toml"
+    path.write_text('[pop]\nregion = "edge-7"\n')
+    assert cfg.load(path).settings().region == "edge-7"
+    assert cfg.Config().settings().region == "RegionOne"

@@ -72,8 +72,8 @@ def _race_once(networks: NetworkService, other: Store, monkeypatch: pytest.Monke
     real = networks.allocate
     raced: list[str] = []
 
-    def allocate(session: Any, row: Any, requested: str | None) -> str:
-        address = real(session, row, requested)
+    def allocate(session: Any, row: Any, requested: str | None, holder: str | None = None) -> str:
+        address = real(session, row, requested, holder)
         if not raced:
             raced.append(address)
             _take(other, row.id, address)

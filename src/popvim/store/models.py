@@ -108,3 +108,35 @@ class TokenRow(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     username: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class PortRow(Base):
+    """An address reserved on a network before any container uses it (a Neutron port).
+
+    While the row exists the address is taken for everyone but ``holder``, the name of the
+    container the port was given to; the reservation outlives that container.
+    """
+
+    __tablename__ = "ports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(17))
+    holder: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("uq_port_address", "network_id", "address", unique=True),)
+
+
+class NetworkDraftRow(Base):
+    """A network named but not made yet: Neutron creates a network first and its subnet
+    after, while a popvim network needs its subnet at once. The subnet makes it real,
+    with this row's id."""
+
+    __tablename__ = "network_drafts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

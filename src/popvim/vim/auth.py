@@ -242,6 +242,15 @@ class AuthService:
             raise PermissionDenied("token expired")
         return username
 
+    def expiry(self, token: str | None) -> tuple[str, datetime]:
+        """The token's user and when the token expires; raises as ``verify`` does."""
+        username = self.verify(token)
+        with self._lock:
+            cached = self._cache.get(_digest(token or ""))
+        if cached is None:  # revoked in the instant since
+            raise PermissionDenied("unknown token")
+        return username, cached[1]
+
     def logout(self, tokens: list[str]) -> None:
         digests = [_digest(t) for t in tokens if t]
         with self._lock:

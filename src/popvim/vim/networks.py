@@ -18,13 +18,13 @@ import threading
 import uuid
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from popvim.clock import utcnow
 from popvim.engine.driver import EngineConflict, EngineDriver, EngineError, EngineNetwork, EngineNotFound, NetworkSpec
 from popvim.store.db import Store
-from popvim.store.models import ContainerRow, EndpointRow, NetworkRow
+from popvim.store.models import ContainerRow, EndpointRow, NetworkRow, PortRow
 from popvim.vim.errors import AlreadyExists, EngineFailure, Exhausted, InvalidArgument, InvalidState, NotFound
 from popvim.vim.events import EventBus
 from popvim.vim.labels import LABEL_INSTALL, LABEL_NETWORK, LABEL_POP
@@ -70,6 +70,15 @@ def host_routes(path: str = "/proc/net/route") -> list[ipaddress.IPv4Network]:
 def engine_prefix_ref(ref: str) -> bool:
     """True when ``ref`` may be a prefix of an engine id: 12 to 64 lower-case hex digits."""
     return bool(_HEX.fullmatch(ref))
+
+
+def reserved_addresses(session: Session, network_id: str, holder: str | None = None) -> set[str]:
+    """The addresses reserved by ports (vim/ports.py) on the network for anyone but ``holder``,
+    the name of the container a port was given to."""
+    query = select(PortRow.address).where(PortRow.network_id == network_id)
+    if holder is not None:
+        query = query.where(or_(PortRow.holder.is_(None), PortRow.holder != holder))
+    return set(session.scalars(query).all())
 
 
 def _subnet(value: str, what: str) -> ipaddress.IPv4Network:
@@ -161,7 +170,7 @@ class NetworkService:
         )
 
     # --- create / delete ------------------------------------------------------
-    def create(self, config: NetworkConfig, *, default: bool = False) -> Network:
+    def create(self, config: NetworkConfig, *, default: bool = False, network_id: str | None = None) -> Network:
         """Records the network, then makes it on the engine.
 
         Another user of the engine (a second PoP) may take a subnet between our
@@ -172,7 +181,7 @@ class NetworkService:
             self._settings.policy.check_network(config)
         avoid: builtins.list[ipaddress.IPv4Network] = []
         for attempt in range(_CREATE_ATTEMPTS):
-            row = self._record(config, default, avoid)
+            row = self._record(config, default, avoid, network_id)
             try:
                 engine_id = self._engine.create_network(self._spec(row))
                 break
@@ -190,7 +199,13 @@ class NetworkService:
         self._bus.publish("network.created", row.id, name=row.name, subnet=row.subnet)
         return self._view(row, 0)
 
-    def _record(self, config: NetworkConfig, default: bool, avoid: builtins.list[ipaddress.IPv4Network]) -> NetworkRow:
+    def _record(
+        self,
+        config: NetworkConfig,
+        default: bool,
+        avoid: builtins.list[ipaddress.IPv4Network],
+        network_id: str | None = None,
+    ) -> NetworkRow:
         """The committed row of a new network; refuses a name, subnet or bridge already in use."""
         with self._subnet_lock, self._store.session() as session:
             if session.scalar(select(NetworkRow).where(NetworkRow.name == config.name)):
@@ -201,6 +216,10 @@ class NetworkService:
                 if not default:  # no engine network has it: an existing link is the host's own
                     self._settings.policy.check_bridge_name(config.bridge_name)
             row = self._new_row(config, default, self._taken(session, engine_nets, avoid))
+            if network_id:  # a draft made real keeps the id its clients know (vim/drafts.py)
+                if session.get(NetworkRow, network_id):
+                    raise AlreadyExists(f"network {network_id!r} exists already")
+                row.id = network_id
             session.add(row)
             return row
 
@@ -369,14 +388,16 @@ class NetworkService:
         self._bus.publish("network.deleted", net_id, name=name)
 
     # --- addresses ------------------------------------------------------------
-    def allocate(self, session: Session, row: NetworkRow, requested: str | None) -> str:
-        """An address on ``row`` for a new endpoint; call with ``ipam_lock`` held until commit."""
+    def allocate(self, session: Session, row: NetworkRow, requested: str | None, holder: str | None = None) -> str:
+        """An address on ``row`` for a new endpoint; call with ``ipam_lock`` held until commit.
+        Addresses reserved by ports are taken, but those of ports given to ``holder``."""
         subnet = ipaddress.IPv4Network(row.subnet)
         taken = set(
             session.scalars(
                 select(EndpointRow.address).where(EndpointRow.network_id == row.id, EndpointRow.active.is_(True))
             ).all()
         )
+        taken.update(reserved_addresses(session, row.id, holder))
         reserved = {str(subnet.network_address), str(subnet.broadcast_address), row.gateway}
         foreign = self._foreign.get(row.id, set())
         if requested:

@@ -16,6 +16,7 @@ from popvim.observe.metrics import InstrumentedEngine
 from popvim.store.db import Store
 from popvim.vim.auth import AuthService
 from popvim.vim.containers import ContainerService
+from popvim.vim.drafts import NetworkDrafts
 from popvim.vim.errors import EngineFailure
 from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
@@ -24,6 +25,7 @@ from popvim.vim.limits import Slots
 from popvim.vim.mesh import Mesh
 from popvim.vim.metrics import StateCollector
 from popvim.vim.networks import NetworkService
+from popvim.vim.ports import PortService
 from popvim.vim.readiness import Readiness, database_check, engine_check
 from popvim.vim.settings import VimSettings
 from popvim.vim.usage import UsageSampler
@@ -46,6 +48,8 @@ class Vim:
         self.flavours = FlavourCatalogue(settings.flavours)
         self.images = ImageService(engine, self.bus)
         self.networks = NetworkService(store, engine, settings, self.bus)
+        self.ports = PortService(store, self.networks)  # reserved addresses (Neutron ports)
+        self.drafts = NetworkDrafts(store, self.networks)  # networks awaiting their subnet
         self.containers = ContainerService(store, engine, settings, self.bus, self.networks, self.images, self.flavours)
         self.mesh = Mesh()
         # Open event feeds and followed logs: each holds a connection for as long as the client likes.

@@ -26,6 +26,7 @@ class VimSettings:
     # Prepended to engine-side names so several PoPs (or test runs) can share one engine.
     engine_prefix: str = ""
     token_ttl_seconds: int = 24 * 3600
+    region: str = "RegionOne"  # the OpenStack face's region name (service catalog)
     stop_timeout_seconds: float = 5.0
     default_network: str = "private"
     # Seed 001 made `private` internal; published ports need a non-internal network.

@@ -9,6 +9,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from popvim import __version__
+from popvim.api import openstack
 from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
@@ -34,16 +35,28 @@ class RequireToken:
         self.vim = vim
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in PUBLIC_PATHS
+            or openstack.is_public(scope["method"], scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
-        scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+        headers = Headers(scope=scope)
+        scheme, _, token = headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
+        face = openstack.face_of(scope["path"])
+        if face is not None and bearer is None:  # OpenStack clients send X-Auth-Token
+            bearer = headers.get("x-auth-token")
         try:
             user = self.vim.auth.verify_cached(bearer) or await run_in_threadpool(self.vim.auth.verify, bearer)
         except VimError as exc:
-            refusal = JSONResponse(
-                errors.error_body(exc.code, exc.message), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            refusal = (
+                openstack.unauthorized(face, exc.message)
+                if face
+                else JSONResponse(
+                    errors.error_body(exc.code, exc.message), status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
             )
             await refusal(scope, receive, send)
             return
@@ -73,6 +86,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         networks.router,
         nfv_routes.router,
         compat.router,
+        *openstack.ROUTERS,
     ):
         app.include_router(router)
 

@@ -95,7 +95,7 @@ def _insert(
             if net.id in seen:
                 raise InvalidArgument(f"network {net.name!r} is named twice in endpoints")
             seen.add(net.id)
-            address = networks.allocate(session, net, ip)
+            address = networks.allocate(session, net, ip, holder=name)  # a port given to it (vim/ports.py)
             if position == 0 and config.mac_address:
                 _check_mac_free(session, net, config.mac_address)
             row.endpoints.append(
