@@ -21,6 +21,7 @@ from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
 from popvim.vim.limits import Slots
+from popvim.vim.links import LinkService
 from popvim.vim.mesh import Mesh
 from popvim.vim.metrics import StateCollector
 from popvim.vim.networks import NetworkService
@@ -47,6 +48,7 @@ class Vim:
         self.images = ImageService(engine, self.bus)
         self.networks = NetworkService(store, engine, settings, self.bus)
         self.containers = ContainerService(store, engine, settings, self.bus, self.networks, self.images, self.flavours)
+        self.links = LinkService(store, engine, self.networks, self.containers)
         self.mesh = Mesh()
         # Open event feeds and followed logs: each holds a connection for as long as the client likes.
         self.streams = Slots("open streams", settings.limits.streams, settings.limits.streams_per_user)

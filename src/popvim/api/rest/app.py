@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from popvim import __version__
 from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
-from popvim.api.rest.routes import compat, containers, images, networks, ready, system
+from popvim.api.rest.routes import compat, containers, images, links, networks, ready, system
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.errors import VimError
@@ -71,6 +71,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         images.router,
         containers.router,
         networks.router,
+        links.router,
         nfv_routes.router,
         compat.router,
     ):
