@@ -12,10 +12,14 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from support import blast
-from support.daemon import Daemon, create_container, expect_error, free_subnet, unique, wait_for
+from support.daemon import PASSWORD, USER, Daemon, create_container, expect_error, free_subnet, unique, wait_for
+
+from popvim.proto import vim_pop_pb2 as pb
+from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
 VNF_BASE = "popvim-test/vnf-base:latest"
 SECONDS = 4.0
@@ -136,14 +140,9 @@ def test_what_the_kernel_lacks_is_refused_by_name(api: httpx.Client, link: dict[
 
 
 def test_pop_protocol_carries_the_limits(daemon: Daemon, engine: Any) -> None:
-    import grpc
-    from support.daemon import PASSWORD, USER
-
-    from popvim.proto import vim_pop_pb2 as pb
-    from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
     with grpc.insecure_channel(f"127.0.0.1:{daemon.pop_port}") as channel:
-        pop = pb_grpc.PopStub(channel)
+        pop = pb_grpc.PopStub(channel)  # type: ignore[no-untyped-call]
         md = [("token", pop.Login(pb.Credentials(username=USER, password=PASSWORD), timeout=30).value)]
         net = unique("lnk")
         made = pop.CreateNetwork(
