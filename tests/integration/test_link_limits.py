@@ -124,6 +124,10 @@ def test_limit_goes_with_the_endpoint(api: httpx.Client, link: dict[str, Any], e
     r = api.post(f"/v1/networks/{net2}/connect", json={"container": sender["id"]})
     assert r.status_code == 200, r.text
     assert _tc(sender, api, "qdisc", "show").count("rate 5Mbit") == 2  # its interface and its ifb
+    # a new container on the network (what a heal makes) starts shaped
+    fresh = create_container(api, image=VNF_BASE, command=["sleep", "infinity"], endpoints={net2: None})
+    assert api.post(f"/v1/containers/{fresh['id']}/start").status_code == 200
+    assert _tc(fresh, api, "qdisc", "show").count("rate 5Mbit") == 2
     r = api.post(f"/v1/networks/{net2}/disconnect", json={"container": sender["id"]})
     assert r.status_code == 200, r.text
     shown = _tc(sender, api, "qdisc", "show")
