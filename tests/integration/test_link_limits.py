@@ -31,6 +31,15 @@ def within(measured: float, limit_mbit: float) -> bool:
 
 
 @pytest.fixture(scope="module")
+def daemon(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The module's popvimd, given time to start on a busy machine (transfers are what is measured here)."""
+    d = Daemon(tmp_path_factory.mktemp("popvimd")).start(timeout=120)
+    yield d
+    d.stop()
+    d.purge()
+
+
+@pytest.fixture(scope="module")
 def api(daemon: Daemon) -> Iterator[httpx.Client]:
     with daemon.client() as client:
         yield client
