@@ -10,8 +10,9 @@ repo=$(dirname "$here")
 "$here/busybox/build.sh"
 "$here/vnf-base/build.sh"
 "$here/sipp/build.sh"  # FROM vnf-base, so after it
+"$here/host/build.sh"  # the emulated host: vnf-base + docker.io + this checkout's popvimd
 
 for image in popvim-test/busybox:latest popvim-test/vnf-base:latest \
-        mcilloni/sipp-server:latest mcilloni/sipp-client:latest; do
+        mcilloni/sipp-server:latest mcilloni/sipp-client:latest popvim-test/host:latest; do
     echo "$image $(docker image inspect --format '{{.Id}}' "$image")"
 done

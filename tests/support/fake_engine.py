@@ -34,6 +34,7 @@ from popvim.engine.driver import (
     NetworkSpec,
 )
 from popvim.engine.errors import EngineConflict, EngineError, EngineNotFound, EngineRefused
+from popvim.engine.shaping import LinkShape
 
 BUSYBOX_ID = "sha256:" + "b" * 64
 
@@ -115,6 +116,7 @@ class FakeEngine:
         self.containers_by_id: dict[str, FakeContainer] = {}
         self.registry: set[str] = {"busybox:latest"}  # what ``pull`` finds
         self.calls: list[str] = []  # every method called, in order
+        self.shaped: dict[tuple[str, str], LinkShape] = {}  # (container id, network) -> its link shape
         self._failures: dict[str, list[EngineError]] = {}
         self._streams: list[tuple[dict[str, str], _Stream]] = []
         self._lock = threading.RLock()
@@ -401,6 +403,18 @@ class FakeEngine:
     def networks(self, labels: dict[str, str] | None = None) -> list[EngineNetwork]:
         self._enter("networks")
         return [n for n in self.networks_by_id.values() if _matches(n.labels, labels)]
+
+    # --- ShapingEngine --------------------------------------------------------------
+    def shaping_missing(self, netem: bool) -> tuple[str, ...]:
+        return ("netem qdisc (sch_netem)",) if netem else ()
+
+    def shape_endpoint(self, container_id: str, network: str, shape: LinkShape) -> None:
+        self._enter("shape_endpoint")
+        self.shaped[(self._running(container_id).id, network)] = shape
+
+    def unshape_endpoint(self, container_id: str, network: str) -> None:
+        self._enter("unshape_endpoint")
+        self.shaped.pop((container_id, network), None)
 
     # --- EventEngine ----------------------------------------------------------------
     def events(self, labels: dict[str, str]) -> _Stream:

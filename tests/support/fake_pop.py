@@ -131,14 +131,16 @@ class FakePop:
             found = self._one(ref)
         return models.Stats(self.cpu.get(found.name, 0.0), 0, 0, 1, 0, 0)
 
-    def create_network(self, name: str, *, subnet: str = "", labels: dict[str, str] | None = None) -> models.Network:
+    def create_network(
+        self, name: str, *, subnet: str = "", labels: dict[str, str] | None = None, bandwidth: str = ""
+    ) -> models.Network:
         self._reach()
         with self._lock:
             if any(n.name == name for n in self.networks_by_id.values()):
                 raise AlreadyExists(grpc.StatusCode.ALREADY_EXISTS, f"a network named {name!r} exists")
             cidr = subnet or f"10.{len(self.networks_by_id) + 1}.0.0/24"
             network = models.Network(
-                f"n{next(self._ids)}", name, False, "bridge", [models.Subnet(cidr, "")], dict(labels or {})
+                f"n{next(self._ids)}", name, False, "bridge", [models.Subnet(cidr, "")], dict(labels or {}), bandwidth
             )
             self.networks_by_id[network.id] = network
             hosts = ipaddress.ip_network(cidr).hosts()

@@ -105,6 +105,15 @@ def test_instantiate_starts_sources_first_and_passes_their_addresses(orchestrato
     assert record.virtual_links == {"private": {"here": network.name}}
 
 
+def test_a_virtual_links_bandwidth_reaches_its_network(orchestrator: Orchestrator, pop: FakePop) -> None:
+    descriptor = nsd()
+    descriptor["vld"][0]["bandwidth"] = "10mbit"  # popvim's Open Baton extension; the PoP enforces it (tc)
+    _, op = deploy(orchestrator, descriptor)
+    assert op.operation_state == "COMPLETED", op
+    (network,) = pop.networks_by_id.values()
+    assert network.bandwidth == "10mbit"
+
+
 def test_scale_out_adds_the_next_indexes_and_scale_in_removes_the_newest(
     orchestrator: Orchestrator, pop: FakePop
 ) -> None:

@@ -77,6 +77,7 @@ class Network:
     driver: str
     subnets: list[Subnet]
     labels: dict[str, str] = field(default_factory=dict)
+    bandwidth: str = ""  # the link limit of every endpoint ("" none)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def network(m: pb.Network) -> Network:
         driver=m.driver,
         subnets=[Subnet(s.cidr, s.gateway) for s in m.subnets],
         labels=dict(m.labels),
+        bandwidth=m.bandwidth,
     )
 
 

@@ -220,8 +220,10 @@ class PopClient:
         labels: dict[str, str] | None = None,
         parent: str = "",
         options: dict[str, str] | None = None,
+        bandwidth: str = "",
     ) -> models.Network:
         request = pb.NetworkConfig(
+            bandwidth=bandwidth,
             name=name,
             subnet=subnet,
             ip_range=ip_range,

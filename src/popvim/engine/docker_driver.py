@@ -27,6 +27,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from popvim.engine import hostmode
 from popvim.engine.driver import (
     ContainerSpec,
     EngineConflict,
@@ -45,6 +46,7 @@ from popvim.engine.driver import (
     ExecResult,
     NetworkSpec,
 )
+from popvim.engine.shaping import LinkShape, NetnsShaper
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,7 @@ class DockerDriver:
                 self._api = docker.APIClient(base_url=base_url, version="auto", timeout=timeout)
             else:
                 self._api = docker.from_env(version="auto", timeout=timeout).api
+        self._shaper = NetnsShaper()
 
     # --- engine ---------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -243,17 +246,26 @@ class DockerDriver:
     def create_container(self, spec: ContainerSpec) -> str:
         api = self._api
         first, rest = (spec.endpoints[0], spec.endpoints[1:]) if spec.endpoints else (None, [])
+        binds, extra = list(spec.volumes), {}
+        if spec.host_mode:
+            extra = hostmode.host_config_options()
+            extra["cap_add"] = sorted(set(extra["cap_add"]) | set(spec.cap_add))
+            binds.append(hostmode.CGROUP_BIND)
+        else:
+            extra["cap_add"] = spec.cap_add or None
         host_config = api.create_host_config(
             port_bindings={p: (spec.port_address, h) if spec.port_address else h for p, h in spec.ports.items()}
             or None,
-            binds=spec.volumes or None,
+            binds=binds or None,
             nano_cpus=spec.nano_cpus,
             mem_limit=spec.mem_limit,
             privileged=spec.privileged,
-            cap_add=spec.cap_add or None,
             restart_policy=_restart_policy(spec.restart_policy),
             network_mode=first.network if first else None,
+            **extra,
         )
+        if spec.host_mode:
+            host_config.update(hostmode.UNMASKED)
         networking = None
         if first:
             networking = api.create_networking_config(
@@ -469,6 +481,29 @@ class DockerDriver:
     def disconnect(self, network_id: str, container_id: str) -> None:
         with _translated():
             self._api.disconnect_container_from_network(container_id, network_id, force=True)
+
+    # --- link shaping -----------------------------------------------------------
+    def shaping_missing(self, netem: bool) -> tuple[str, ...]:
+        return self._shaper.missing(netem)
+
+    def _pid_and_mac(self, container_id: str, network: str) -> tuple[int, str | None]:
+        with _translated():
+            attrs = self._api.inspect_container(container_id)
+        settings = ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(network) or {}
+        return int((attrs.get("State") or {}).get("Pid") or 0), settings.get("MacAddress") or None
+
+    def shape_endpoint(self, container_id: str, network: str, shape: LinkShape) -> None:
+        pid, mac = self._pid_and_mac(container_id, network)
+        if not pid:
+            raise EngineConflict(f"container {container_id[:12]} is not running: nothing to shape")
+        if not mac:
+            raise EngineNotFound(f"container {container_id[:12]} has no endpoint on network {network!r}")
+        self._shaper.shape(pid, mac, shape)
+
+    def unshape_endpoint(self, container_id: str, network: str) -> None:
+        pid, mac = self._pid_and_mac(container_id, network)
+        if pid and mac:
+            self._shaper.clear(pid, mac)
 
     # --- networks -------------------------------------------------------------
     def create_network(self, spec: NetworkSpec) -> str:

@@ -24,7 +24,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from popvim.engine.shaping import LinkShape
 
 from popvim.engine.errors import (
     EngineConflict,
@@ -61,6 +64,7 @@ __all__ = [
     "LogStream",
     "NetworkEngine",
     "NetworkSpec",
+    "ShapingEngine",
     "WorkloadEngine",
 ]
 
@@ -88,6 +92,8 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     restart_policy: str | None = None  # "no", "always", "unless-stopped", "on-failure[:N]"
     endpoints: list[EndpointSpec] = field(default_factory=list)
+    # An emulated host: every capability and device the engine's host has (popvim.engine.hostmode).
+    host_mode: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,5 +315,17 @@ class EventEngine(Protocol):
         ...
 
 
-class EngineDriver(EngineBase, WorkloadEngine, NetworkEngine, EventEngine, Protocol):
+class ShapingEngine(Protocol):
+    """Link shaping (popvim.engine.shaping): both directions of one endpoint, on the container side."""
+
+    def shaping_missing(self, netem: bool) -> tuple[str, ...]:
+        """What this host lacks to shape links (with delay/loss when ``netem``); empty: nothing."""
+        ...
+
+    def shape_endpoint(self, container_id: str, network: str, shape: LinkShape) -> None: ...
+
+    def unshape_endpoint(self, container_id: str, network: str) -> None: ...
+
+
+class EngineDriver(EngineBase, WorkloadEngine, NetworkEngine, EventEngine, ShapingEngine, Protocol):
     """Everything ``popvim.vim`` needs from an engine."""

@@ -50,6 +50,7 @@ from popvim.engine.errors import (
     EngineNotFound,
     EngineUnavailable,
 )
+from popvim.engine.shaping import LinkShape
 
 log = logging.getLogger(__name__)
 
@@ -492,6 +493,16 @@ class SwarmDriver:
                 data=spec,
             )
             self._api._raise_for_status(response)  # noqa: SLF001
+
+    # --- link shaping: not on a cluster (tasks run on other hosts' namespaces) -------
+    def shaping_missing(self, netem: bool) -> tuple[str, ...]:
+        return ("link shaping on a Swarm PoP (its containers run in other hosts' namespaces)",)
+
+    def shape_endpoint(self, container_id: str, network: str, shape: LinkShape) -> None:
+        raise EngineError("link shaping is not available on a Swarm PoP")
+
+    def unshape_endpoint(self, container_id: str, network: str) -> None:
+        return None
 
     # --- networks: attachable overlays -----------------------------------------
     def create_network(self, spec: NetworkSpec) -> str:

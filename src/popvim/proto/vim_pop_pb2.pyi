@@ -69,7 +69,7 @@ class Container(_message.Message):
     def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ..., engine_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ContainerConfig(_message.Message):
-    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory", "labels", "volumes", "privileged", "cap_add")
+    __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory", "labels", "volumes", "privileged", "cap_add", "privileged_mode")
     class EndpointsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,7 @@ class ContainerConfig(_message.Message):
     VOLUMES_FIELD_NUMBER: _ClassVar[int]
     PRIVILEGED_FIELD_NUMBER: _ClassVar[int]
     CAP_ADD_FIELD_NUMBER: _ClassVar[int]
+    PRIVILEGED_MODE_FIELD_NUMBER: _ClassVar[int]
     name: str
     image_id: str
     flavour_id: str
@@ -126,7 +127,8 @@ class ContainerConfig(_message.Message):
     volumes: _containers.RepeatedScalarFieldContainer[str]
     privileged: bool
     cap_add: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., cpus: _Optional[float] = ..., memory: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., cap_add: _Optional[_Iterable[str]] = ...) -> None: ...
+    privileged_mode: str
+    def __init__(self, name: _Optional[str] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., command: _Optional[_Iterable[str]] = ..., env: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., cpus: _Optional[float] = ..., memory: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[str]] = ..., privileged: _Optional[bool] = ..., cap_add: _Optional[_Iterable[str]] = ..., privileged_mode: _Optional[str] = ...) -> None: ...
 
 class ContainerList(_message.Message):
     __slots__ = ("list",)
@@ -143,20 +145,26 @@ class Credentials(_message.Message):
     def __init__(self, username: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
 
 class Endpoint(_message.Message):
-    __slots__ = ("net_id", "net_name", "endpoint_id", "ipv4", "ipv6", "mac")
+    __slots__ = ("net_id", "net_name", "endpoint_id", "ipv4", "ipv6", "mac", "bandwidth", "delay", "loss")
     NET_ID_FIELD_NUMBER: _ClassVar[int]
     NET_NAME_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     IPV4_FIELD_NUMBER: _ClassVar[int]
     IPV6_FIELD_NUMBER: _ClassVar[int]
     MAC_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
     net_id: str
     net_name: str
     endpoint_id: str
     ipv4: Ip
     ipv6: Ip
     mac: str
-    def __init__(self, net_id: _Optional[str] = ..., net_name: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., ipv4: _Optional[_Union[Ip, _Mapping]] = ..., ipv6: _Optional[_Union[Ip, _Mapping]] = ..., mac: _Optional[str] = ...) -> None: ...
+    bandwidth: str
+    delay: str
+    loss: str
+    def __init__(self, net_id: _Optional[str] = ..., net_name: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., ipv4: _Optional[_Union[Ip, _Mapping]] = ..., ipv6: _Optional[_Union[Ip, _Mapping]] = ..., mac: _Optional[str] = ..., bandwidth: _Optional[str] = ..., delay: _Optional[str] = ..., loss: _Optional[str] = ...) -> None: ...
 
 class Filter(_message.Message):
     __slots__ = ("id", "name")
@@ -228,7 +236,7 @@ class Metadata(_message.Message):
     def __init__(self, entries: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Network(_message.Message):
-    __slots__ = ("id", "name", "external", "subnets", "driver", "labels")
+    __slots__ = ("id", "name", "external", "subnets", "driver", "labels", "bandwidth", "delay", "loss")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -242,13 +250,19 @@ class Network(_message.Message):
     SUBNETS_FIELD_NUMBER: _ClassVar[int]
     DRIVER_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     external: bool
     subnets: _containers.RepeatedCompositeFieldContainer[Subnet]
     driver: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., external: _Optional[bool] = ..., subnets: _Optional[_Iterable[_Union[Subnet, _Mapping]]] = ..., driver: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    bandwidth: str
+    delay: str
+    loss: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., external: _Optional[bool] = ..., subnets: _Optional[_Iterable[_Union[Subnet, _Mapping]]] = ..., driver: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., bandwidth: _Optional[str] = ..., delay: _Optional[str] = ..., loss: _Optional[str] = ...) -> None: ...
 
 class NetworkList(_message.Message):
     __slots__ = ("list",)
@@ -279,7 +293,7 @@ class Token(_message.Message):
     def __init__(self, value: _Optional[str] = ...) -> None: ...
 
 class NetworkConfig(_message.Message):
-    __slots__ = ("name", "driver", "subnet", "ip_range", "gateway", "internal", "labels", "parent", "options")
+    __slots__ = ("name", "driver", "subnet", "ip_range", "gateway", "internal", "labels", "parent", "options", "bandwidth", "delay", "loss")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -303,6 +317,9 @@ class NetworkConfig(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     PARENT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    BANDWIDTH_FIELD_NUMBER: _ClassVar[int]
+    DELAY_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
     name: str
     driver: str
     subnet: str
@@ -312,7 +329,10 @@ class NetworkConfig(_message.Message):
     labels: _containers.ScalarMap[str, str]
     parent: str
     options: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., driver: _Optional[str] = ..., subnet: _Optional[str] = ..., ip_range: _Optional[str] = ..., gateway: _Optional[str] = ..., internal: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., parent: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    bandwidth: str
+    delay: str
+    loss: str
+    def __init__(self, name: _Optional[str] = ..., driver: _Optional[str] = ..., subnet: _Optional[str] = ..., ip_range: _Optional[str] = ..., gateway: _Optional[str] = ..., internal: _Optional[bool] = ..., labels: _Optional[_Mapping[str, str]] = ..., parent: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ..., bandwidth: _Optional[str] = ..., delay: _Optional[str] = ..., loss: _Optional[str] = ...) -> None: ...
 
 class PullRequest(_message.Message):
     __slots__ = ("ref",)

@@ -34,6 +34,8 @@ class NetworkRow(Base):
     parent: Mapped[str | None] = mapped_column(String(64))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     bandwidth: Mapped[str | None] = mapped_column(String(32))
+    delay: Mapped[str | None] = mapped_column(String(16))  # link limits (vim.shaping); 0005
+    loss: Mapped[str | None] = mapped_column(String(16))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     engine_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -59,6 +61,7 @@ class ContainerRow(Base):
     memory: Mapped[int | None] = mapped_column(Integer)
     mac_address: Mapped[str | None] = mapped_column(String(17))
     privileged: Mapped[bool] = mapped_column(Boolean, default=False)
+    privileged_mode: Mapped[str | None] = mapped_column(String(8))  # "host": an emulated host (engine.hostmode); 0005
     cap_add: Mapped[list[Any]] = mapped_column(JSON, default=list)
     restart_policy: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), index=True)
@@ -84,6 +87,10 @@ class EndpointRow(Base):
     address: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str | None] = mapped_column(String(17))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # This endpoint's own link limits, over its network's (vim.shaping); 0005.
+    bandwidth: Mapped[str | None] = mapped_column(String(32))
+    delay: Mapped[str | None] = mapped_column(String(16))
+    loss: Mapped[str | None] = mapped_column(String(16))
 
     container: Mapped[ContainerRow] = relationship(back_populates="endpoints")
     network: Mapped[NetworkRow] = relationship(lazy="joined")

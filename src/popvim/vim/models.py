@@ -10,10 +10,11 @@ import ipaddress
 import re
 import shlex
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from popvim.vim.shaping import LinkLimit
 from popvim.vim.states import ContainerState as ContainerState  # re-exported: faces import it from here
 from popvim.vim.validation import env_problem
 
@@ -67,11 +68,16 @@ class ContainerConfig(BaseModel):
     cpus: float | None = Field(None, gt=0, le=1024, description="overrides the flavour's CPU limit")
     memory: int | str | None = Field(None, description="bytes, or '512m', '1g'; overrides the flavour's")
     mac_address: str | None = Field(None, pattern=MAC_PATTERN)
-    privileged: bool = False
+    privileged: bool | Literal["host"] = Field(
+        False, description='"host": every capability and device the host has (an emulated host; policy.privileged_host)'
+    )
     cap_add: list[Annotated[str, Field(pattern=r"^[A-Z_]{2,32}$")]] = Field(default_factory=list)
     restart_policy: str | None = Field(None, description="no, always, unless-stopped, on-failure[:N]")
     endpoints: dict[PlainText, str | None] = Field(
         default_factory=dict, description="network name to fixed IPv4 (null: assigned); empty: the default network"
+    )
+    links: dict[PlainText, LinkLimit] = Field(
+        default_factory=dict, description="network name to this endpoint's own link limits (over the network's)"
     )
 
     @field_validator("command")
@@ -154,6 +160,7 @@ class Endpoint(BaseModel):
     gateway: str
     mac: str | None = None
     active: bool = Field(description="false once the container is terminated and the address released")
+    link: LinkLimit | None = Field(None, description="this endpoint's own link limits; the network's apply otherwise")
 
 
 class Container(BaseModel):
@@ -171,7 +178,7 @@ class Container(BaseModel):
     cpus: float | None
     memory: int | None
     mac_address: str | None
-    privileged: bool
+    privileged: bool | Literal["host"]
     cap_add: list[str]
     restart_policy: str | None
     state: ContainerState
@@ -199,6 +206,19 @@ class NetworkConfig(BaseModel):
     parent: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,15}$", description="macvlan/ipvlan parent")
     options: dict[PlainText, PlainText] = Field(default_factory=dict, description="driver options passed to the engine")
     labels: dict[PlainText, str] = Field(default_factory=dict, description="kept on the network and its engine network")
+    bandwidth: str | None = Field(None, max_length=32, description="link limit of every endpoint, e.g. '10mbit'")
+    delay: str | None = Field(None, max_length=16, description="e.g. '10ms'; needs the netem qdisc")
+    loss: str | None = Field(None, max_length=16, description="e.g. '1%'; needs the netem qdisc")
+
+    @model_validator(mode="after")
+    def _link(self) -> NetworkConfig:
+        limit = LinkLimit(bandwidth=self.bandwidth, delay=self.delay, loss=self.loss)  # normalised, or refused
+        self.bandwidth, self.delay, self.loss = limit.bandwidth, limit.delay, limit.loss
+        return self
+
+    @property
+    def link(self) -> LinkLimit:
+        return LinkLimit.model_construct(bandwidth=self.bandwidth, delay=self.delay, loss=self.loss)
 
 
 class Network(BaseModel):
@@ -217,6 +237,9 @@ class Network(BaseModel):
     created_at: datetime
     addresses_in_use: int
     labels: dict[str, str] = Field(default_factory=dict)
+    bandwidth: str | None = None
+    delay: str | None = None
+    loss: str | None = None
 
 
 class Image(BaseModel):

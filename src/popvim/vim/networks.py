@@ -30,6 +30,7 @@ from popvim.vim.events import EventBus
 from popvim.vim.labels import LABEL_INSTALL, LABEL_NETWORK, LABEL_POP
 from popvim.vim.models import Network, NetworkConfig
 from popvim.vim.settings import VimSettings
+from popvim.vim.shaping import check_supported
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,9 @@ class NetworkService:
             created_at=row.created_at,
             addresses_in_use=used,
             labels=row.labels or {},
+            bandwidth=row.bandwidth,
+            delay=row.delay,
+            loss=row.loss,
         )
 
     # --- create / delete ------------------------------------------------------
@@ -179,6 +183,7 @@ class NetworkService:
         """
         if not default:  # the default network is the daemon's own, made from its settings
             self._settings.policy.check_network(config)
+        check_supported(self._engine, config.link, f"network {config.name!r}")
         avoid: builtins.list[ipaddress.IPv4Network] = []
         for attempt in range(_CREATE_ATTEMPTS):
             row = self._record(config, default, avoid, network_id)
@@ -302,6 +307,9 @@ class NetworkService:
             is_default=default,
             created_at=utcnow(),
             labels=dict(config.labels),
+            bandwidth=config.bandwidth,
+            delay=config.delay,
+            loss=config.loss,
         )
 
     def _check_usable(self, subnet: ipaddress.IPv4Network) -> None:

@@ -75,6 +75,8 @@ class Policy:
     """The ``[policy]`` section. Each field is one key; see README "Policy"."""
 
     privileged: bool = False
+    # privileged: "host" (every capability and device the host has; an emulated host)
+    privileged_host: bool = False
     cap_add: frozenset[str] = DEFAULT_CAPS
     bind_mounts: tuple[str, ...] = ()  # host path prefixes, normalised
     network_drivers: frozenset[str] = DEFAULT_DRIVERS
@@ -89,7 +91,14 @@ class Policy:
     # --- containers -------------------------------------------------------------
     def check_container(self, config: ContainerConfig) -> None:
         """Raises ForbiddenByPolicy naming the first key the request needs opened."""
-        if config.privileged and not self.privileged:
+        if config.privileged == "host":
+            if not self.privileged_host:
+                raise ForbiddenByPolicy(
+                    "policy.privileged_host",
+                    'host-privileged containers (privileged: "host", an emulated host) are not allowed on this PoP '
+                    "(privileged_host = false)",
+                )
+        elif config.privileged and not self.privileged:
             raise ForbiddenByPolicy(
                 "policy.privileged", "privileged containers are not allowed on this PoP (privileged = false)"
             )
@@ -166,6 +175,7 @@ class Policy:
         """The section as TOML would hold it (what ``popvimd policy`` prints)."""
         return {
             "privileged": self.privileged,
+            "privileged_host": self.privileged_host,
             "cap_add": sorted(self.cap_add),
             "bind_mounts": list(self.bind_mounts),
             "network_drivers": sorted(self.network_drivers),
@@ -273,6 +283,7 @@ def _address(value: Any) -> str:
 
 _PARSERS = {
     "privileged": _bool,
+    "privileged_host": _bool,
     "cap_add": _caps,
     "bind_mounts": _prefixes,
     "network_drivers": _drivers,

@@ -22,6 +22,7 @@ from popvim.vim.events import EventBus
 from popvim.vim.flavours import FlavourCatalogue
 from popvim.vim.images import ImageService
 from popvim.vim.limits import Slots
+from popvim.vim.links import LinkService
 from popvim.vim.mesh import Mesh
 from popvim.vim.metrics import StateCollector
 from popvim.vim.networks import NetworkService
@@ -51,6 +52,7 @@ class Vim:
         self.ports = PortService(store, self.networks)  # reserved addresses (Neutron ports)
         self.drafts = NetworkDrafts(store, self.networks)  # networks awaiting their subnet
         self.containers = ContainerService(store, engine, settings, self.bus, self.networks, self.images, self.flavours)
+        self.links = LinkService(store, engine, self.networks, self.containers)
         self.mesh = Mesh()
         # Open event feeds and followed logs: each holds a connection for as long as the client likes.
         self.streams = Slots("open streams", settings.limits.streams, settings.limits.streams_per_user)

@@ -93,5 +93,7 @@ class EngineWatcher:
             self._containers.on_engine_start(container_id)  # maybe on another node, with other addresses
         elif action == "restart" and self._engine.places_containers:
             self._containers.on_engine_restart(container_id)
+        elif action == "start":
+            self._containers.reshape_links(container_id)  # link limits (vim.shaping) on its new interfaces
         elif action == "oom":
             log.warning("container %s ran out of memory", container_id)

@@ -68,6 +68,9 @@ def endpoint(e: Endpoint) -> pb.Endpoint:
         net_name=e.network,
         ipv4=pb.Ip(address=e.address, subnet=pb.Subnet(cidr=str(network), gateway=e.gateway)),
         mac=e.mac or "",
+        bandwidth=(e.link.bandwidth if e.link else None) or "",
+        delay=(e.link.delay if e.link else None) or "",
+        loss=(e.link.loss if e.link else None) or "",
     )
 
 
@@ -105,6 +108,9 @@ def network(n: Network) -> pb.Network:
         subnets=[pb.Subnet(cidr=n.subnet, gateway=n.gateway)],
         driver=n.driver,
         labels=n.labels,
+        bandwidth=n.bandwidth or "",
+        delay=n.delay or "",
+        loss=n.loss or "",
     )
 
 
@@ -135,6 +141,7 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
     map means the default network, as in the seed.
     """
     endpoints: dict[str, str | None] = {}
+    links: dict[str, dict[str, str | None]] = {}
     macs = []
     for net, ep in request.endpoints.items():
         if not net:
@@ -142,6 +149,8 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
         if ep.HasField("ipv6") and ep.ipv6.address:
             raise invalid(f"endpoints[{net}]: IPv6 addresses are not supported")
         endpoints[net] = (ep.ipv4.address or None) if ep.HasField("ipv4") else None
+        if ep.bandwidth or ep.delay or ep.loss:
+            links[net] = {"bandwidth": ep.bandwidth or None, "delay": ep.delay or None, "loss": ep.loss or None}
         if ep.mac:
             macs.append(ep.mac)
     if macs and len(request.endpoints) > 1:
@@ -172,6 +181,10 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
         fields["volumes"] = list(request.volumes)
     if request.privileged:
         fields["privileged"] = True
+    if request.privileged_mode:
+        fields["privileged"] = request.privileged_mode  # "host"; anything else is refused by validation
+    if links:
+        fields["links"] = links
     if request.cap_add:
         fields["cap_add"] = list(request.cap_add)
     return ContainerConfig(**fields)
@@ -179,7 +192,7 @@ def container_config(request: pb.ContainerConfig) -> ContainerConfig:
 
 def network_config(request: pb.NetworkConfig) -> NetworkConfig:
     fields: dict[str, Any] = {"name": request.name, "internal": request.internal}
-    for key in ("driver", "subnet", "ip_range", "gateway", "parent"):
+    for key in ("driver", "subnet", "ip_range", "gateway", "parent", "bandwidth", "delay", "loss"):
         value = getattr(request, key)
         if value:
             fields[key] = value

@@ -160,7 +160,9 @@ def _read_links(doc: Mapping[str, Any], problems: Problems) -> tuple[VirtualLink
         if any(link.name == name for link in links):
             problems.add(at(path, "name"), f"virtual link {name!r} is declared twice")
             continue
-        links.append(VirtualLink(name=name))
+        # popvim extension (testbed): "bandwidth": "10mbit", a tc limit on the link.
+        bandwidth = _text(vld, "bandwidth", path, problems) if "bandwidth" in vld else None
+        links.append(VirtualLink(name=name, bandwidth=bandwidth))
     return tuple(links)
 
 

@@ -70,7 +70,10 @@ def _make_networks(ctx: Context, ns_id: str, ns_name: str, nsd: NetworkServiceDe
             row_id = row.id
         try:
             ctx.pops.client(pop_name).create_network(
-                network_name, subnet=vl.subnet or "", labels=naming.network_labels(ns_id)
+                network_name,
+                subnet=vl.subnet or "",
+                labels=naming.network_labels(ns_id),
+                bandwidth=vl.bandwidth or "",  # enforced by the PoP (tc), refused where it cannot be
             )
         except PopAlreadyExists:
             # The name (or the subnet) is someone else's: forget the record, so that the

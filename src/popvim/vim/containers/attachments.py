@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from popvim.engine.driver import EngineContainer
 from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.store.models import ContainerRow, EndpointRow
+from popvim.vim.containers import links
 from popvim.vim.containers.locks import get_row
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.state import check_connectable
@@ -55,6 +56,7 @@ def connect(parts: Parts, ref: str, network_ref: str, ip: str | None = None) -> 
         if engine_id is not None:
             try:
                 engine_call(lambda: parts.engine.connect(engine_network, engine_id, address))
+                links.shape_new_endpoint(parts, endpoint_id, engine_id)
             except VimError:
                 with parts.store.session() as session:
                     session.execute(delete(EndpointRow).where(EndpointRow.id == endpoint_id))
@@ -70,6 +72,7 @@ def disconnect(parts: Parts, ref: str, network_ref: str) -> Container:
         if endpoint is None:
             raise NotFound(f"container {row.name!r} is not on network {net.name!r}")
         if row.state == ContainerState.RUNNING.value and row.engine_id and net.engine_id:
+            links.clear_endpoint(parts, row.engine_id, endpoint)
             try:
                 parts.engine.disconnect(net.engine_id, row.engine_id)
             except EngineNotFound:

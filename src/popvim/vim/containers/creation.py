@@ -19,6 +19,7 @@ from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.views import view
 from popvim.vim.errors import AlreadyExists, InvalidArgument
 from popvim.vim.models import Container, ContainerConfig
+from popvim.vim.shaping import check_links, endpoint_limits
 from popvim.vim.states import ContainerState
 
 log = logging.getLogger("popvim.vim.containers")
@@ -32,6 +33,7 @@ def generated_name(image: str) -> str:
 
 def create_record(parts: Parts, config: ContainerConfig) -> Container:
     parts.settings.policy.check_container(config)
+    check_links(parts.engine, config)
     flavour = parts.flavours.get(config.flavour)
     image = parts.images.resolve(config.image)
     # A foreign engine container holding the same name is found at start (FAILED,
@@ -82,7 +84,8 @@ def _insert(
             cpus=config.cpus,
             memory=config.memory,
             mac_address=config.mac_address,
-            privileged=config.privileged,
+            privileged=config.privileged is True,
+            privileged_mode="host" if config.privileged == "host" else None,
             cap_add=config.cap_add,
             restart_policy=config.restart_policy,
             state=ContainerState.CREATED.value,
@@ -105,6 +108,7 @@ def _insert(
                     position=position,
                     address=address,
                     mac=config.mac_address if position == 0 else None,
+                    **endpoint_limits(config, net_ref, net),
                 )
             )
         session.add(row)

@@ -16,6 +16,7 @@ from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.store.models import ContainerRow
 from popvim.vim.containers import placement
 from popvim.vim.containers.attachments import reattach
+from popvim.vim.containers.links import reshape
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.state import settle_dead, state_of, transition
 from popvim.vim.containers.stopper import Stopper
@@ -128,6 +129,7 @@ class Reconciler:
                 else:
                     reattach(parts, row, found)
                     placement.follow(parts, row, found)
+                    reshape(parts, row)  # after a popvimd restart: its links are shaped again
             elif state is S.STOPPING:
                 if found is not None and found.running:
                     restop = row.engine_id

@@ -18,7 +18,7 @@ from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
-from popvim.vim.containers import attachments, creation, engine_events, placement, running
+from popvim.vim.containers import attachments, creation, engine_events, links, placement, running
 from popvim.vim.containers.locks import ContainerLocks, get_row
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.reconcile import Reconciler
@@ -145,6 +145,7 @@ class ContainerService:
                 transition(row, S.FAILED, f"start failed: {exc.message}", parts.bus)
                 session.commit()
                 raise EngineFailure(f"container {row.name!r} failed to start: {exc.message}") from exc
+            links.shape_started(parts, session, row)
             transition(row, S.RUNNING, "the container is running", parts.bus)
             placement.follow(parts, row)  # a cluster engine chose its node and addresses
             session.flush()
@@ -284,6 +285,14 @@ class ContainerService:
 
     def on_engine_restart(self, container_id: str) -> None:
         placement.on_engine_restart(self._parts, container_id)
+
+    def reshape_links(self, container_id: str) -> None:
+        """The engine (re)started it on its own: its new interfaces carry no shaping yet."""
+        links.on_engine_start(self._parts, container_id)
+
+    def relink(self, ref: str, network_id: str, limit: dict[str, str | None] | None = None) -> Container:
+        """Re-applies the link limits of one endpoint (storing ``limit`` as its own first, when given)."""
+        return links.relink(self._parts, ref, network_id, limit)
 
     def reconcile(self) -> None:
         """Bring records and engine containers into agreement after a restart of us or the engine."""

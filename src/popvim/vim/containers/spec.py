@@ -35,6 +35,7 @@ def container_spec(parts: Parts, row: ContainerRow) -> ContainerSpec:
         privileged=row.privileged,
         cap_add=row.cap_add or [],
         restart_policy=row.restart_policy,
+        host_mode=row.privileged_mode == "host",  # privileged: "host" (engine.hostmode)
         # By name: Docker 20.10 drops the MAC address when the network is given by id.
         endpoints=[
             EndpointSpec(network=parts.networks.engine_name(e.network.name), ipv4=e.address, mac=e.mac)

@@ -7,6 +7,7 @@ import ipaddress
 
 from popvim.store.models import ContainerRow, EndpointRow
 from popvim.vim.models import Container, Endpoint
+from popvim.vim.shaping import limit_of
 from popvim.vim.states import ContainerState
 
 
@@ -24,6 +25,7 @@ def endpoint_view(e: EndpointRow) -> Endpoint:
         gateway=e.network.gateway,
         mac=e.mac,
         active=e.active,
+        link=limit_of(e),
     )
 
 
@@ -43,7 +45,7 @@ def view(row: ContainerRow) -> Container:
         cpus=row.cpus,
         memory=row.memory,
         mac_address=row.mac_address,
-        privileged=row.privileged,
+        privileged="host" if row.privileged_mode == "host" else row.privileged,
         cap_add=row.cap_add or [],
         restart_policy=row.restart_policy,
         state=ContainerState(row.state),
