@@ -13,8 +13,9 @@ from popvim.client.errors import (
     Unavailable,
     Unreachable,
 )
-from popvim.client.models import Container, ExecResult, Flavour, Image, Info, Network, PullProgress
-from popvim.client.pop import DEFAULT_ADDRESS, PopClient, filter_for
+from popvim.client.events import EventWatch
+from popvim.client.models import Container, Event, ExecResult, Flavour, Image, Info, Network, PullProgress
+from popvim.client.pop import DEFAULT_ADDRESS, EventStream, PopClient, filter_for
 from popvim.client.session import SESSIONS, Credentials
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "AlreadyExists",
     "Container",
     "Credentials",
+    "Event",
+    "EventStream",
+    "EventWatch",
     "ExecResult",
     "FailedPrecondition",
     "Flavour",

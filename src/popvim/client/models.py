@@ -120,6 +120,21 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Event:
+    """One state change of a PoP (``PopClient.events``); ``kind`` "stream.open" and "keepalive"
+    are the stream's own markers."""
+
+    kind: str
+    subject: str
+    time: float  # Unix time
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def event(m: pb.Event) -> Event:
+    return Event(kind=m.kind, subject=m.subject, time=m.time, data=dict(m.data))
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     stdout: str

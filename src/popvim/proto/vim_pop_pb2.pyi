@@ -406,3 +406,30 @@ class StatsReply(_message.Message):
     rx_bytes: int
     tx_bytes: int
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_usage: _Optional[int] = ..., memory_limit: _Optional[int] = ..., pids: _Optional[int] = ..., rx_bytes: _Optional[int] = ..., tx_bytes: _Optional[int] = ...) -> None: ...
+
+class EventsRequest(_message.Message):
+    __slots__ = ("kinds", "keepalive")
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    KEEPALIVE_FIELD_NUMBER: _ClassVar[int]
+    kinds: _containers.RepeatedScalarFieldContainer[str]
+    keepalive: float
+    def __init__(self, kinds: _Optional[_Iterable[str]] = ..., keepalive: _Optional[float] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("kind", "subject", "time", "data")
+    class DataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    subject: str
+    time: float
+    data: _containers.ScalarMap[str, str]
+    def __init__(self, kind: _Optional[str] = ..., subject: _Optional[str] = ..., time: _Optional[float] = ..., data: _Optional[_Mapping[str, str]] = ...) -> None: ...
