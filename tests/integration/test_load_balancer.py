@@ -14,6 +14,7 @@ Figures (in-flight requests at a kill, the LB failover gap) are printed: run wit
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -146,6 +147,16 @@ class Service:
     def lb_log(self, engine: docker.DockerClient) -> str:
         return engine.containers.get(self.lb()["containerId"]).logs().decode(errors="replace")
 
+    def terminate(self) -> None:
+        """Once no operation (an automatic heal) is running."""
+        end = wait_for(
+            lambda: (r := self.api.post(f"/nslcm/v1/ns_instances/{self.id}/terminate")).status_code == 202 and r,
+            60,
+            0.5,
+            "terminate accepted",
+        )
+        assert wait_op(self.api, end.headers["Location"])["operationState"] == "COMPLETED"
+
     def scale(self, vnf_name: str, direction: str) -> dict[str, Any]:
         r = self.api.post(
             f"/nslcm/v1/ns_instances/{self.id}/scale", json={"vnfName": vnf_name, "direction": direction, "steps": 1}
@@ -167,9 +178,13 @@ def service(sites: tuple[Daemon, Daemon]) -> Iterator[Service]:
     svc = Service(site1, site2, instance)
     svc.wait_servers(4)
     yield svc
-    end = svc.api.post(f"/nslcm/v1/ns_instances/{svc.id}/terminate")
-    assert wait_op(svc.api, end.headers["Location"])["operationState"] == "COMPLETED"
+    svc.terminate()
     print(f"\nload balancer figures: {json.dumps(FIGURES)}")
+
+
+def out_of_rotation(servers: dict[str, dict[str, Any]], name: str) -> bool:
+    """Gone, or in forced maintenance (HAProxy routes nothing new to it; deletion follows)."""
+    return name not in servers or bool(servers[name]["admin"] & 1)
 
 
 def spread(answers: Counter[str], identities: dict[str, str]) -> dict[str, int]:
@@ -196,16 +211,17 @@ def test_a_killed_backend_leaves_the_balancer_before_its_health_check_would_noti
         load.wait_for(40)
         killed_at = time.monotonic()
         engine.containers.get(victim["containerId"]).kill()
-        wait_for(lambda: name not in service.lb_servers(), 10, 0.02, f"{name} out of the load balancer")
+        kill_returned = time.monotonic()
+        wait_for(lambda: out_of_rotation(service.lb_servers(), name), 10, 0.02, f"{name} out of rotation")
         removed_at = time.monotonic()
         load.wait_for(40)
-    in_flight = load.in_flight_at(killed_at)
+    in_flight = load.in_flight_during(killed_at, kill_returned)
     failed = load.failed()
     FIGURES["backend_kill"] = {
         "requests": load.count(),
         "in_flight_at_kill": len(in_flight),
         "failed": len(failed),
-        "removed_after_s": round(removed_at - killed_at, 3),
+        "seen_out_of_rotation_after_s": round(removed_at - killed_at, 3),  # upper bound: seen through an exec
     }
     assert all(r in in_flight for r in failed), [r.error for r in failed if r not in in_flight]
     # HAProxy says so itself: the server went to maintenance (popvim) with no failed health check first.
@@ -225,17 +241,25 @@ def test_a_killed_load_balancer_is_healed_in_place_and_traffic_resumes(
         load.wait_for(20)
         killed_at = time.monotonic()
         engine.containers.get(before["containerId"]).kill()
-        wait_for(lambda: service.lb()["containerId"] != before["containerId"], 60, 0.1, "the LB healed")
+        wait_for(
+            lambda: (lb := service.lb())["containerId"] != before["containerId"] and lb["state"] == "RUNNING",
+            60,
+            0.1,
+            "the LB healed",
+        )
         wait_for(lambda: any(r.started > killed_at and not r.failed for r in load.requests), 60, 0.05, "traffic")
         load.wait_for(20)
     after = service.lb()
     assert after["addresses"] == before["addresses"] and after["heals"] == before["heals"] + 1
-    assert service.url() == url  # the same published port: the engine reuses the free one it chose, or says so
+    assert service.url() == url  # healed on the host port it had
     assert {n: (s["addr"], s["port"]) for n, s in service.wait_servers(4).items()} == {
         n: (s["addr"], s["port"]) for n, s in servers.items()
     }
-    ok_after = min(r.ended for r in load.requests if r.started > killed_at and not r.failed)
-    FIGURES["lb_failover_gap_s"] = round(ok_after - killed_at, 3)
+    answered = sorted(r.ended for r in load.requests if not r.failed)
+    FIGURES["lb_failover"] = {  # the outage as clients saw it: the longest time without an answer
+        "gap_s": round(max(b - a for a, b in itertools.pairwise(answered)), 3),
+        "failed": len(load.failed()),
+    }
 
 
 def test_scale_out_site2_spreads_over_five_and_scale_in_loses_nothing(service: Service) -> None:
@@ -262,5 +286,4 @@ def test_the_same_service_as_an_open_baton_nsd(service: Service) -> None:
         counts = spread(gets(other.url(), 100), other.identities())
         assert len(counts) == 4 and all(24 <= n <= 26 for n in counts.values()), counts
     finally:
-        end = other.api.post(f"/nslcm/v1/ns_instances/{other.id}/terminate")
-        assert wait_op(other.api, end.headers["Location"])["operationState"] == "COMPLETED"
+        other.terminate()

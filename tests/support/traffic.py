@@ -94,6 +94,7 @@ class Load:
         with self._lock:
             return [r for r in self.requests if r.failed]
 
-    def in_flight_at(self, moment: float) -> list[Request]:
+    def in_flight_during(self, start: float, end: float) -> list[Request]:
+        """Requests under way at some moment of [start, end] (e.g. while the kill call ran)."""
         with self._lock:
-            return [r for r in self.requests if r.started <= moment <= r.ended]
+            return [r for r in self.requests if r.started <= end and r.ended >= start]

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 ADMIN_FORCED_MAINT, ADMIN_FORCED_DRAIN = 0x01, 0x08
+SETTLE = 3.0  # seconds a server in maintenance may keep its sessions before they are shut down
 
 
 class Runtime:
@@ -65,14 +66,25 @@ class Runtime:
         return 0
 
     def remove(self, name: str) -> bool:
+        """Out of rotation at once (maintenance); deleted once its sessions are gone.
+
+        Requests still connecting to a dead server are redispatched when their
+        connect times out (``option redispatch``), so they are waited for rather
+        than cut; only what is left after ``SETTLE`` seconds is shut down.
+        """
         self.on("set server", name, "state maint")
-        self.on("shutdown sessions server", name)
-        for _ in range(50):
+        started, shut = time.monotonic(), False
+        while True:
             answer = self.on("del server", name).lower()
             if "deleted" in answer or "no such server" in answer:
                 return True
-            time.sleep(0.1)  # connections still closing
-        return False
+            waited = time.monotonic() - started
+            if waited > SETTLE and not shut:
+                self.on("shutdown sessions server", name)
+                shut = True
+            if waited > SETTLE + 5:
+                return False
+            time.sleep(0.05)  # requests still connecting (they move on at their connect timeout)
 
 
 def main(spec: dict[str, Any]) -> dict[str, Any]:

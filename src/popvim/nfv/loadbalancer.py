@@ -153,6 +153,7 @@ class LoadBalancers:
         self._published: dict[str, dict[str, int]] = {}  # Pop container id -> published ports
         self._leaving: dict[str, str] = {}  # Pop container id -> VNFC id, drained for removal
         self._balancers: dict[tuple[str, str], _Balancer] = {}
+        self._lb_ports: dict[tuple[str, str, int], dict[str, int]] = {}  # (ns, lb, index) -> its published ports
         self._watches: dict[str, EventWatch] = {}
         self._dirty: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
@@ -161,16 +162,23 @@ class LoadBalancers:
         self._threads: list[threading.Thread] = []
 
     # --- what creation adds -----------------------------------------------------------
-    def creation(self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, pop_name: str) -> Creation:
+    def creation(
+        self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, pop_name: str, index: int
+    ) -> Creation:
         """A load balancer gets its command, its listen port published and its current servers;
-        a backend whose balancer is on another PoP gets its backend port published."""
+        a backend whose balancer is on another PoP gets its backend port published.
+
+        A healed load balancer (the same ``index``) is published on the host port its
+        predecessor had, so that clients find it where it was."""
         ports = dict(vnf.ports)
         metadata: dict[str, str] = {}
         command: tuple[str, ...] | None = None
         lb = vnf.load_balancer
         if lb is not None:
             if not _published_key(ports, lb.listen):
-                ports[f"{lb.listen}/tcp"] = None
+                before = self._lb_ports.get((ns_id, vnf.name, index), {})
+                key = f"{lb.listen}/tcp"
+                ports[key] = before.get(key) or before.get(str(lb.listen)) or None
             config = render(lb, self._servers(ns_id, nsd, vnf, pop_name))
             metadata[CONFIG_KEY] = base64.b64encode(config.encode()).decode()
             command = None if vnf.command else ("sh", "-c", BOOT)
@@ -364,10 +372,14 @@ class LoadBalancers:
                 record = session.scalar(
                     select(VnfRecordRow).where(VnfRecordRow.ns_id == ns_id, VnfRecordRow.vnf_name == lb_name)
                 )
-                instances = [(c.pop_name, c.container_id, c.state) for c in (record.vnfcs if record else [])]
-            for pop_name, container_id, recorded in instances:
+                instances = [(c.pop_name, c.container_id, c.state, c.index) for c in (record.vnfcs if record else [])]
+            for pop_name, container_id, recorded, index in instances:
                 if not container_id or self._state(container_id, recorded) != RUNNING:
                     continue
+                client = self._pops.client(pop_name, timeout=DRAIN_TIMEOUT + 15)
+                published = client.container(f"id:{container_id}").ports
+                if published and all(published.values()):
+                    self._lb_ports[(ns_id, lb_name, index)] = published
                 servers = self._servers(ns_id, nsd, lb_vnf, pop_name)
                 spec = {
                     "socket": SOCKET,
@@ -380,9 +392,7 @@ class LoadBalancers:
                     "config_path": CONFIG_PATH,
                 }
                 started = time.monotonic()
-                out = self._pops.client(pop_name, timeout=DRAIN_TIMEOUT + 15).exec(
-                    f"id:{container_id}", ["python3", "-c", AGENT, json.dumps(spec)]
-                )
+                out = client.exec(f"id:{container_id}", ["python3", "-c", AGENT, json.dumps(spec)])
                 if out.exit_code != 0:
                     raise RuntimeError(f"the agent exited {out.exit_code}: {out.stderr.strip()[-300:]}")
                 report = json.loads(out.stdout)
