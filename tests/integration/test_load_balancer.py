@@ -38,6 +38,7 @@ WEB = "popvim-test/web:latest"
 WEB_CMD = "mkdir -p /srv/www && hostname > /srv/www/index.html && exec busybox httpd -f -p 80 -h /srv/www"
 STATE = "show servers state popvim_backends"
 FIGURES: dict[str, Any] = {}
+POOL = '[network]\npool = "{}"\n\n'
 
 
 def make_web_image(client: docker.DockerClient) -> None:
@@ -64,16 +65,18 @@ def node(engine: docker.DockerClient) -> Iterator[LabNode]:
 
 @pytest.fixture(scope="module")
 def sites(node: LabNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Daemon]]:
-    site1 = Daemon(tmp_path_factory.mktemp("site1")).start()
+    # Pools of their own: other test runs on the host engine may fill popvim's default one.
+    site1 = Daemon(tmp_path_factory.mktemp("site1"), config_text=POOL.format("10.48.0.0/14")).start(timeout=120)
     site2 = Daemon(
         tmp_path_factory.mktemp("site2"),
         host=node.address,
         wrapper=["ip", "netns", "exec", node.name],
         docker_host=node.docker_host,
-        config_text=f'[tls]\nallow_plaintext = true\n\n[policy]\nbind_address = "{node.address}"\n',
+        config_text=POOL.format("10.52.0.0/14")
+        + f'[tls]\nallow_plaintext = true\n\n[policy]\nbind_address = "{node.address}"\n',
     )
     try:
-        site2.start()
+        site2.start(timeout=120)
         with site1.client() as api:
             registered = api.post(
                 "/v1/pops",
@@ -144,6 +147,17 @@ class Service:
 
         return wait_for(ready, timeout, 0.2, f"{count} servers up in the load balancer")
 
+    def run(self, vnfc: dict[str, Any], *command: str) -> str:
+        """A command in a VNFC's container, through the REST API of the site it runs on."""
+        api = self.api2 if vnfc["popName"] == "site2" else self.api
+        out = api.post(f"/v1/containers/{vnfc['popContainerId']}/exec", json={"command": list(command)}).json()
+        return str(out["stdout"]).strip()
+
+    def resolves(self, vnfc: dict[str, Any], name: str) -> str:
+        """The first address ``name`` resolves to inside ``vnfc`` (empty if none)."""
+        answer = self.run(vnfc, "getent", "hosts", name)
+        return answer.split()[0] if answer else ""
+
     def lb_log(self, engine: docker.DockerClient) -> str:
         return engine.containers.get(self.lb()["containerId"]).logs().decode(errors="replace")
 
@@ -202,6 +216,21 @@ def test_100_gets_spread_evenly_over_four_servers_on_two_sites(service: Service)
     assert len(counts) == 4 and all(24 <= n <= 26 for n in counts.values()), counts
 
 
+def test_every_vnf_is_reachable_by_name_from_its_service_on_both_sites(service: Service) -> None:
+    record, lb = service.record(), service.lb()
+    web1 = {c["index"]: c for c in vnf(record, "web1")["vnfcs"]}
+    web2 = {c["index"]: c for c in vnf(record, "web2")["vnfcs"]}
+    on_vl = web1[1]["addresses"]["VL1"]
+    wait_for(lambda: service.resolves(lb, "web1-1") == on_vl, 15, 0.2, "web1-1 named in the LB")
+    assert service.resolves(lb, "web1-1.lbweb") == on_vl
+    assert service.resolves(lb, "web1") == web1[0]["addresses"]["VL1"]  # the VNF's name: instance 0 first
+    assert service.resolves(lb, "web2.lbweb") == service.site2.host  # another site: its address
+    assert service.run(lb, "curl", "-s", "-m", "5", "http://web1-1/") == web1[1]["containerId"][:12]
+    # On site 2, by name, between that site's own VNFCs.
+    wait_for(lambda: service.resolves(web2[0], "web2-1") == web2[1]["addresses"]["VL1"], 15, 0.2, "names on site 2")
+    assert service.run(web2[0], "curl", "-s", "-m", "5", "http://web2-1/") == web2[1]["containerId"][:12]
+
+
 def test_a_killed_backend_leaves_the_balancer_before_its_health_check_would_notice(
     service: Service, engine: docker.DockerClient
 ) -> None:
@@ -255,6 +284,7 @@ def test_a_killed_load_balancer_is_healed_in_place_and_traffic_resumes(
     assert {n: (s["addr"], s["port"]) for n, s in service.wait_servers(4).items()} == {
         n: (s["addr"], s["port"]) for n, s in servers.items()
     }
+    wait_for(lambda: service.resolves(after, "web1-0"), 15, 0.2, "the service's names in the healed LB")
     answered = sorted(r.ended for r in load.requests if not r.failed)
     FIGURES["lb_failover"] = {  # the outage as clients saw it: the longest time without an answer
         "gap_s": round(max(b - a for a, b in itertools.pairwise(answered)), 3),
@@ -265,6 +295,7 @@ def test_a_killed_load_balancer_is_healed_in_place_and_traffic_resumes(
 def test_scale_out_site2_spreads_over_five_and_scale_in_loses_nothing(service: Service) -> None:
     assert service.scale("web2", "out")["operationState"] == "COMPLETED"
     service.wait_servers(5)
+    wait_for(lambda: service.resolves(service.lb(), "web2-2") == service.site2.host, 15, 0.2, "the new name")
     counts = spread(gets(service.url(), 100), service.identities())
     assert len(counts) == 5 and all(19 <= n <= 21 for n in counts.values()), counts
     with Load(service.url(), workers=4, limit=90) as load:

@@ -76,6 +76,8 @@ class Load:
                     done = Request(started, time.monotonic(), None, f"{type(exc).__name__}: {exc}")
                 with self._lock:
                     self.requests.append(done)
+                if done.failed:
+                    time.sleep(0.01)  # a refused connection returns at once: do not spin
 
     def count(self) -> int:
         with self._lock:

@@ -39,6 +39,7 @@ from sqlalchemy import select
 
 from popvim.client import EventWatch, PopError
 from popvim.client.models import Event
+from popvim.nfv import discovery
 from popvim.nfv.descriptors.model import LoadBalancer, NetworkServiceDescriptor, VnfDescriptor
 from popvim.nfv.pops import PopRegistry
 from popvim.store.db import Store
@@ -58,6 +59,7 @@ BOOT = (
 )
 AGENT = resources.files("popvim.nfv").joinpath("haproxy_agent.py").read_text()
 RUNNING = "RUNNING"
+NAMES = ""  # the work key of an instance's names (nfv/discovery.py) rather than of one of its balancers
 DRAIN_TIMEOUT = 15.0
 RETRY_DELAY, RETRIES = 0.3, 40  # an HAProxy that has just started may not have its socket yet
 
@@ -240,7 +242,7 @@ class LoadBalancers:
         return dict(balancer.last) if balancer else {}
 
     def _maintain(self) -> None:
-        """Keep one event stream open per PoP that hosts part of a service with a load balancer."""
+        """Keep one event stream open per PoP that hosts part of a network service."""
         while not self._stop.wait(self._interval):
             try:
                 wanted = self._pops_to_watch()
@@ -258,8 +260,8 @@ class LoadBalancers:
             for name in set(self._watches) - wanted:
                 self._watches.pop(name).stop()
 
-    def _with_balancers(self) -> list[tuple[str, NetworkServiceDescriptor, set[str]]]:
-        """(instance id, descriptor, PoPs it uses) of every instance with a load balancer."""
+    def _instances(self) -> list[tuple[str, NetworkServiceDescriptor, set[str]]]:
+        """(instance id, descriptor, PoPs it uses) of every instance that has VNFs."""
         with self._store.session() as session:
             rows = session.scalars(select(NsInstanceRow)).all()
             found = [(r.id, {v.pop_name for v in r.vnfs}) for r in rows]
@@ -269,12 +271,19 @@ class LoadBalancers:
                 nsd = self._descriptor_of(ns_id)
             except Exception:  # noqa: BLE001 - deleted meanwhile
                 continue
-            if any(v.load_balancer for v in nsd.vnfs):
+            if pops:
                 result.append((ns_id, nsd, pops))
         return result
 
     def _pops_to_watch(self) -> set[str]:
-        return {pop for _ns, _nsd, pops in self._with_balancers() for pop in pops}
+        return {pop for _ns, _nsd, pops in self._instances() for pop in pops}
+
+    def _mark_all(self) -> None:
+        for ns_id, nsd, _pops in self._instances():
+            self._mark(ns_id, NAMES)
+            for vnf in nsd.vnfs:
+                if vnf.load_balancer:
+                    self._mark(ns_id, vnf.name)
 
     def _on_open(self, pop_name: str) -> None:
         """A (re)opened stream: re-read that PoP's containers, then let every balancer catch up."""
@@ -286,10 +295,7 @@ class LoadBalancers:
         with self._lock:
             for container in listing:
                 self._live[container.id] = container.status
-        for ns_id, nsd, _pops in self._with_balancers():
-            for vnf in nsd.vnfs:
-                if vnf.load_balancer:
-                    self._mark(ns_id, vnf.name)
+        self._mark_all()
 
     def _on_event(self, pop_name: str, event: Event) -> None:
         state = event.data.get("state") if event.kind == "container.state" else None
@@ -311,10 +317,7 @@ class LoadBalancers:
             ).first()
         if found is None:
             if state == "DELETED":  # its record went first (scale in, terminate): check every balancer
-                for ns_id, nsd, _pops in self._with_balancers():
-                    for vnf in nsd.vnfs:
-                        if vnf.load_balancer:
-                            self._mark(ns_id, vnf.name)
+                self._mark_all()
             return
         ns_id, vnf_name = found
         try:
@@ -324,6 +327,7 @@ class LoadBalancers:
         if nsd.vnf(vnf_name).load_balancer and state == RUNNING:
             self._mark(ns_id, vnf_name)  # a (re)started load balancer: make sure it has the current set
         if state in (RUNNING, "EXITED", "FAILED", "DELETED", "STOPPING"):
+            self._mark(ns_id, NAMES)
             for balancer in nsd.balancers_of(vnf_name):
                 self._mark(ns_id, balancer.name)
 
@@ -342,7 +346,10 @@ class LoadBalancers:
                 key = next(iter(self._dirty))
                 del self._dirty[key]
             try:
-                self.sync(*key)
+                if key[1] == NAMES:
+                    self.sync_names(key[0])
+                else:
+                    self.sync(*key)
             except Exception as exc:  # noqa: BLE001 - retried: the balancer may still be starting
                 balancer = self._balancers.setdefault(key, _Balancer())
                 balancer.attempts += 1
@@ -403,6 +410,45 @@ class LoadBalancers:
                 balancer.last = report
                 reports.append(report)
         return reports
+
+    def sync_names(self, ns_id: str) -> int:
+        """Rewrite the names (``/etc/hosts``) of every RUNNING VNFC of the instance; how many were written."""
+        nsd = self._descriptor_of(ns_id)
+        with self._store.session() as session:
+            ns = session.get(NsInstanceRow, ns_id)
+            if ns is None:
+                return 0
+            ns_name = ns.name
+            rows = [(v.vnf_name, c) for v in ns.vnfs for c in v.vnfcs]
+            found = [
+                (
+                    discovery.Instance(vnf_name, c.index, c.pop_name, dict(c.addresses or {}), False),
+                    c.container_id,
+                    c.state,
+                )
+                for vnf_name, c in rows
+            ]
+        instances = [
+            discovery.Instance(i.vnf, i.index, i.pop, i.addresses, cid is not None and self._state(cid, st) == RUNNING)
+            for i, cid, st in found
+        ]
+        addresses: dict[str, str] = {}
+
+        def site(pop_name: str) -> str:
+            if pop_name not in addresses:
+                addresses[pop_name] = site_address(self._pops.get(pop_name).address)
+            return addresses[pop_name]
+
+        written = 0
+        for viewer, (_i, container_id, _s) in zip(instances, found, strict=True):
+            if not viewer.running or not container_id:
+                continue
+            text = discovery.hosts(ns_name, nsd, viewer, instances, site)
+            out = self._pops.client(viewer.pop, timeout=15).exec(f"id:{container_id}", [*discovery.WRITE, text])
+            if out.exit_code != 0:
+                raise RuntimeError(f"writing /etc/hosts failed ({out.exit_code}): {out.stderr.strip()[-200:]}")
+            written += 1
+        return written
 
     def _state(self, container_id: str, recorded: str) -> str:
         with self._lock:
