@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -214,6 +217,33 @@ def test_100_gets_spread_evenly_over_four_servers_on_two_sites(service: Service)
     assert sorted(s["addr"] == site2_address for s in servers.values()) == [False, False, True, True], servers
     counts = spread(gets(service.url(), 100), service.identities())
     assert len(counts) == 4 and all(24 <= n <= 26 for n in counts.values()), counts
+
+
+def test_pop_ns_loadtest_reports_every_backend_and_removes_its_workers(
+    service: Service, engine: docker.DockerClient, tmp_path: Path
+) -> None:
+    env = {**os.environ, "POP_API": service.site1.url, "POP_AUTH": f"{USER}:{PASSWORD}", "HOME": str(tmp_path)}
+    args = ["ns", "loadtest", "lbweb", "--target", "lb", "--rate", "40", "--duration", "3", "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "popvim.cli.main", "--json", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    FIGURES["loadtest"] = {k: report[k] for k in ("requests", "errors", "rps", "p50_ms", "p90_ms", "p99_ms")}
+    assert report["workers"] == 2 and report["errors"] == 0 and report["requests"] >= 80, report
+    assert 0 < report["p50_ms"] <= report["p90_ms"] <= report["p99_ms"]
+    backends = {b["name"]: b for b in report["backends"]}
+    assert set(backends) == set(service.lb_servers()), backends  # every server, named as HAProxy names it
+    assert all(b["requests"] >= report["requests"] // 4 - 2 for b in backends.values()), backends
+    assert not engine.containers.list(all=True, filters={"label": "io.popvim.nfv.loadtest"})
+    table = subprocess.run(
+        [sys.executable, "-m", "popvim.cli.main", *args[:4], "--duration", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert table.returncode == 0 and "TOTAL" in table.stdout and "web2-0" in table.stdout, table.stdout + table.stderr
 
 
 def test_every_vnf_is_reachable_by_name_from_its_service_on_both_sites(service: Service) -> None:

@@ -111,6 +111,8 @@ def render(lb: LoadBalancer, servers: Iterable[Server]) -> str:
     lines += [f"backend {BACKEND}", f"    balance {lb.algorithm}"]
     if lb.check.kind == "http":
         lines.append(f"    option httpchk GET {lb.check.path}")
+    if lb.mode == "http":
+        lines.append("    http-response set-header X-Popvim-Server %[srv_name]")  # per-backend load-test figures
     options = server_options(lb)
     for server in sorted(servers):
         lines.append(f"    server {server.name} {server.addr}:{server.port} {options}".rstrip())

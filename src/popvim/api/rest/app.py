@@ -12,6 +12,7 @@ from popvim import __version__
 from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, networks, ready, system
+from popvim.api.rest.routes import loadtest as loadtest_routes
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.errors import VimError
@@ -72,6 +73,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         containers.router,
         networks.router,
         nfv_routes.router,
+        loadtest_routes.router,
         compat.router,
     ):
         app.include_router(router)
