@@ -250,7 +250,10 @@ class Daemon:
     def token(self) -> str:
         if self._token is None:
             r = httpx.post(
-                f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD}, verify=self.verify
+                f"{self.url}/v1/auth/login",
+                json={"username": USER, "password": PASSWORD},
+                verify=self.verify,
+                timeout=60,  # bcrypt on a busy machine
             )
             r.raise_for_status()
             self._token = r.json()["token"]
