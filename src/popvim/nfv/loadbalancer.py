@@ -203,7 +203,7 @@ class LoadBalancers:
             return
         with self._store.session() as session:
             rows = [session.get(VnfcRecordRow, v) for v in vnfc_ids]
-            leaving = [(r.id, r.container_id, r.vnf.vnf_name, r.index) for r in rows if r is not None]
+            leaving = [(r.id, r.pop_container_id, r.vnf.vnf_name, r.index) for r in rows if r is not None]
         with self._lock:
             for vnfc_id, container_id, _vnf, _index in leaving:
                 if container_id:
@@ -315,7 +315,7 @@ class LoadBalancers:
             found = session.execute(
                 select(VnfRecordRow.ns_id, VnfRecordRow.vnf_name)
                 .join(VnfcRecordRow, VnfcRecordRow.vnf_id == VnfRecordRow.id)
-                .where(VnfcRecordRow.container_id == event.subject)
+                .where(VnfcRecordRow.pop_container_id == event.subject)
             ).first()
         if found is None:
             if state == "DELETED":  # its record went first (scale in, terminate): check every balancer
@@ -381,7 +381,9 @@ class LoadBalancers:
                 record = session.scalar(
                     select(VnfRecordRow).where(VnfRecordRow.ns_id == ns_id, VnfRecordRow.vnf_name == lb_name)
                 )
-                instances = [(c.pop_name, c.container_id, c.state, c.index) for c in (record.vnfcs if record else [])]
+                instances = [
+                    (c.pop_name, c.pop_container_id, c.state, c.index) for c in (record.vnfcs if record else [])
+                ]
             for pop_name, container_id, recorded, index in instances:
                 if not container_id or self._state(container_id, recorded) != RUNNING:
                     continue
@@ -425,7 +427,7 @@ class LoadBalancers:
             found = [
                 (
                     discovery.Instance(vnf_name, c.index, c.pop_name, dict(c.addresses or {}), False),
-                    c.container_id,
+                    c.pop_container_id,
                     c.state,
                 )
                 for vnf_name, c in rows
@@ -464,7 +466,7 @@ class LoadBalancers:
         with self._store.session() as session:
             ns = session.get(NsInstanceRow, ns_id)
             vnfcs = [
-                (v.vnf_name, c.index, c.pop_name, c.container_id, c.state, dict(c.addresses or {}))
+                (v.vnf_name, c.index, c.pop_name, c.pop_container_id, c.state, dict(c.addresses or {}))
                 for v in (ns.vnfs if ns else [])
                 if v.vnf_name in lb.backends
                 for c in v.vnfcs
