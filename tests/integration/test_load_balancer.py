@@ -237,7 +237,7 @@ def test_pop_ns_loadtest_reports_every_backend_and_removes_its_workers(
     assert all(b["requests"] >= report["requests"] // 4 - 2 for b in backends.values()), backends
     assert not engine.containers.list(all=True, filters={"label": "io.popvim.nfv.loadtest"})
     table = subprocess.run(
-        [sys.executable, "-m", "popvim.cli.main", *args[:4], "--duration", "1"],
+        [sys.executable, "-m", "popvim.cli.main", *args[:5], "--duration", "1"],
         env=env,
         capture_output=True,
         text=True,
