@@ -124,22 +124,28 @@ def serving(url: str, servers: int, timeout: float = 120) -> None:
     wait_for(all_answer, timeout, 0.05, f"{servers} servers behind {url}")
 
 
-def log_time(container: Any, needle: str, after: float, timeout: float = 60) -> float:
-    """The engine's timestamp of the first log line of ``container`` containing ``needle`` after ``after``."""
+def log_time(container: Any, needle: tuple[str, str], after: float, timeout: float = 60) -> float:
+    """The engine's timestamp of the first log line of ``container`` holding both ``needle`` parts after ``after``."""
 
     def find() -> float | None:
         for line in container.logs(timestamps=True, since=int(after) - 1).decode(errors="replace").splitlines():
             stamp, _, text = line.partition(" ")
-            if needle in text:
+            if needle[0] in text and needle[1] in text:
                 at = dt.datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
                 if at >= after - 0.001:
                     return at
         return None
 
-    return float(wait_for(find, timeout, 0.05, f"{needle!r} in the LB's log"))
+    try:
+        return float(wait_for(find, timeout, 0.05, f"{needle!r} in the LB's log"))
+    except AssertionError:
+        print(container.logs(timestamps=True).decode(errors="replace")[-3000:], file=sys.stderr)
+        raise
 
 
-def failover(engine: docker.DockerClient, url: str, lb_container: str, victim: str, needle: str) -> dict[str, Any]:
+def failover(
+    engine: docker.DockerClient, url: str, lb_container: str, victim: str, needle: tuple[str, str]
+) -> dict[str, Any]:
     lb = engine.containers.get(lb_container)
     with Load(url, workers=4, limit=120) as load:
         load.wait_for(100)
@@ -168,7 +174,9 @@ def popvim_round(engine: docker.DockerClient, daemon: Daemon, index: int) -> dic
         serving(url, 3)
         deploy = time.monotonic() - started
         web = next(v for v in record["vnfInstances"] if v["vnfName"] == "web")["vnfcs"][0]
-        result = failover(engine, url, lb["containerId"], web["containerId"], f"web-{web['index']} is going DOWN")
+        result = failover(
+            engine, url, lb["containerId"], web["containerId"], (f"popvim_backends/web-{web['index']} ", "maintenance")
+        )
         end = api.post(f"/nslcm/v1/ns_instances/{ns}/terminate").headers["Location"]
         wait_for(lambda: api.get(end).json()["operationState"] != "PROCESSING", 300, 0.1, "terminate")
         api.delete(f"/nslcm/v1/ns_instances/{ns}")
@@ -211,7 +219,7 @@ def compose_round(engine: docker.DockerClient, compose: list[str], folder: Path,
         serving(url, 3)
         deploy = time.monotonic() - started
         victim = engine.containers.get(f"{project}_web-0_1")
-        result = failover(engine, url, lb.id, victim.id, "popvim_backends/web-0 is DOWN")
+        result = failover(engine, url, lb.id, victim.id, ("popvim_backends/web-0 is DOWN", ""))
     finally:
         subprocess.run([*run, "down", "-v", "-t", "1"], capture_output=True, timeout=300)
     return {"deploy_s": round(deploy, 3), **result}
@@ -228,7 +236,8 @@ def main() -> None:
     engine = docker.from_env()
     make_web_image(engine)
     state = Path(tempfile.mkdtemp(prefix="lb-bench-"))
-    daemon = Daemon(state / "popvimd")
+    # A pool of its own: other popvimds on a shared engine may have filled the default one.
+    daemon = Daemon(state / "popvimd", config_text='[network]\npool = "10.44.0.0/14"\n')
     results: dict[str, list[dict[str, Any]]] = {"popvim": [], "healthcheck": []}
     try:
         daemon.start(timeout=120)

@@ -158,6 +158,7 @@ class LoadBalancers:
         self._leaving: dict[str, str] = {}  # Pop container id -> VNFC id, drained for removal
         self._balancers: dict[tuple[str, str], _Balancer] = {}
         self._lb_ports: dict[tuple[str, str, int], dict[str, int]] = {}  # (ns, lb, index) -> its published ports
+        self._lb_seen: dict[tuple[str, str, int], str] = {}  # ... read from this Pop container
         self._watches: dict[str, EventWatch] = {}
         self._dirty: dict[tuple[str, str], None] = {}
         self._lock = threading.Lock()
@@ -220,7 +221,8 @@ class LoadBalancers:
 
     # --- the controller -------------------------------------------------------------------
     def start(self) -> None:
-        for target, name in ((self._maintain, "watches"), (self._work, "sync")):
+        # Two workers: a balancer's change never waits behind a service's names being rewritten.
+        for target, name in ((self._maintain, "watches"), (self._work, "sync-1"), (self._work, "sync-2")):
             thread = threading.Thread(target=target, name=f"popvim-lb-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -329,9 +331,9 @@ class LoadBalancers:
         if nsd.vnf(vnf_name).load_balancer and state == RUNNING:
             self._mark(ns_id, vnf_name)  # a (re)started load balancer: make sure it has the current set
         if state in (RUNNING, "EXITED", "FAILED", "DELETED", "STOPPING"):
-            self._mark(ns_id, NAMES)
-            for balancer in nsd.balancers_of(vnf_name):
+            for balancer in nsd.balancers_of(vnf_name):  # first: a dead server must stop getting requests
                 self._mark(ns_id, balancer.name)
+            self._mark(ns_id, NAMES)
 
     def _mark(self, ns_id: str, lb_name: str) -> None:
         with self._wake:
@@ -388,9 +390,11 @@ class LoadBalancers:
                 if not container_id or self._state(container_id, recorded) != RUNNING:
                     continue
                 client = self._pops.client(pop_name, timeout=DRAIN_TIMEOUT + 15)
-                published = client.container(f"id:{container_id}").ports
-                if published and all(published.values()):
-                    self._lb_ports[(ns_id, lb_name, index)] = published
+                if self._lb_seen.get((ns_id, lb_name, index)) != container_id:  # a new LB container: its ports
+                    published = client.container(f"id:{container_id}").ports
+                    if published and all(published.values()):
+                        self._lb_ports[(ns_id, lb_name, index)] = published
+                        self._lb_seen[(ns_id, lb_name, index)] = container_id
                 servers = self._servers(ns_id, nsd, lb_vnf, pop_name)
                 spec = {
                     "socket": SOCKET,
