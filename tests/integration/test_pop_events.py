@@ -40,7 +40,7 @@ def test_a_container_life_arrives_as_events_after_stream_open(client: PopClient)
         assert got.get(timeout=15).kind == "stream.open"  # subscribed: what follows is not missed
         name = f"ev-{uuid.uuid4().hex[:8]}"
         made = client.spawn(name, BUSYBOX, command=SLEEPER, ports={"80": 0})
-        assert made.ports["80"] > 0  # the host port the engine chose: how other sites reach it
+        assert made.ports["80/tcp"] > 0  # the host port the engine chose: how other sites reach it
         client.delete(f"id:{made.id}")
         seen = []
         while "container.deleted" not in seen:

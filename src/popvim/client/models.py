@@ -36,7 +36,7 @@ class Container:
     exit_code: int | None = None
     engine_id: str = ""
     labels: dict[str, str] = field(default_factory=dict)
-    ports: dict[str, int] = field(default_factory=dict)  # "80" -> host port (0: not published yet)
+    ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> host port (0: not published yet)
 
     @property
     def terminated(self) -> bool:
