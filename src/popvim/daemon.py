@@ -189,6 +189,7 @@ def serve(
         server.run()
     finally:
         controllers.stop()
+        nfv.balancers.stop()
         nfv.close()
         pop_server.stop()
         if metrics_server is not None:
@@ -214,6 +215,7 @@ def _orchestrator(
     nfv = Orchestrator(vim.store, PopRegistry(vim.store, local, secrets_box, client_tls))
     controllers = Controllers(vim.store, nfv, interval=config.controller_interval)
     controllers.start()
+    nfv.balancers.start()
     return nfv, controllers
 
 

@@ -138,12 +138,17 @@ class Daemon:
         env: dict[str, str | None] | None = None,
         own_session: bool = False,
         db: str = "sqlite",
+        host: str = "127.0.0.1",
+        wrapper: list[str] | None = None,
+        docker_host: str | None = None,
     ) -> None:
         """``tls``: the daemon serves TLS (its config says how) and tests talk to it so;
         ``env``: changes to its environment (None removes a variable, e.g. POPD_AUTH);
         ``own_session``: no controlling terminal, as under a service manager;
         ``db``: "sqlite" (a file in ``state_dir``) or "postgres" (a fresh database of its own
-        on scripts/postgres.sh's cluster, dropped by ``purge``)."""
+        on scripts/postgres.sh's cluster, dropped by ``purge``);
+        ``host``: the address both faces listen on; ``wrapper``: a command the daemon runs under
+        (``ip netns exec NODE``, for a site on a lab node); ``docker_host``: its engine (and purge's)."""
         self.name = name or f"t{uuid.uuid4().hex[:8]}"
         self.db = db
         self.db_url = (
@@ -154,7 +159,10 @@ class Daemon:
         self.port = free_port()
         self.pop_port = free_port()
         self.tls = tls
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.host = host
+        self.wrapper = wrapper or []
+        self.docker_host = docker_host
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.extra_args = extra_args or []
         self.config_text = config_text
         self.env = env or {}
@@ -167,15 +175,17 @@ class Daemon:
     def start(self, timeout: float = 30.0) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = [
+            *self.wrapper,
             sys.executable,
             "-m",
             "popvim.daemon",
             "--state-dir",
             str(self.state_dir),
             "--listen",
-            f"127.0.0.1:{self.port}",
+            f"{self.host}:{self.port}",
             "--pop-listen",
-            f"127.0.0.1:{self.pop_port}",
+            f"{self.host}:{self.pop_port}",
+            *(["--docker-host", self.docker_host] if self.docker_host else []),
             "--name",
             self.name,
             "--engine-prefix",
@@ -244,7 +254,10 @@ class Daemon:
     def token(self) -> str:
         if self._token is None:
             r = httpx.post(
-                f"{self.url}/v1/auth/login", json={"username": USER, "password": PASSWORD}, verify=self.verify
+                f"{self.url}/v1/auth/login",
+                json={"username": USER, "password": PASSWORD},
+                verify=self.verify,
+                timeout=60,  # bcrypt on a busy machine
             )
             r.raise_for_status()
             self._token = r.json()["token"]
@@ -271,7 +284,7 @@ class Daemon:
     # --- engine-side clean-up -----------------------------------------------------
     def purge(self) -> None:
         """Remove every engine container and network this daemon's PoP made, and its PostgreSQL database."""
-        engine = docker.from_env()
+        engine = docker.DockerClient(base_url=self.docker_host) if self.docker_host else docker.from_env()
         label = f"io.popvim.pop={self.name}"
         for c in engine.containers.list(all=True, filters={"label": label}):
             c.remove(force=True)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from popvim.cli import args as cli_args
+from popvim.cli import loadtest as _loadtest  # noqa: F401 - registers `pop ns loadtest`
 from popvim.cli.args import UsageError
 from popvim.cli.context import (
     ENV_AUTH,

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
         Unavailable,
         Unreachable,
     )
-    from popvim.client.models import Container, ExecResult, Flavour, Image, Info, Network, PullProgress
-    from popvim.client.pop import PopClient, filter_for
+    from popvim.client.events import EventWatch
+    from popvim.client.models import Container, Event, ExecResult, Flavour, Image, Info, Network, PullProgress
+    from popvim.client.pop import EventStream, PopClient, filter_for
     from popvim.client.session import SESSIONS, Credentials
 
 _WHERE = {
@@ -47,7 +48,11 @@ _WHERE = {
         ),
         "errors",
     ),
-    **dict.fromkeys(("Container", "ExecResult", "Flavour", "Image", "Info", "Network", "PullProgress"), "models"),
+    **dict.fromkeys(
+        ("Container", "Event", "ExecResult", "Flavour", "Image", "Info", "Network", "PullProgress"), "models"
+    ),
+    "EventWatch": "events",
+    "EventStream": "pop",
     "PopClient": "pop",
     "filter_for": "pop",
     "SESSIONS": "session",
@@ -70,6 +75,9 @@ __all__ = [
     "AlreadyExists",
     "Container",
     "Credentials",
+    "Event",
+    "EventStream",
+    "EventWatch",
     "ExecResult",
     "FailedPrecondition",
     "Flavour",

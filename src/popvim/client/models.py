@@ -36,6 +36,7 @@ class Container:
     exit_code: int | None = None
     engine_id: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> host port (0: not published yet)
 
     @property
     def terminated(self) -> bool:
@@ -60,6 +61,7 @@ class Container:
             "engine_id": self.engine_id,
             "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
             "labels": self.labels,
+            "ports": self.ports,
         }
 
 
@@ -121,6 +123,21 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Event:
+    """One state change of a PoP (``PopClient.events``); ``kind`` "stream.open" and "keepalive"
+    are the stream's own markers."""
+
+    kind: str
+    subject: str
+    time: float  # Unix time
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def event(m: pb.Event) -> Event:
+    return Event(kind=m.kind, subject=m.subject, time=m.time, data=dict(m.data))
+
+
+@dataclass(frozen=True)
 class ExecResult:
     exit_code: int
     stdout: str
@@ -153,6 +170,7 @@ def container(m: pb.Container) -> Container:
         exit_code=m.exit_code if m.HasField("exit_code") else None,
         engine_id=m.engine_id,
         labels=dict(m.labels),
+        ports=dict(m.ports),
     )
 
 

@@ -161,6 +161,13 @@ class NfvClient:
     def terminate(self, ref: str, force: bool = False) -> dict[str, Any]:
         return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/terminate", json={"force": force}))
 
+    def loadtest(self, ref: str, target: str, **options: Any) -> dict[str, Any]:
+        """Run a load test (synchronous: the answer is the report); ``options``: rate, duration,
+        workers, path, port, image."""
+        body = {"target": target, **{k: v for k, v in options.items() if v is not None}}
+        wait = float(body.get("duration", 10.0)) + 120.0  # the workers' start and removal on top
+        return _object(self._request("POST", f"/nslcm/v1/ns_instances/{ref}/loadtest", json=body, timeout=wait))
+
     def op(self, op_id: str) -> dict[str, Any]:
         return _object(self._request("GET", f"/nslcm/v1/ns_lcm_op_occs/{op_id}"))
 

@@ -6,6 +6,7 @@ Containers are named by name or ``id:<uuid>``, as the seed's ``pop`` tool does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -266,3 +267,62 @@ class PopClient:
             finally:
                 call.cancel()  # a caller that stops iterating early must not leave the pull streaming
             token = session.renew(token, self.timeout)
+
+    # --- events ---------------------------------------------------------------
+    def events(self, kinds: list[str] | None = None, keepalive: float = 0.0) -> EventStream:
+        """The PoP's state changes as they happen: iterate the answer; ``cancel()`` it from any thread.
+
+        The first event is always "stream.open": the subscription is in place, so
+        what the caller lists after seeing it is current and no change is lost
+        in between (list-then-watch). Quiet streams carry "keepalive" events
+        every ``keepalive`` seconds (the server's default when 0), so a caller
+        can tell a dead connection from a quiet PoP. ``kinds`` keeps only kinds
+        starting with one of its prefixes.
+        """
+        return EventStream(self, pb.EventsRequest(kinds=kinds or [], keepalive=keepalive))
+
+
+class EventStream:
+    """One Events call. A refused token is renewed once, before the first event; a later failure
+    ends the iteration with its PopError (``popvim.client.events.EventWatch`` reconnects)."""
+
+    def __init__(self, client: PopClient, request: pb.EventsRequest) -> None:
+        self._client = client
+        self._request = request
+        self._call: Any = None
+        self._cancelled = False
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """End the stream (the server frees its thread and stream slot at once); iteration stops quietly."""
+        with self._lock:
+            self._cancelled = True
+            call = self._call
+        if call is not None:
+            call.cancel()
+
+    def __iter__(self) -> Iterator[models.Event]:
+        client = self._client
+        session = client.session
+        token = session.token(client.timeout)
+        for attempt in range(2):
+            with self._lock:
+                if self._cancelled:
+                    return
+                call = self._call = session.stub.Events(self._request, metadata=[("token", token)])
+            seen = False
+            try:
+                for message in call:
+                    seen = True
+                    yield models.event(message)
+                return
+            except grpc.RpcError as exc:
+                if self._cancelled:
+                    return
+                error = from_rpc_error(exc)
+                if seen or attempt or not isinstance(error, PermissionDenied) or isinstance(error, Forbidden):
+                    raise error from None
+                client._check_can_relogin(error)  # noqa: SLF001 - the stream is part of the client
+            finally:
+                call.cancel()
+            token = session.renew(token, client.timeout)

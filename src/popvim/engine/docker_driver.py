@@ -125,7 +125,19 @@ def _container(attrs: dict[str, Any]) -> EngineContainer:
         oom_killed=bool(state.get("OOMKilled")),
         labels=config.get("Labels") or {},
         networks={name: (net or {}).get("IPAddress", "") for name, net in networks.items()},
+        ports=_published(attrs),
     )
+
+
+def _published(attrs: dict[str, Any]) -> dict[str, int]:
+    """The host port each container port is published on (the first binding), as the engine chose it."""
+    found: dict[str, int] = {}
+    for key, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        for binding in bindings or []:
+            if str(binding.get("HostPort", "")).isdigit():
+                found[key] = int(binding["HostPort"])
+                break
+    return found
 
 
 def _network(attrs: dict[str, Any]) -> EngineNetwork:

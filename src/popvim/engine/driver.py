@@ -110,6 +110,7 @@ class EngineContainer:
     labels: dict[str, str]
     networks: dict[str, str]  # network name -> ipv4 address
     node: str = ""  # where it runs, on an engine of several nodes (Swarm); "" on one engine
+    ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> the host port it is published on
 
 
 @dataclass(frozen=True)

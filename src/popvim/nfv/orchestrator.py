@@ -25,6 +25,7 @@ from typing import Any
 from popvim.nfv.catalogue import Catalogue
 from popvim.nfv.descriptors.model import NetworkServiceDescriptor
 from popvim.nfv.instances import Instances
+from popvim.nfv.loadbalancer import LoadBalancers
 from popvim.nfv.observation import Observer
 from popvim.nfv.operations import OperationRunner
 from popvim.nfv.pops import PopRegistry
@@ -52,7 +53,13 @@ class Orchestrator:
         self._instances = Instances(store, self._catalogue, self._runner)
         self._observer = Observer(store, directory, self.probe_timeout)
         self._work = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="popvim-vnfc")
-        self._ctx = Context(store, directory, self._catalogue, Vnfcs(store, directory), self._observer, self._work)
+        # Load balancing, names (nfv/loadbalancer.py): what a VNFC gets at creation, drains before a
+        # scale-in; its controller is started by the daemon.
+        self.balancers = LoadBalancers(store, pops, self.descriptor_of)
+        vnfcs = Vnfcs(store, directory, self.balancers.creation)
+        self._ctx = Context(
+            store, directory, self._catalogue, vnfcs, self._observer, self._work, before_removal=self.balancers.drain
+        )
 
     def close(self) -> None:
         self._runner.close()

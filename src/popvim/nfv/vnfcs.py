@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import NamedTuple, Protocol
 
 from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.client import models as pop_models
@@ -25,10 +26,38 @@ from popvim.store.nfv_models import VnfcRecordRow
 log = logging.getLogger(__name__)
 
 
+class Creation(Protocol):
+    """What a VNFC's container gets beyond its descriptor: more metadata, a command, published ports."""
+
+    @property
+    def metadata(self) -> dict[str, str]: ...
+
+    @property
+    def command(self) -> tuple[str, ...] | None: ...
+
+    @property
+    def ports(self) -> dict[str, int | None]: ...
+
+
+class _Plain(NamedTuple):
+    metadata: dict[str, str]
+    command: tuple[str, ...] | None
+    ports: dict[str, int | None]
+
+
+class CreationExtras(Protocol):
+    """What else a VNFC's container gets (load balancing: nfv/loadbalancer.py ``LoadBalancers.creation``)."""
+
+    def __call__(
+        self, ns_id: str, nsd: NetworkServiceDescriptor, vnf: VnfDescriptor, pop_name: str, index: int
+    ) -> Creation: ...
+
+
 class Vnfcs:
-    def __init__(self, store: Store, pops: PopDirectory) -> None:
+    def __init__(self, store: Store, pops: PopDirectory, extras: CreationExtras | None = None) -> None:
         self._store = store
         self._pops = pops
+        self._extras = extras
 
     def create(
         self,
@@ -54,7 +83,9 @@ class Vnfcs:
             networks[(cp.virtual_link, pop_name)]: (fixed or {}).get(cp.virtual_link) or cp.ip_address
             for cp in vnf.connection_points
         }
-        metadata = {**vnf.configuration, **dependency_values(nsd, vnf, addresses)}
+        extra = self._extras(ns_id, nsd, vnf, pop_name, index) if self._extras else _Plain({}, None, dict(vnf.ports))
+        metadata = {**vnf.configuration, **dependency_values(nsd, vnf, addresses), **extra.metadata}
+        command = extra.command or vnf.command
         name = naming.container_name(ns_name, ns_id, vnf.name, index)
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, replacing) if replacing else None
@@ -71,8 +102,8 @@ class Vnfcs:
                 # A flavour the PoP does not offer is left to the PoP's default, with cpus and memory as asked.
                 flavour=vnf.flavour if vnf.flavour in {f.id for f in client.flavours()} else "",
                 endpoints=endpoints or None,
-                command=list(vnf.command) if vnf.command else None,
-                ports={k: v or 0 for k, v in vnf.ports.items()} or None,
+                command=list(command) if command else None,
+                ports={k: v or 0 for k, v in extra.ports.items()} or None,
                 metadata=metadata,
                 cpus=vnf.cpus,
                 memory=vnf.memory,

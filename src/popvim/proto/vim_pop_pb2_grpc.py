@@ -127,6 +127,11 @@ class PopStub:
                 request_serializer=vim__pop__pb2.Filter.SerializeToString,
                 response_deserializer=vim__pop__pb2.StatsReply.FromString,
                 _registered_method=True)
+        self.Events = channel.unary_stream(
+                '/vim_pop.Pop/Events',
+                request_serializer=vim__pop__pb2.EventsRequest.SerializeToString,
+                response_deserializer=vim__pop__pb2.Event.FromString,
+                _registered_method=True)
 
 
 class PopServicer:
@@ -279,6 +284,17 @@ class PopServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Events(self, request, context):
+        """Events streams the PoP's state changes (container states, networks,
+        images) as they happen, until the client cancels. The first message is
+        always kind "stream.open", sent once the subscription is in place: a
+        client that lists after receiving it misses nothing. When the server is
+        idle it sends kind "keepalive" every keepalive seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PopServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -371,6 +387,11 @@ def add_PopServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=vim__pop__pb2.Filter.FromString,
                     response_serializer=vim__pop__pb2.StatsReply.SerializeToString,
+            ),
+            'Events': grpc.unary_stream_rpc_method_handler(
+                    servicer.Events,
+                    request_deserializer=vim__pop__pb2.EventsRequest.FromString,
+                    response_serializer=vim__pop__pb2.Event.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -861,6 +882,33 @@ class Pop:
             '/vim_pop.Pop/Stats',
             vim__pop__pb2.Filter.SerializeToString,
             vim__pop__pb2.StatsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Events(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/vim_pop.Pop/Events',
+            vim__pop__pb2.EventsRequest.SerializeToString,
+            vim__pop__pb2.Event.FromString,
             options,
             channel_credentials,
             insecure,

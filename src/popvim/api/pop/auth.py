@@ -43,7 +43,7 @@ _POP = "/vim_pop.Pop/"
 METHOD_ROLES: dict[str, Role] = {
     **{
         _POP + m: Role.READER
-        for m in ("Containers", "Flavours", "Images", "Networks", "Info", "Logs", "Stats", "Logout")
+        for m in ("Containers", "Flavours", "Images", "Networks", "Info", "Logs", "Stats", "Logout", "Events")
     },
     **{
         _POP + m: Role.OPERATOR

@@ -88,6 +88,7 @@ def container(c: Container) -> pb.Container:
         endpoints={name: endpoint(e) for name, e in c.endpoints.items()},
         md=pb.Metadata(entries=c.metadata),
         labels=c.labels,
+        ports={key: host or 0 for key, host in c.ports.items()},
     )
     if c.exit_code is not None:
         message.exit_code = c.exit_code

@@ -10,6 +10,7 @@ sees where seed 001's reference server is more specific than the domain
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -23,11 +24,14 @@ from popvim.api.pop.errors import PopStatus, invalid, streaming, unary
 from popvim.proto import vim_pop_pb2 as pb
 from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 from popvim.vim import errors as e
+from popvim.vim.events import Event
 from popvim.vim.models import Container, Network
 from popvim.vim.service import Vim
 from popvim.vim.validation import checked_env
 
 POP_TYPE = "docker"
+EVENTS_KEEPALIVE = 15.0
+EVENTS_POLL = 0.5  # how often a quiet stream looks whether its caller is still there
 
 
 def _peer_host(peer: str) -> str:
@@ -243,3 +247,45 @@ class PopServicer(pb_grpc.PopServicer):
             rx_bytes=stats.rx_bytes,
             tx_bytes=stats.tx_bytes,
         )
+
+    @streaming
+    def Events(self, request: pb.EventsRequest, context: grpc.ServicerContext) -> Iterator[pb.Event]:
+        """The bus as a stream: what an orchestrator watches instead of polling every PoP.
+
+        The subscription exists before "stream.open" is sent, so a client that
+        lists after it has seen it misses no change. A stream holds one of the
+        user's stream slots (as ``/v1/events`` does) and one server thread, so
+        it ends as soon as the caller goes (cancel, deadline, closed channel).
+        """
+        if request.keepalive < 0 or request.keepalive > 3600:
+            raise invalid("keepalive must be between 0 and 3600 seconds")
+        kinds = tuple(request.kinds)
+        keepalive = request.keepalive or EVENTS_KEEPALIVE
+        user = self._user(context)
+        self._vim.streams.take(user)
+        subscription = self._vim.bus.subscribe()
+        ended = threading.Event()
+        context.add_callback(ended.set)
+        try:
+            yield pb.Event(kind="stream.open", subject=self._vim.settings.pop_name, time=time.time())
+            quiet_since = time.monotonic()
+            while not ended.is_set() and context.is_active():
+                try:
+                    event = subscription.get(timeout=EVENTS_POLL)
+                except queue.Empty:
+                    if time.monotonic() - quiet_since >= keepalive:
+                        quiet_since = time.monotonic()
+                        yield pb.Event(kind="keepalive", subject="", time=time.time())
+                    continue
+                if kinds and not event.kind.startswith(kinds):
+                    continue
+                quiet_since = time.monotonic()
+                yield _event_message(event)
+        finally:
+            self._vim.bus.unsubscribe(subscription)
+            self._vim.streams.give(user)
+
+
+def _event_message(event: Event) -> pb.Event:
+    data = {key: "" if value is None else str(value) for key, value in event.data.items()}
+    return pb.Event(kind=event.kind, subject=event.subject, time=event.time.timestamp(), data=data)

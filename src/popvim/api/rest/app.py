@@ -13,6 +13,7 @@ from popvim.api import openstack
 from popvim.api.rest import dashboard, docs, errors, metrics
 from popvim.api.rest.body_limit import BodyLimit
 from popvim.api.rest.routes import compat, containers, images, links, networks, ready, system
+from popvim.api.rest.routes import loadtest as loadtest_routes
 from popvim.api.rest.routes import nfv as nfv_routes
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.vim.errors import VimError
@@ -86,6 +87,7 @@ def create_app(vim: Vim, nfv: Orchestrator) -> FastAPI:
         networks.router,
         links.router,
         nfv_routes.router,
+        loadtest_routes.router,
         compat.router,
         *openstack.ROUTERS,
     ):

@@ -68,6 +68,29 @@ class ScalingPolicy:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """How the load balancer itself probes a backend (HAProxy ``check inter fall rise``)."""
+
+    kind: str = "http"  # http, tcp or none
+    path: str = "/"  # for http
+    inter_seconds: float = 2.0
+    fall: int = 3
+    rise: int = 2
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """This VNF balances every instance of ``backends`` (on every PoP) on ``port``: see nfv/loadbalancer.py."""
+
+    backends: tuple[str, ...]
+    port: int  # the backends' port
+    listen: int = 80  # the load balancer's own port
+    algorithm: str = "roundrobin"
+    mode: str = "http"  # http or tcp
+    check: HealthCheck = field(default_factory=HealthCheck)
+
+
+@dataclass(frozen=True)
 class VnfDescriptor:
     name: str
     image: str
@@ -85,6 +108,7 @@ class VnfDescriptor:
     ports: dict[str, int | None] = field(default_factory=dict)  # "80/tcp" -> host port
     scaling: tuple[ScalingPolicy, ...] = ()
     respawn: bool = True  # heal a VNFC that dies unexpectedly
+    load_balancer: LoadBalancer | None = None  # this VNF is an HAProxy balancing other VNFs
 
 
 @dataclass(frozen=True)
@@ -111,3 +135,7 @@ class NetworkServiceDescriptor:
 
     def vnf(self, name: str) -> VnfDescriptor:
         return next(v for v in self.vnfs if v.name == name)
+
+    def balancers_of(self, name: str) -> list[VnfDescriptor]:
+        """The load-balancer VNFs whose backends include VNF ``name``."""
+        return [v for v in self.vnfs if v.load_balancer and name in v.load_balancer.backends]

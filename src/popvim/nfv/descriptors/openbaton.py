@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe
 from popvim.nfv.descriptors.coerce import DEFAULTS, as_number, config_text, is_kind
+from popvim.nfv.descriptors.loadbalancer import check_backends, from_openbaton
 from popvim.nfv.descriptors.model import (
     ConnectionPoint,
     Dependency,
@@ -63,6 +64,10 @@ def read_openbaton(doc: dict[str, Any]) -> NetworkServiceDescriptor:
     vnfs = _read_vnfds(doc, link_names, problems)
     dependencies = _read_dependencies(doc, problems)
     check_dependencies(dependencies, {v.name: v for v in vnfs}, problems, "vnf_dependency")
+    for index, vnf in enumerate(vnfs):
+        if vnf.load_balancer:
+            where = at(at(at("vnfd", index), "configurations"), "LB_BACKENDS")
+            check_backends(vnf.name, vnf.load_balancer, [v.name for v in vnfs], where, problems)
     problems.raise_if_any()
     return NetworkServiceDescriptor(
         name=name or "",
@@ -208,6 +213,7 @@ def _read_vnfd(vnfd: Mapping[str, Any], path: str, link_names: set[str], problem
         pop=vdu.pop,
         configuration=configuration,
         scaling=scaling,
+        load_balancer=from_openbaton(configuration, path, problems),
     )
 
 

@@ -49,10 +49,12 @@ from toscaparser.tosca_template import ToscaTemplate
 from popvim.nfv.descriptors import coerce
 from popvim.nfv.descriptors._common import Problems, at, check_dependencies, describe, safe_yaml
 from popvim.nfv.descriptors.coerce import DEFAULTS, config_text, is_kind
+from popvim.nfv.descriptors.loadbalancer import check_backends, from_tosca
 from popvim.nfv.descriptors.model import (
     ConnectionPoint,
     Dependency,
     DescriptorError,
+    LoadBalancer,
     NetworkServiceDescriptor,
     Problem,
     ScalingPolicy,
@@ -65,6 +67,7 @@ CP_TYPES = ("tosca.nodes.nfv.CP.Tacker", "tosca.nodes.nfv.CP")
 VL_TYPE = "tosca.nodes.nfv.VL"
 SCALING_TYPE = "tosca.policies.tacker.Scaling"
 DEPENDENCY_TYPE = "popvim.policies.Dependency"
+LB_TYPE = "popvim.nodes.nfv.LoadBalancer"
 IMAGE_ARTIFACT_PREFIX = "tosca.artifacts.Deployment.Image"
 _DEFS_PACKAGE = "popvim.nfv.descriptors"
 _BASE_DEFS = "popvim_defs.yaml"
@@ -243,6 +246,10 @@ class _Reader:
         vnfs = [self._vnf(node, connection_points.get(node.name, ()), bounds.get(node.name)) for node in self.vdus]
         built = {vnf.name: vnf for vnf in vnfs if vnf is not None}
         check_dependencies(dependencies, built, self.problems, "topology_template.policies")
+        for vnf in built.values():
+            if vnf.load_balancer:
+                where = at(at(vnf.name, "requirements"), "backend")
+                check_backends(vnf.name, vnf.load_balancer, list(built), where, self.problems)
         if not self.vdus:
             self.problems.add("topology_template.node_templates", f"no VDU ({VDU_TYPE}) to deploy")
         self.problems.raise_if_any()
@@ -456,7 +463,19 @@ class _Reader:
             ports=ports,
             scaling=(bounds.policy,) if bounds.policy else (),
             respawn=respawn,
+            load_balancer=self._load_balancer(node),
         )
+
+    def _load_balancer(self, node: Any) -> LoadBalancer | None:
+        if not _derives(node, LB_TYPE):
+            return None
+        backends = []
+        for requirement in node.requirements or []:
+            if isinstance(requirement, dict) and "backend" in requirement:
+                value = requirement["backend"]
+                backends.append(str(value.get("node") if isinstance(value, dict) else value))
+        properties = {p: self._value(node, p, object, "") for p in ("backend_port", "listen_port", "algorithm", "mode")}
+        return from_tosca(properties, self._raw_property(node, "health_check"), backends, node.name, self.problems)
 
     def _container(self, node: Any) -> tuple[str, dict[str, Any]] | None:
         """(path, properties) of the one container of a containerised VDU (vnfcs, or vnfc as some write it)."""

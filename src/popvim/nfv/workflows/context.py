@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -20,3 +21,5 @@ class Context:
     vnfcs: Vnfcs
     observer: Observer
     pool: Executor  # runs one step on many VNFCs at once (fanout.parallel)
+    # Called with (instance id, VNFC ids) before scale-in deletes them: load balancers drain them first.
+    before_removal: Callable[[str, list[str]], None] | None = None

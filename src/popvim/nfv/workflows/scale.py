@@ -49,6 +49,8 @@ def run(ctx: Context, ns_id: str, vnf_name: str, direction: str, steps: int) -> 
         )
         record_id = record.id
     if direction == IN:
+        if ctx.before_removal is not None:
+            ctx.before_removal(ns_id, [v[1] for v in newest[:steps]])  # no request lost to the removal
         parallel(ctx.pool, newest[:steps], lambda v: ctx.vnfcs.forget(*v[1:]))
     else:
         first = (newest[0][0] + 1) if newest else 0

@@ -33,6 +33,7 @@ from popvim.vim.images import ImageService
 from popvim.vim.limits import Slots
 from popvim.vim.models import Container, ContainerConfig, ExecOutput, Logs, Stats
 from popvim.vim.networks import NetworkService
+from popvim.vim.published_ports import published_ports
 from popvim.vim.settings import VimSettings
 from popvim.vim.states import ContainerState
 from popvim.vim.validation import checked_metadata
@@ -148,6 +149,7 @@ class ContainerService:
             links.shape_started(parts, session, row)
             transition(row, S.RUNNING, "the container is running", parts.bus)
             placement.follow(parts, row)  # a cluster engine chose its node and addresses
+            row.ports = published_ports(parts.engine, row.engine_id, row.ports)
             session.flush()
             return view(row)
 
