@@ -108,17 +108,29 @@ class Abusers:
                 t.start()
                 self._threads.append(t)
 
+    def established(self) -> bool:
+        """Every stream open and every login thread answered once: the abuse is at full strength."""
+        with self._lock:
+            logins = sum(self.answers["login"].values())
+            return self.answers["events"]["open"] >= self.args.streams and logins >= self.args.login_threads
+
     def stop(self) -> None:
         self.stop_event.set()
         for t in self._threads:
             t.join(timeout=40)
 
 
-def abuse_in_own_process(url: str, token: str, target: str, args: argparse.Namespace, stop: Any, answers: Any) -> None:
+def abuse_in_own_process(
+    url: str, token: str, target: str, args: argparse.Namespace, ready: Any, stop: Any, answers: Any
+) -> None:
     """The abusers, in a process of their own: 150 client threads sharing the timing client's
     interpreter would slow its measurements by their GIL contention, not by popvimd's."""
     abusers = Abusers(url, token, target, args)
     abusers.start()
+    deadline = time.monotonic() + 120
+    while not abusers.established() and time.monotonic() < deadline and not stop.is_set():
+        time.sleep(0.1)
+    ready.set()
     stop.wait()
     abusers.stop()
     answers.put({k: dict(v) for k, v in abusers.answers.items()})
@@ -151,13 +163,17 @@ class AbuseBench:
             rss_before = rss_mib(pid)
             quiet = timed_lists(api, self.args.n)
             context = multiprocessing.get_context("spawn")
-            stop, answers = context.Event(), context.Queue()
+            ready, stop, answers = context.Event(), context.Event(), context.Queue()
             abusers = context.Process(
-                target=abuse_in_own_process, args=(self.daemon.url, self.daemon.token, target, self.args, stop, answers)
+                target=abuse_in_own_process,
+                args=(self.daemon.url, self.daemon.token, target, self.args, ready, stop, answers),
             )
             abusers.start()
             try:
-                time.sleep(self.args.exec_give_up + 1)  # let the execs be abandoned and the streams open
+                # Time the steady state: once every abuser is connected (spawning 150 client threads
+                # takes seconds on 2 CPUs), and the first execs have been abandoned.
+                ready.wait(180)
+                time.sleep(self.args.exec_give_up + 1)
                 abused = timed_lists(api, self.args.n)
                 health_ms = []
                 for _ in range(10):

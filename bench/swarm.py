@@ -301,8 +301,7 @@ def main() -> int:
         if own_lab:
             lab.up()
         else:
-            lab.status = json.loads(lab._run("status", "--json").stdout)  # noqa: SLF001 - the lab that is up
-            _fill_nodes(lab)
+            lab.attach()
         load_images(lab, host, SERVER_IMAGE, CLIENT_IMAGE)
         manager = lab.manager()
         workdir = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
@@ -351,23 +350,6 @@ def main() -> int:
 def _lab_name(host: docker.DockerClient) -> str:
     me = host.nodes.get(host.info()["Swarm"]["NodeID"])
     return str(me.attrs["Spec"]["Labels"].get("popvim.lab", "pvlab"))
-
-
-def _fill_nodes(lab: Lab) -> None:
-    from support.lab import LabNode
-
-    lab.nodes = [
-        LabNode(
-            index=n["index"],
-            name=n["name"],
-            socket=n["socket"],
-            docker_host=n["docker_host"],
-            address=n["address"],
-            swarm_node_id=n["swarm_node_id"],
-            labels=n["labels"],
-        )
-        for n in lab.status["nodes"]
-    ]
 
 
 def report(results: dict[str, Any]) -> None:

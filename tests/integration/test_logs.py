@@ -69,9 +69,10 @@ def test_json_logs_carry_the_request_id_into_the_events_the_request_caused(json_
         lambda: (
             (es := log_entries(json_daemon))
             and any(e.get("route") == "/v1/containers" and e.get("request_id") == "req-ops-42" for e in es)
+            and any(e.get("route") == "/v1/containers" and e.get("request_id") == generated for e in es)
             and es
         ),
-        what="the access line",
+        what="both access lines (the log thread writes them a moment after the answers)",
     )
     access = next(e for e in entries if e.get("request_id") == "req-ops-42" and e["logger"] == "popvim.rest")
     assert access["level"] == "INFO" and access["method"] == "POST" and access["status"] == 201

@@ -49,7 +49,8 @@ def _assert_consistent(api: httpx.Client, engine: docker.DockerClient, daemon: D
 def test_everything_comes_back_after_kill_9(fresh_daemon: Daemon, engine: docker.DockerClient) -> None:
     d = fresh_daemon.start()
     with d.client() as api:
-        net = api.post("/v1/networks", json={"name": "backhaul", "subnet": "10.232.0.0/24"}).json()
+        subnet = free_subnet(engine)
+        net = api.post("/v1/networks", json={"name": "backhaul", "subnet": subnet}).json()
         created = api.post("/v1/containers", json=_body(metadata={"K": "v"}, endpoints={"backhaul": None})).json()
         running = api.post("/v1/containers/run", json=_body()).json()
         dying = api.post("/v1/containers/run", json=_body()).json()
@@ -59,7 +60,7 @@ def test_everything_comes_back_after_kill_9(fresh_daemon: Daemon, engine: docker
     engine.containers.get(dying["engine_id"]).kill()  # dies while nobody watches
     d.start()
     with d.client() as api:
-        assert api.get(f"/v1/networks/{net['id']}").json()["subnet"] == "10.232.0.0/24"
+        assert api.get(f"/v1/networks/{net['id']}").json()["subnet"] == subnet
         again = api.get(f"/v1/containers/{created['id']}").json()
         assert again["state"] == "CREATED" and again["metadata"] == {"K": "v"}
         assert again["endpoints"] == created["endpoints"]
@@ -165,7 +166,7 @@ def test_a_recorded_attachment_missing_on_the_engine_is_restored(
     """As if popvimd died between recording a connect and telling the engine."""
     d = fresh_daemon.start()
     with d.client() as api:
-        api.post("/v1/networks", json={"name": "side", "subnet": "10.235.0.0/24"})
+        api.post("/v1/networks", json={"name": "side", "subnet": free_subnet(engine)})
         running = api.post("/v1/containers/run", json=_body()).json()
         connected = api.post("/v1/networks/side/connect", json={"container": running["id"]}).json()
         address = connected["endpoints"]["side"]["address"]

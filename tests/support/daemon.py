@@ -38,6 +38,11 @@ def unique(prefix: str = "c") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+# Handed out whole, a /14 per Swarm PoP (support.swarm): no smaller subnet may be taken from it,
+# or a long session's /24s (never handed back) leave no /14 free.
+_KEPT_WHOLE = (ipaddress.IPv4Network("10.160.0.0/12"),)
+
+
 def free_subnet(engine: docker.DockerClient, prefix: int = 24, within: str = "10.128.0.0/9") -> str:
     """A subnet that no engine network uses and no earlier call handed out.
 
@@ -50,8 +55,9 @@ def free_subnet(engine: docker.DockerClient, prefix: int = 24, within: str = "10
         for c in (n.get("IPAM") or {}).get("Config") or []
         if c.get("Subnet")
     ]
-    used = [u for u in used if u.version == 4] + list(_handed_out)
     pool = ipaddress.IPv4Network(within)
+    used = [u for u in used if u.version == 4] + list(_handed_out)
+    used += [kept for kept in _KEPT_WHOLE if not pool.subnet_of(kept)]
     count = 2 ** (prefix - pool.prefixlen)
     start = random.randrange(count)
     size = 2 ** (32 - prefix)

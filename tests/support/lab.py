@@ -82,6 +82,16 @@ class Lab:
         except LabError as exc:
             self.failed = exc
             raise
+        self._read_nodes()
+        return self
+
+    def attach(self) -> Lab:
+        """Use the lab of this name that is up already (another process brought it up)."""
+        self.status = json.loads(self._run("status", "--json").stdout)
+        self._read_nodes()
+        return self
+
+    def _read_nodes(self) -> None:
         self.nodes = [
             LabNode(
                 index=n["index"],
@@ -94,7 +104,6 @@ class Lab:
             )
             for n in self.status["nodes"]
         ]
-        return self
 
     def _claim(self) -> None:
         """Refuse a lab of this name that a live process (another test session) uses;

@@ -88,8 +88,16 @@ class ContainerConfig(BaseModel):
                 value = shlex.split(value)
             except ValueError as exc:
                 raise ValueError(f"command cannot be split: {exc}") from exc
-        if value is not None and (not value or any("\x00" in a for a in value)):
-            raise ValueError("command must be a non-empty list of arguments without NUL bytes")
+        if value is not None and (not value or not value[0] or any("\x00" in a for a in value)):
+            raise ValueError("command must be a non-empty list of arguments, a program first, without NUL bytes")
+        return value
+
+    @field_validator("mac_address")
+    @classmethod
+    def _mac(cls, value: str | None) -> str | None:
+        # the kernel gives an interface only a unicast, non-zero address (the engine fails at start otherwise)
+        if value is not None and (int(value[:2], 16) & 1 or int(value.replace(":", ""), 16) == 0):
+            raise ValueError("mac_address must be a unicast address other than 00:00:00:00:00:00")
         return value
 
     @field_validator("env")

@@ -102,6 +102,8 @@ def exec_held(
 def commit(
     parts: Parts, ref: str, repository: str, tag: str | None, message: str | None, author: str | None
 ) -> EngineImage:
+    if len(repository) > 255:  # the engine's own limit, said before anything is done
+        raise InvalidArgument(f"repository name must not be more than 255 characters, not {len(repository)}")
     with parts.store.session() as session:
         engine_id = check_started(get_row(session, ref), "there is nothing to commit")
     image = engine_call(lambda: parts.engine.commit(engine_id, repository, tag, message, author))
