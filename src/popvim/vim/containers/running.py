@@ -99,11 +99,19 @@ def exec_held(
     )
 
 
+def _normalised(repository: str) -> str:
+    """The name as the engine measures it: with its default registry (and ``library/``) when none is given."""
+    first, _, rest = repository.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return repository
+    return f"docker.io/{repository}" if rest else f"docker.io/library/{repository}"
+
+
 def commit(
     parts: Parts, ref: str, repository: str, tag: str | None, message: str | None, author: str | None
 ) -> EngineImage:
-    if len(repository) > 255:  # the engine's own limit, said before anything is done
-        raise InvalidArgument(f"repository name must not be more than 255 characters, not {len(repository)}")
+    if len(_normalised(repository)) > 255:  # the engine's own limit, said before anything is done
+        raise InvalidArgument(f"repository name {repository[:40]!r}... is longer than the engine's 255 characters")
     with parts.store.session() as session:
         engine_id = check_started(get_row(session, ref), "there is nothing to commit")
     image = engine_call(lambda: parts.engine.commit(engine_id, repository, tag, message, author))
