@@ -115,6 +115,25 @@ def parse_time(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def calls_report(who: str, logs: Callable[[Any], str], server: Any, clients: list[Any], address: str) -> dict[str, Any]:
+    """Waits until every client completed calls to ``address`` and the server logged some; what each counted."""
+    calls = wait_for(
+        lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1 and n,
+        60,
+        0.2,
+        f"every {who} client to complete calls to the server",
+    )
+    at_server = wait_for(
+        lambda: completed_calls_at_server(logs(server)), 30, 0.2, f"the {who} server to log completed calls"
+    )
+    return {
+        "server": address,
+        "client_completed_calls": calls,
+        "server_completed_calls": at_server,
+        "client_env_ok": True,
+    }
+
+
 class EngineWatch:
     """Polls the engine from t0 until ``expected`` containers matching ``label`` are running;
     ``ready_ms`` is when that was first seen (ms after t0), same method for both sides."""
@@ -358,21 +377,7 @@ class Bench:
         def logs(c: dict[str, Any]) -> str:
             return api.get(f"/v1/containers/{c['popContainerId']}/logs").json()["logs"]
 
-        calls = wait_for(
-            lambda: (n := [completed_calls_to(logs(c), address) for c in clients]) and min(n) >= 1 and n,
-            60,
-            0.2,
-            "every popvim client to complete calls to the server",
-        )
-        at_server = wait_for(
-            lambda: completed_calls_at_server(logs(server)), 30, 0.2, "the popvim server to log completed calls"
-        )
-        return {
-            "server": address,
-            "client_completed_calls": calls,
-            "server_completed_calls": at_server,
-            "client_env_ok": True,
-        }
+        return calls_report("popvim", logs, server, clients, address)
 
     # --- compose side -----------------------------------------------------------------------------
     def _compose(self, project: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -464,21 +469,7 @@ class Bench:
         def logs(cid: str) -> str:
             return self.dapi.logs(cid, stdout=True, stderr=True).decode(errors="replace")
 
-        calls = wait_for(
-            lambda: (n := [completed_calls_to(logs(c), server_ip) for c in clients]) and min(n) >= 1 and n,
-            60,
-            0.2,
-            "every compose client to complete calls to the server",
-        )
-        at_server = wait_for(
-            lambda: completed_calls_at_server(logs(server)), 30, 0.2, "the compose server to log completed calls"
-        )
-        return {
-            "server": server_ip,
-            "client_completed_calls": calls,
-            "server_completed_calls": at_server,
-            "client_env_ok": True,
-        }
+        return calls_report("compose", logs, server, clients, server_ip)
 
     # --- rounds -----------------------------------------------------------------------------------
     def run(self) -> None:
