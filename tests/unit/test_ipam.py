@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.fake_engine import FakeEngine
+from support.vim_parts import lab
 
 from popvim.engine.driver import NetworkSpec
 from popvim.store.db import Store
@@ -30,24 +31,8 @@ def no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def services(tmp_path) -> Iterator[tuple[NetworkService, ContainerService, FakeEngine]]:
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    engine = FakeEngine()
-    settings = VimSettings()
-    bus = EventBus()
-    networks = NetworkService(store, engine, settings, bus)  # type: ignore[arg-type]
-    containers = ContainerService(
-        store,
-        engine,
-        settings,
-        bus,
-        networks,
-        ImageService(engine, bus),
-        FlavourCatalogue(settings.flavours),  # type: ignore[arg-type]
-    )
-    networks.ensure_default()
-    yield networks, containers, engine
-    containers.close()
-    store.close()
+    with lab(tmp_path) as parts:
+        yield parts.networks, parts.containers, parts.engine
 
 
 def test_default_network_is_a_private_16_avoiding_engine_subnets(tmp_path) -> None:

@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fake_engine import FakeEngine
+from support.vim_parts import lab
 
-from popvim.store.db import Store
-from popvim.vim.containers import ContainerService
 from popvim.vim.drafts import NetworkDrafts
 from popvim.vim.errors import AlreadyExists, InvalidState
-from popvim.vim.events import EventBus
-from popvim.vim.flavours import FlavourCatalogue
-from popvim.vim.images import ImageService
 from popvim.vim.models import ContainerConfig, NetworkConfig
-from popvim.vim.networks import NetworkService
 from popvim.vim.ports import PortService
-from popvim.vim.settings import VimSettings
 
 
 @pytest.fixture(autouse=True)
@@ -30,30 +23,13 @@ def no_host_routes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def vim(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    engine = FakeEngine()
-    settings = VimSettings()
-    bus = EventBus()
-    networks = NetworkService(store, engine, settings, bus)
-    images = ImageService(engine, bus)
-    containers = ContainerService(
-        store,
-        engine,
-        settings,
-        bus,
-        networks,
-        images,
-        FlavourCatalogue(settings.flavours),
-    )
-    networks.ensure_default()
-    yield {
-        "networks": networks,
-        "containers": containers,
-        "ports": PortService(store, networks),
-        "drafts": NetworkDrafts(store, networks),
-    }
-    containers.close()
-    store.close()
+    with lab(tmp_path) as parts:
+        yield {
+            "networks": parts.networks,
+            "containers": parts.containers,
+            "ports": PortService(parts.store, parts.networks),
+            "drafts": NetworkDrafts(parts.store, parts.networks),
+        }
 
 
 def _container(name: str, network: str, ip: str | None = None) -> ContainerConfig:
