@@ -46,9 +46,15 @@ def engine() -> Iterator[docker.DockerClient]:
 
 
 @pytest.fixture(scope="module")
-def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Iterator[Daemon]:
-    """One popvimd shared by a test module."""
-    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend).start()
+def daemon(
+    request: pytest.FixtureRequest,
+    engine: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+    db_backend: str,
+) -> Iterator[Daemon]:
+    """One popvimd shared by a test module, with the module's ``DAEMON_CONFIG`` (TOML) if it has one."""
+    config = getattr(request.module, "DAEMON_CONFIG", None)
+    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend, config_text=config).start()
     yield d
     d.stop()
     d.purge()

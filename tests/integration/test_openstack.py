@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -20,15 +19,7 @@ from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, fr
 
 # Its own address pool for the default network: other test runs on this engine take
 # 172.16.0.0/12's sixteen /16s (popvim's default pool) quickly.
-POOL = '[network]\npool = "10.64.0.0/10"\n'
-
-
-@pytest.fixture(scope="module")
-def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Iterator[Daemon]:
-    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend, config_text=POOL).start()
-    yield d
-    d.stop()
-    d.purge()
+DAEMON_CONFIG = '[network]\npool = "10.64.0.0/10"\n'  # for the shared ``daemon`` fixture
 
 
 def connect(daemon: Daemon, password: str = PASSWORD) -> Connection:
@@ -234,7 +225,7 @@ def test_a_reader_gets_the_reader_role_and_may_not_create(
     engine: docker.DockerClient, tmp_path: Path, idle_image: str
 ) -> None:
     users: dict[str, str | None] = {"POPD_AUTH": f"{USER}:{PASSWORD},rita:rita-pass-1:reader"}
-    daemon = Daemon(tmp_path / "state", env=users, config_text=POOL).start()
+    daemon = Daemon(tmp_path / "state", env=users, config_text=DAEMON_CONFIG).start()
     try:
         body = {
             "auth": {

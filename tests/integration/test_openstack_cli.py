@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,7 @@ OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
 # Its own address pool for the default network: other test runs on this engine take
 # 172.16.0.0/12's sixteen /16s (popvim's default pool) quickly.
-POOL = '[network]\npool = "10.64.0.0/10"\n'
-
-
-@pytest.fixture(scope="module")
-def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, db_backend: str) -> Iterator[Daemon]:
-    d = Daemon(tmp_path_factory.mktemp("popvimd"), db=db_backend, config_text=POOL).start()
-    yield d
-    d.stop()
-    d.purge()
+DAEMON_CONFIG = '[network]\npool = "10.64.0.0/10"\n'  # for the shared ``daemon`` fixture
 
 
 class Cli:
