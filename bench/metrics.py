@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import httpx  # noqa: E402
 from _common import host_facts, print_table, summary, write_results  # noqa: E402
-from support.daemon import BUSYBOX, SLEEPER, Daemon, wait_for  # noqa: E402
+from support.daemon import BUSYBOX, IDLE_SLEEPER, Daemon, wait_for  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -43,7 +43,7 @@ def cpu_seconds(pid: int) -> float:
 
 def populate(api: httpx.Client, start: int, stop: int, workers: int) -> None:
     def one(i: int) -> None:
-        r = api.post("/v1/containers", json={"name": f"m-{i}", "image": BUSYBOX, "command": SLEEPER})
+        r = api.post("/v1/containers", json={"name": f"m-{i}", "image": BUSYBOX, "command": IDLE_SLEEPER})
         r.raise_for_status()
 
     with ThreadPoolExecutor(workers) as pool:

@@ -30,6 +30,9 @@ USER, PASSWORD = "tester", "s3cret-pass"
 BUSYBOX = "popvim-test/busybox:latest"
 REGISTRY = "127.0.0.1:5055"  # scripts/local-registry.sh: the only registry tests may pull from
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+# The same stop behaviour without waking: a thousand SLEEPERs fork thousands of times a second,
+# and a benchmark of them measures the machine's load instead of popvim.
+IDLE_SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"]
 
 _handed_out: set[ipaddress.IPv4Network] = set()
 
