@@ -63,6 +63,7 @@ class Config:
     listen: str = "127.0.0.1:8080"
     pop_listen: str = "127.0.0.1:60000"
     metrics_listen: str = ""  # HOST:PORT for /metrics without a token (for Prometheus); off when empty
+    advertise_address: str = ""  # where other sites reach this PoP's published ports (README: Two sites)
     docker_host: str = ""
     engine: str = "docker"  # "docker": one engine; "swarm": docker_host is a Swarm manager (README: Swarm PoP)
     swarm_nodes: dict[str, str] = field(default_factory=dict)  # [swarm] nodes: node hostname or id -> engine URL
@@ -125,6 +126,7 @@ _POP_KEYS: dict[str, tuple[type, ...]] = {
     "listen": (str,),
     "pop_listen": (str,),
     "metrics_listen": (str,),
+    "advertise_address": (str,),
     "docker_host": (str,),
     "engine": (str,),
     "engine_prefix": (str,),
@@ -167,6 +169,17 @@ def _check(path: Path, config: Config) -> None:
         raise ValueError(f"{path}: [network].largest_subnet must be a prefix length from 8 to 30")
     if config.engine not in ("docker", "swarm"):
         raise ValueError(f'{path}: [pop].engine must be "docker" or "swarm", not {config.engine!r}')
+    if config.advertise_address:
+        try:
+            advertised = ipaddress.ip_address(config.advertise_address)
+        except ValueError as exc:
+            raise ValueError(
+                f"{path}: [pop].advertise_address {config.advertise_address!r} is not an IP address"
+            ) from exc
+        if advertised.is_loopback or advertised.is_unspecified:
+            raise ValueError(
+                f"{path}: [pop].advertise_address {config.advertise_address!r} is not an address another site can reach"
+            )
     try:
         ipaddress.IPv4Network(config.subnet_pool)
     except ValueError as exc:

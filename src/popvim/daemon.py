@@ -211,7 +211,14 @@ def _orchestrator(
         pop_host = "127.0.0.1"
     if ":" in pop_host:
         pop_host = f"[{pop_host}]"
-    local = LocalPop(config.name, f"{pop_host}:{pop_port}", ORCHESTRATOR_USER, password, tls=local_tls)
+    local = LocalPop(
+        config.name,
+        f"{pop_host}:{pop_port}",
+        ORCHESTRATOR_USER,
+        password,
+        tls=local_tls,
+        advertise=config.advertise_address or None,
+    )
     nfv = Orchestrator(vim.store, PopRegistry(vim.store, local, secrets_box, client_tls))
     controllers = Controllers(vim.store, nfv, interval=config.controller_interval)
     controllers.start()

@@ -43,6 +43,8 @@ def test_init_writes_a_config_with_only_a_bcrypt_hash(tmp_path: Path) -> None:
         ('[policy]\nhost_ports = "80-20"\n', "host_ports"),
         ("[policy]\nopen = true\n", "unknown key"),
         ("not toml = = =", "cannot read config"),
+        ('[pop]\nadvertise_address = "127.0.0.1"\n', "is not an address another site can reach"),
+        ('[pop]\nadvertise_address = "site1.example"\n', "advertise_address 'site1.example' is not an IP address"),
     ],
 )
 def test_bad_config_files_are_refused_with_the_reason(tmp_path: Path, text: str, message: str) -> None:

@@ -11,9 +11,10 @@ drive this, so no PoP is polled. The names:
 
 An instance on the viewer's own PoP is at its address on a virtual link they
 share (any of its addresses when they share none); one on another PoP is at
-that PoP's address (the host of its registered Pop address), where its
-published ports are. A PoP reached over loopback has no address another site
-could use, so its instances are named only on its own site.
+that PoP's address (its advertised address, else the host of its registered
+Pop address), where its published ports are. A PoP reached over loopback that
+advertises no other address has none another site could use, so its instances
+are named only on its own site.
 """
 
 from __future__ import annotations

@@ -87,8 +87,54 @@ class Runtime:
             time.sleep(0.05)  # requests still connecting (they move on at their connect timeout)
 
 
+def state_of(status: str) -> str:
+    """HAProxy's ``show stat`` status (``UP``, ``UP 1/3``, ``no check``, ``DOWN``, ``MAINT (via
+    x)``, ``DRAIN``, ``NOLB``...) as one of UP, DOWN, DRAIN, MAINT."""
+    word = status.split()[0].upper() if status.strip() else "DOWN"
+    if word.startswith("MAINT"):
+        return "MAINT"
+    if word in ("DRAIN", "NOLB"):
+        return "DRAIN"
+    return "UP" if word in ("UP", "NO", "OPEN") else "DOWN"
+
+
+def _number(row: dict[str, str], key: str) -> int:
+    value = row.get(key) or "0"
+    return int(value) if value.isdigit() else 0
+
+
+def show(runtime: Runtime) -> dict[str, Any]:
+    """The backend's servers as HAProxy sees them: address, state, sessions (current and total)
+    and, in http mode, requests: what the dashboard shows (``{"show": true}``; changes nothing)."""
+    servers = runtime.servers()
+    lines = runtime.ask("show stat").splitlines()
+    header = lines[0].lstrip("# ").split(",") if lines else []
+    found = []
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(",")))  # noqa: B905 - Python 3.9 has no strict
+        name = row.get("svname", "")
+        if row.get("pxname") != runtime.backend or name in ("BACKEND", "FRONTEND", ""):
+            continue
+        have = servers.get(name, {})
+        found.append(
+            {
+                "name": name,
+                "addr": have.get("addr", row.get("addr", "").rsplit(":", 1)[0]),
+                "port": have.get("port", 0),
+                "state": state_of(row.get("status", "")),
+                "status": row.get("status", ""),
+                "sessions": _number(row, "scur"),
+                "sessions_total": _number(row, "stot"),
+                "requests_total": _number(row, "req_tot") if row.get("req_tot") else _number(row, "lbtot"),
+            }
+        )
+    return {"servers": found}
+
+
 def main(spec: dict[str, Any]) -> dict[str, Any]:
     runtime = Runtime(spec["socket"], spec["backend"])
+    if spec.get("show"):
+        return show(runtime)
     done: dict[str, Any] = {"added": [], "removed": [], "updated": [], "drained": {}, "errors": []}
     have = runtime.servers()
     wanted = {s["name"]: s for s in spec["servers"]}

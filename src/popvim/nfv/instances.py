@@ -16,7 +16,7 @@ from popvim.nfv.records import NsInstance, instance_view
 from popvim.nfv.rows import now, ns_row, nsd_row
 from popvim.nfv.states import NsState
 from popvim.store.db import Store
-from popvim.store.nfv_models import NsInstanceRow, OpOccRow
+from popvim.store.nfv_models import LoadTestRow, NsInstanceRow, OpOccRow
 
 # Short enough that the names made from it (naming.container_name) stay within the PoP's limits.
 INSTANCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
@@ -64,4 +64,5 @@ class Instances:
             if row.state != NsState.NOT_INSTANTIATED or row.vnfs or row.networks:
                 raise Conflict(f"instance {row.name!r} must be terminated before it is deleted")
             session.execute(delete(OpOccRow).where(OpOccRow.ns_id == row.id))
+            session.execute(delete(LoadTestRow).where(LoadTestRow.ns_id == row.id))
             session.delete(row)

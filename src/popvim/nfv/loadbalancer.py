@@ -41,7 +41,8 @@ from popvim.client import EventWatch, PopError
 from popvim.client.models import Event
 from popvim.nfv import discovery
 from popvim.nfv.descriptors.model import LoadBalancer, NetworkServiceDescriptor, VnfDescriptor
-from popvim.nfv.pops import PopRegistry
+from popvim.nfv.errors import Conflict, NotFound
+from popvim.nfv.pops import PopRegistry, is_loopback
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsInstanceRow, VnfcRecordRow, VnfRecordRow
 
@@ -193,6 +194,35 @@ class LoadBalancers:
             if (balancer.pop or self._pops.local_name) != pop_name and not _published_key(ports, port):
                 ports[f"{port}/tcp"] = None
         return Creation(metadata, command, ports)
+
+    def check_reachable(self, nsd: NetworkServiceDescriptor) -> None:
+        """Refuse (before anything is made) a service whose load balancer would have to reach a
+        backend on another PoP at a loopback address: that PoP (typically the orchestrator's own,
+        registered on 127.0.0.1) advertises no address the balancer's site can reach. Two PoPs that
+        are both on loopback are on one host, where that works."""
+        for vnf in nsd.vnfs:
+            lb = vnf.load_balancer
+            if lb is None:
+                continue
+            lb_pop = vnf.pop or self._pops.local_name
+            for backend in lb.backends:
+                pop = nsd.vnf(backend).pop or self._pops.local_name
+                if pop == lb_pop:
+                    continue
+                try:
+                    where, lb_where = self._pops.site_address(pop), self._pops.site_address(lb_pop)
+                except NotFound:
+                    continue  # instantiate says so, in its own words
+                if is_loopback(where) and not is_loopback(lb_where):
+                    how = (
+                        "set [pop].advertise_address in its popvimd's configuration"
+                        if pop == self._pops.local_name
+                        else "register it with an advertise address (POST /v1/pops {..., advertise})"
+                    )
+                    raise Conflict(
+                        f"load balancer {vnf.name!r} on PoP {lb_pop!r} must reach backend {backend!r} on PoP "
+                        f"{pop!r}, whose address {where} is loopback only: {how} (an IP address {lb_pop!r} reaches)"
+                    )
 
     # --- scale in: drain before delete ---------------------------------------------------
     def drain(self, ns_id: str, vnfc_ids: Sequence[str]) -> None:
@@ -444,7 +474,7 @@ class LoadBalancers:
 
         def site(pop_name: str) -> str:
             if pop_name not in addresses:
-                addresses[pop_name] = site_address(self._pops.get(pop_name).address)
+                addresses[pop_name] = self._pops.site_address(pop_name)
             return addresses[pop_name]
 
         written = 0
@@ -494,7 +524,11 @@ class LoadBalancers:
             if not host_port:
                 log.warning("%s on %s publishes no port for %d: left out", name, pop_name, lb.port)
                 continue
-            servers.append(Server(name, site_address(self._pops.get(pop_name).address), host_port))
+            where = self._pops.site_address(pop_name)
+            if is_loopback(where) and not is_loopback(self._pops.site_address(lb_pop)):
+                log.warning("%s on %s is reachable on loopback only (no advertised address): left out", name, pop_name)
+                continue
+            servers.append(Server(name, where, host_port))
         return servers
 
     def _host_port(self, pop_name: str, container_id: str, port: int) -> int | None:

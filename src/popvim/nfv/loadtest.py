@@ -6,7 +6,8 @@ requests per second for the duration; waits for them (from the PoP's event
 stream, not by polling), reads what each printed, removes them whatever
 happened, and sums it up: requests per second, latency percentiles and
 errors, in total and per backend (for a load-balancer target, each of its
-servers, named by the ``X-Popvim-Server`` header HAProxy adds).
+servers, named by the ``X-Popvim-Server`` header HAProxy adds). The report is
+kept, the last few per instance (nfv/lbview.py), for the dashboard.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from importlib import resources
 from typing import Any
 
 from popvim.client import Event, EventWatch, PopError
+from popvim.clock import utcnow
 from popvim.nfv import naming
 from popvim.nfv.errors import Conflict, Invalid, NotFound
 from popvim.nfv.orchestrator import Orchestrator
@@ -133,6 +135,7 @@ def run(orchestrator: Orchestrator, ns_ref: str, request: LoadTestRequest) -> Lo
     port = request.port or (vnf.load_balancer.listen if vnf.load_balancer else 80)
     address = first.addresses[link]
     client = orchestrator.pops.client(first.pop_name, timeout=request.duration + 60)
+    started_at = utcnow()
     run_id = uuid.uuid4().hex[:8]
     spec = {
         "host": address,
@@ -174,7 +177,10 @@ def run(orchestrator: Orchestrator, ns_ref: str, request: LoadTestRequest) -> Lo
                 client.delete(f"id:{container_id}")
             except PopError as exc:
                 log.warning("load-test worker %s not removed: %s", container_id, exc)
-    return summarise(request.target, f"{address}:{port}", request.duration, outputs)
+    report = summarise(request.target, f"{address}:{port}", request.duration, outputs)
+    asked = {k: v for k, v in vars(request).items() if k != "target"}
+    orchestrator.views.record(instance.id, request.target, started_at, utcnow(), asked, report.as_dict())
+    return report
 
 
 def _ended(event: Event, made: list[str], ended: queue.Queue[str]) -> None:

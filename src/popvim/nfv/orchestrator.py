@@ -25,6 +25,7 @@ from typing import Any
 from popvim.nfv.catalogue import Catalogue
 from popvim.nfv.descriptors.model import NetworkServiceDescriptor
 from popvim.nfv.instances import Instances
+from popvim.nfv.lbview import Views
 from popvim.nfv.loadbalancer import LoadBalancers
 from popvim.nfv.observation import Observer
 from popvim.nfv.operations import OperationRunner
@@ -56,6 +57,7 @@ class Orchestrator:
         # Load balancing, names (nfv/loadbalancer.py): what a VNFC gets at creation, drains before a
         # scale-in; its controller is started by the daemon.
         self.balancers = LoadBalancers(store, pops, self.descriptor_of)
+        self.views = Views(store, pops, self.descriptor_of)  # what the balancers see; the last load tests
         vnfcs = Vnfcs(store, directory, self.balancers.creation)
         self._ctx = Context(
             store, directory, self._catalogue, vnfcs, self._observer, self._work, before_removal=self.balancers.drain
@@ -110,9 +112,12 @@ class Orchestrator:
 
     def instantiate(self, ns_id: str) -> OpOcc:
         ctx = self._ctx
-        return self._runner.launch(
-            ns_id, Operation.INSTANTIATE, {}, lambda ns: instantiate.run(ctx, ns), check=instantiate.check
-        )
+
+        def check(ns: NsInstanceRow) -> None:
+            instantiate.check(ns)
+            self.balancers.check_reachable(self.descriptor_of(ns.id))  # a 409 now, not a rollback later
+
+        return self._runner.launch(ns_id, Operation.INSTANTIATE, {}, lambda ns: instantiate.run(ctx, ns), check=check)
 
     def scale(self, ns_id: str, vnf_name: str, direction: str, steps: int = 1, automatic: bool = False) -> OpOcc:
         scale.check_request(direction, steps)

@@ -7,6 +7,7 @@ each start and live only in memory.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ class PopConfig(BaseModel):
     username: str = Field(..., min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(..., min_length=1, max_length=72)
     site: str = Field("", max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")
+    advertise: str | None = Field(
+        None,
+        description="the IP address other sites reach this PoP's published ports at; default: the host of address",
+    )
     tls: bool = False
     ca_certificate: str | None = Field(
         None,
@@ -51,12 +56,37 @@ class PopConfig(BaseModel):
                 raise ValueError("ca_certificate is not a PEM certificate") from exc
         return value or None
 
+    @field_validator("advertise")
+    @classmethod
+    def _ip(cls, value: str | None) -> str | None:
+        return advertised(value) if value else None
+
+
+def advertised(value: str) -> str:
+    """An advertised address: an IP address (the LB writes it into HAProxy's configuration, the
+    names into /etc/hosts: no name to resolve), and not loopback, which no other site reaches."""
+    try:
+        address = ipaddress.ip_address(value.strip("[]"))
+    except ValueError as exc:
+        raise ValueError(f"advertise {value!r} is not an IP address") from exc
+    if address.is_loopback or address.is_unspecified:
+        raise ValueError(f"advertise {value!r} is not an address another site can reach")
+    return str(address)
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
 
 class Pop(BaseModel):
     name: str
     address: str
     username: str
     site: str
+    advertise: str | None = Field(None, description="where other sites reach its published ports, if not address")
     tls: bool
     local: bool
     created_at: datetime
@@ -87,6 +117,7 @@ class LocalPop:
     username: str
     password: str
     tls: bool = False
+    advertise: str | None = None  # [pop].advertise_address
 
     def __repr__(self) -> str:  # never print the password
         return f"LocalPop(name={self.name!r}, address={self.address!r}, tls={self.tls})"
@@ -98,6 +129,7 @@ def _view(row: PopRow) -> Pop:
         address=row.address,
         username=row.username,
         site=row.site,
+        advertise=row.advertise,
         tls=row.tls,
         local=row.is_local,
         created_at=row.created_at,
@@ -125,6 +157,7 @@ class PopRegistry:
                 mine = PopRow(name=local.name, created_at=utcnow(), site="local")
                 session.add(mine)
             mine.address, mine.username, mine.password, mine.is_local = local.address, local.username, "", True
+            mine.advertise = local.advertise
 
     @property
     def local_name(self) -> str:
@@ -141,6 +174,12 @@ class PopRegistry:
                 raise NotFound(f"PoP {name!r} is not registered")
             return _view(row)
 
+    def site_address(self, name: str) -> str:
+        """Where another site reaches this PoP's published ports: its advertised address, else
+        the host of its Pop address (``host:port``, ``[v6]:port``)."""
+        pop = self.get(name)
+        return pop.advertise or pop.address.rsplit(":", 1)[0].strip("[]")
+
     def register(self, config: PopConfig) -> Pop:
         with self._lock, self._store.session() as session:
             if session.get(PopRow, config.name) is not None:
@@ -151,6 +190,7 @@ class PopRegistry:
                 username=config.username,
                 password=self._secrets.seal(config.password),
                 site=config.site,
+                advertise=config.advertise,
                 tls=config.tls,
                 ca_certificate=config.ca_certificate,
                 is_local=False,

@@ -28,6 +28,8 @@ class PopRow(Base):
     username: Mapped[str] = mapped_column(String(128))
     password: Mapped[str] = mapped_column(String(1024))
     site: Mapped[str] = mapped_column(String(128), default="")
+    # The address other sites reach this PoP's published ports at; None: the host of ``address``.
+    advertise: Mapped[str | None] = mapped_column(String(256))
     tls: Mapped[bool] = mapped_column(Boolean, default=False)
     ca_certificate: Mapped[str | None] = mapped_column(Text)
     is_local: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -125,3 +127,18 @@ class OpOccRow(Base):
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)  # started by a controller
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoadTestRow(Base):
+    """The report of one load test of an instance (nfv/loadtest.py); the last few are kept per
+    instance, so the dashboard shows them after a restart as before it."""
+
+    __tablename__ = "ns_loadtests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ns_id: Mapped[str] = mapped_column(String(36), index=True)  # like ns_lcm_op_occs: deleted with the instance
+    target: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # rate, duration, workers, path, port
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # LoadReport.as_dict()
