@@ -4,7 +4,11 @@ Two sites that share nothing but IP reachability: site 1 is a popvimd on the
 host's engine (it also orchestrates), site 2 a popvimd inside a lab node
 (scripts/lab.sh: its own network namespace and dockerd), listening on the
 node's address and publishing ports there. The load balancer on site 1 reaches
-site 2's web servers at site 2's address and their published ports.
+site 2's web servers at site 2's address and their published ports. Site 1 (the
+orchestrator's own PoP, registered on loopback) publishes on, and advertises, the
+host's address on the lab's bridge, so a load balancer on site 2 reaches backends
+on site 1 too (the last tests). The dashboard is looked at in a real browser
+(support/browser.py) on the same service: its backends and its load tests.
 
 One service is deployed for the module (TOSCA), its tests run in order
 against it; the Open Baton NSD of the same service is deployed once at the end.
@@ -25,8 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import httpx
 import pytest
 import yaml
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from support.browser import chromium, log_in, wait
 from support.daemon import PASSWORD, USER, Daemon, wait_for
 from support.lab import Lab, LabNode
 from support.nslcm import deploy, vnf, wait_op
@@ -53,22 +62,38 @@ def make_web_image(client: docker.DockerClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def node(engine: docker.DockerClient) -> Iterator[LabNode]:
+def lb_lab(engine: docker.DockerClient) -> Iterator[Lab]:
     lab = Lab(name="pvlb", size=1, swarm=False, images=VNF_BASE)
     try:
         lab.up()
         make_web_image(engine)
         make_web_image(lab.nodes[0].client())
-        yield lab.nodes[0]
+        yield lab
     finally:
         if lab.touched:
             lab.down()
 
 
 @pytest.fixture(scope="module")
-def sites(node: LabNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Daemon]]:
+def node(lb_lab: Lab) -> LabNode:
+    return lb_lab.nodes[0]
+
+
+@pytest.fixture(scope="module")
+def host1(lb_lab: Lab) -> str:
+    """The host's address on the lab's bridge: where site 1 publishes ports, and what it advertises."""
+    return str(lb_lab.status["host_address"])
+
+
+@pytest.fixture(scope="module")
+def sites(node: LabNode, host1: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Daemon]]:
     # Pools of their own: other test runs on the host engine may fill popvim's default one.
-    site1 = Daemon(tmp_path_factory.mktemp("site1"), config_text=POOL.format("10.48.0.0/14")).start(timeout=120)
+    site1 = Daemon(
+        tmp_path_factory.mktemp("site1"),
+        config_text=f'[pop]\nadvertise_address = "{host1}"\n\n'
+        + POOL.format("10.48.0.0/14")
+        + f'[policy]\nbind_address = "{host1}"\n',
+    ).start(timeout=120)
     site2 = Daemon(
         tmp_path_factory.mktemp("site2"),
         host=node.address,
@@ -101,8 +126,8 @@ def sites(node: LabNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 class Service:
     """The deployed instance as the tests see it."""
 
-    def __init__(self, site1: Daemon, site2: Daemon, instance: dict[str, Any]) -> None:
-        self.site1, self.site2, self.id = site1, site2, instance["id"]
+    def __init__(self, site1: Daemon, site2: Daemon, instance: dict[str, Any], host1: str) -> None:
+        self.site1, self.site2, self.id, self.host1 = site1, site2, instance["id"], host1
         self.api = site1.client(timeout=120)
         self.api2 = site2.client(timeout=120)
 
@@ -114,7 +139,7 @@ class Service:
 
     def url(self) -> str:
         ports = self.api.get(f"/v1/containers/{self.lb()['popContainerId']}").json()["ports"]
-        return f"http://127.0.0.1:{ports['80/tcp']}/"
+        return f"http://{self.host1}:{ports['80/tcp']}/"
 
     def webs(self) -> list[dict[str, Any]]:
         record = self.record()
@@ -124,9 +149,9 @@ class Service:
         """hostname (what each server answers) -> VNFC name."""
         return {c["containerId"][:12]: c["name"] for c in self.webs() if c["state"] == "RUNNING"}
 
-    def lb_servers(self) -> dict[str, dict[str, Any]]:
+    def lb_servers(self, api: httpx.Client | None = None) -> dict[str, dict[str, Any]]:
         """HAProxy's own view, through its Runtime API: server -> addr, port, op state (2 = up)."""
-        out = self.api.post(
+        out = (api or self.api).post(
             f"/v1/containers/{self.lb()['popContainerId']}/exec",
             json={"command": ["sh", "-c", f"echo '{STATE}' | nc -U -q1 /run/popvim-haproxy.sock"]},
         )
@@ -186,12 +211,12 @@ def load_tosca() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def service(sites: tuple[Daemon, Daemon]) -> Iterator[Service]:
+def service(sites: tuple[Daemon, Daemon], host1: str) -> Iterator[Service]:
     site1, site2 = sites
     with site1.client() as api:
         instance, op = deploy(api, load_tosca(), name="lbweb")
         assert op["operationState"] == "COMPLETED", op
-    svc = Service(site1, site2, instance)
+    svc = Service(site1, site2, instance, host1)
     svc.wait_servers(4)
     yield svc
     svc.terminate()
@@ -246,6 +271,57 @@ def test_pop_ns_loadtest_reports_every_backend_and_removes_its_workers(
         timeout=300,
     )
     assert table.returncode == 0 and "TOTAL" in table.stdout and "web2-0" in table.stdout, table.stdout + table.stderr
+
+
+@pytest.fixture(scope="module")
+def dashboard(service: Service) -> Iterator[WebDriver]:
+    """The orchestrator's dashboard, logged in, on the service's page (kept open across tests)."""
+    with chromium() as browser:
+        log_in(browser, service.site1)
+        browser.get(f"{service.site1.url}/dashboard#/services/{service.id}")
+        wait(browser, 10).until(ec.text_to_be_present_in_element((By.ID, "service-name"), "lbweb"))
+        yield browser
+
+
+def backend_rows(browser: WebDriver) -> dict[str, list[str]]:
+    """The backends table as shown: server -> its cells."""
+    rows = browser.find_elements(By.CSS_SELECTOR, "#load-balancers table.lb-backends tbody tr")
+    return {r.get_attribute("data-server") or "": [td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in rows}
+
+
+def test_the_dashboard_shows_the_balancers_backends_and_the_last_load_tests(
+    service: Service, dashboard: WebDriver, tmp_path: Path
+) -> None:
+    view = service.api.get(f"/nslcm/v1/ns_instances/{service.id}/loadbalancer").json()
+    (lb,) = view["loadBalancers"]
+    servers = service.lb_servers()
+    assert {b["name"]: (b["address"], b["port"], b["state"]) for b in lb["backends"]} == {
+        n: (s["addr"], s["port"], "UP") for n, s in servers.items()
+    }
+    names = {c["name"]: c for c in service.webs()}
+    assert all(b["vnfcName"] in names and b["popName"] == names[b["vnfcName"]]["popName"] for b in lb["backends"])
+    wait(dashboard, 10).until(lambda b: set(backend_rows(b)) == set(servers))
+    rows = backend_rows(dashboard)
+    for name, cells in rows.items():
+        server = servers[name]
+        assert f"{server['addr']}:{server['port']}" in cells and "UP" in cells, cells
+    assert "site2 · lab node" in rows["web2-0"] and "site1" not in " ".join(rows["web2-0"])
+    # The load tests of the earlier test, newest first, kept by the orchestrator and shown as tables.
+    tests = service.api.get(f"/nslcm/v1/ns_instances/{service.id}/loadtests").json()
+    assert len(tests) == 2 and tests[0]["report"]["duration"] == 1 and tests[1]["request"]["workers"] == 2, tests
+    assert len(service.api.get(f"/nslcm/v1/ns_instances/{service.id}/loadtests?limit=1").json()) == 1
+    assert service.api.get(f"/nslcm/v1/ns_instances/{service.id}/loadtests?limit=0").status_code == 422
+    missing = service.api.get("/nslcm/v1/ns_instances/nowhere/loadbalancer")
+    assert missing.status_code == 404 and missing.json()["error"]["code"], missing.text
+    newest = tests[0]["report"]
+    panel = f'#loadtests .loadtest[data-id="{tests[0]["id"]}"]'
+    wait(dashboard, 10).until(lambda b: b.find_element(By.CSS_SELECTOR, f"{panel} tr.total td.requests").text)
+    assert dashboard.find_element(By.CSS_SELECTOR, f"{panel} tr.total td.requests").text == str(newest["requests"])
+    assert dashboard.find_element(By.CSS_SELECTOR, f"{panel} tr.total td.rps").text == f"{newest['rps']}/s"
+    assert "p99" in dashboard.find_element(By.CSS_SELECTOR, f"{panel} tr.total td.latency").text
+    shown = {r.get_attribute("data-backend") for r in dashboard.find_elements(By.CSS_SELECTOR, f"{panel} tr.backend")}
+    assert shown == {b["name"] for b in newest["backends"]}
+    dashboard.save_screenshot(str(tmp_path / "load-balancer.png"))
 
 
 def test_every_vnf_is_reachable_by_name_from_its_service_on_both_sites(service: Service) -> None:
@@ -328,9 +404,15 @@ def test_a_killed_load_balancer_is_healed_in_place_and_traffic_resumes(
     }
 
 
-def test_scale_out_site2_spreads_over_five_and_scale_in_loses_nothing(service: Service) -> None:
+def test_scale_out_site2_spreads_over_five_and_scale_in_loses_nothing(
+    service: Service, dashboard: WebDriver, tmp_path: Path
+) -> None:
     assert service.scale("web2", "out")["operationState"] == "COMPLETED"
     service.wait_servers(5)
+    # the dashboard follows, without a reload: a fifth backend, up, on site 2
+    wait(dashboard, 10).until(lambda b: "UP" in backend_rows(b).get("web2-2", []))
+    assert len(backend_rows(dashboard)) == 5
+    dashboard.save_screenshot(str(tmp_path / "scaled-out.png"))
     wait_for(lambda: service.resolves(service.lb(), "web2-2") == service.site2.host, 60, 0.2, "the new name")
     counts = spread(gets(service.url(), 100), service.identities())
     assert len(counts) == 5 and all(19 <= n <= 21 for n in counts.values()), counts
@@ -341,16 +423,49 @@ def test_scale_out_site2_spreads_over_five_and_scale_in_loses_nothing(service: S
     FIGURES["scale_in"] = {"requests": load.count(), "failed": len(load.failed())}
     assert not load.failed(), [r.error for r in load.failed()][:5]
     service.wait_servers(4)
+    wait(dashboard, 10).until(lambda b: len(backend_rows(b)) == 4 and "web2-2" not in backend_rows(b))
 
 
 def test_the_same_service_as_an_open_baton_nsd(service: Service) -> None:
     descriptor = json.loads(OPENBATON.read_text())
     instance, op = deploy(service.api, descriptor, name="lbweb-ob")
     assert op["operationState"] == "COMPLETED", op
-    other = Service(service.site1, service.site2, instance)
+    other = Service(service.site1, service.site2, instance, service.host1)
     try:
         other.wait_servers(4)
         counts = spread(gets(other.url(), 100), other.identities())
         assert len(counts) == 4 and all(24 <= n <= 26 for n in counts.values()), counts
+    finally:
+        other.terminate()
+
+
+def test_a_balancer_on_site2_reaches_backends_on_the_orchestrators_own_pop_at_its_advertised_address(
+    service: Service,
+) -> None:
+    """The reverse of the service above: the load balancer on site 2, web1 on site 1 (the local PoP,
+    registered on loopback, advertising the host's address on the lab's bridge), web2 on site 2."""
+    local = service.api.get(f"/v1/pops/{service.site1.name}").json()
+    assert local["local"] and local["address"].startswith("127.0.0.1:") and local["advertise"] == service.host1
+    tosca = load_tosca()
+    nodes = tosca["topology_template"]["node_templates"]
+    nodes["lb"]["properties"]["pop"] = "site2"
+    for policy in tosca["topology_template"]["policies"]:
+        next(iter(policy.values()))["properties"]["default_instances"] = 1
+    instance, op = deploy(service.api, tosca, name="lbrev")
+    assert op["operationState"] == "COMPLETED", op
+    other = Service(service.site1, service.site2, instance, service.host1)
+    try:
+        lb = other.lb()
+        assert lb["popName"] == "site2"
+
+        def both_up() -> dict[str, dict[str, Any]] | None:
+            servers = other.lb_servers(other.api2)
+            return servers if len(servers) == 2 and all(x["op"] == 2 for x in servers.values()) else None
+
+        servers = wait_for(both_up, 60, 0.2, "both servers up in the LB on site 2")
+        assert servers["web1-0"]["addr"] == service.host1, servers  # the local PoP, at its advertised address
+        ports = other.api2.get(f"/v1/containers/{lb['popContainerId']}").json()["ports"]
+        counts = spread(gets(f"http://{service.site2.host}:{ports['80/tcp']}/", 20), other.identities())
+        assert counts == {c["name"]: 10 for c in other.webs()}, counts  # real traffic, across the sites
     finally:
         other.terminate()

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from popvim.nfv import discovery, loadtest
+from popvim.nfv import discovery, haproxy_agent, lbview, loadtest
 from popvim.nfv.descriptors import DescriptorError, read_descriptor
 from popvim.nfv.descriptors.model import HealthCheck, LoadBalancer
+from popvim.nfv.errors import Conflict, NotFound
 from popvim.nfv.loadbalancer import LoadBalancers, Server, render, server_options, site_address
+from popvim.nfv.pops import LocalPop, PopConfig, PopRegistry
+from popvim.store.db import Store
+from popvim.store.nfv_models import NsdRow, NsInstanceRow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOSCA = (FIXTURES / "tosca" / "lb-web-two-sites.yaml").read_text()
@@ -85,6 +90,34 @@ def test_a_backend_whose_balancer_is_elsewhere_publishes_its_port() -> None:
     assert same_site.ports == {} and same_site.command is None and same_site.metadata == {}
 
 
+class _Sites(SimpleNamespace):
+    def site_address(self, name: str) -> str:
+        return self.addresses[name]  # type: ignore[no-any-return]
+
+
+def test_a_backend_another_site_could_only_reach_on_loopback_is_refused_with_the_fix() -> None:
+    nsd = read_descriptor(
+        TOSCA.replace("        backend_port: 80\n", "        backend_port: 80\n        pop: site2\n", 1)
+    )
+    loopback = _Sites(local_name="here", addresses={"here": "127.0.0.1", "site2": "10.64.0.11"})
+    balancers = LoadBalancers(store=None, pops=loopback, descriptor_of=lambda _: nsd)  # type: ignore[arg-type]
+    with pytest.raises(Conflict, match=r"backend 'web1' on PoP 'here'.*127.0.0.1 is loopback only.*advertise_address"):
+        balancers.check_reachable(nsd)
+    advertised = _Sites(local_name="here", addresses={"here": "10.64.0.1", "site2": "10.64.0.11"})
+    LoadBalancers(store=None, pops=advertised, descriptor_of=lambda _: nsd).check_reachable(nsd)  # type: ignore[arg-type]
+    one_host = _Sites(local_name="here", addresses={"here": "127.0.0.1", "site2": "127.0.0.1"})  # both on loopback
+    LoadBalancers(store=None, pops=one_host, descriptor_of=lambda _: nsd).check_reachable(nsd)  # type: ignore[arg-type]
+    # the LB on the local PoP, backends on site2 (the module's service): nothing to refuse
+    LoadBalancers(store=None, pops=loopback, descriptor_of=lambda _: nsd).check_reachable(read_descriptor(TOSCA))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["127.0.0.1", "::1", "0.0.0.0", "site1.example"])
+def test_an_advertised_address_is_an_ip_address_other_sites_can_reach(bad: str) -> None:
+    with pytest.raises(ValueError, match="advertise"):
+        PopConfig(name="p", address="10.0.0.1:60000", username="u", password="p", advertise=bad)
+    assert PopConfig(name="p", address="127.0.0.1:1", username="u", password="p", advertise="10.64.0.1").advertise
+
+
 def test_names_point_at_the_address_the_viewer_can_reach() -> None:
     nsd = read_descriptor(TOSCA)
     lb = discovery.Instance("lb", 0, "here", {"VL1": "10.1.0.2"}, True)
@@ -126,3 +159,33 @@ def test_a_load_test_sums_its_workers() -> None:
         ("web-0", 12, 2, 5.0),
         ("web-1", 8, 0, 5.0),
     ]
+
+
+def test_haproxy_states_are_one_of_four_words() -> None:
+    said = {"UP": "UP", "UP 1/3": "UP", "no check": "UP", "DOWN": "DOWN", "DOWN 1/2": "DOWN", "MAINT": "MAINT"}
+    said |= {"MAINT (via popvim_backends/x)": "MAINT", "DRAIN": "DRAIN", "NOLB": "DRAIN", "": "DOWN"}
+    assert {status: haproxy_agent.state_of(status) for status in said} == said
+
+
+def test_the_last_load_tests_of_an_instance_are_kept_newest_first_and_bounded(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    registry = PopRegistry(store, LocalPop("here", "127.0.0.1:60000", "o", "p", advertise="10.64.0.1"))
+    assert registry.site_address("here") == "10.64.0.1" and registry.get("here").advertise == "10.64.0.1"
+    with store.session() as session:
+        session.add(NsdRow(id="d", name="d", format="tosca", source="", created_at=datetime(2026, 1, 1)))
+        session.flush()
+        for ns in ("a", "b"):
+            session.add(
+                NsInstanceRow(id=ns, name=ns, nsd_id="d", state="INSTANTIATED", created_at=datetime(2026, 1, 1))
+            )
+    views = lbview.Views(store, registry, lambda _: read_descriptor(TOSCA))
+    at = datetime(2026, 1, 1)
+    for i in range(lbview.KEEP + 3):
+        views.record("a", "lb", at, at, {"rate": i}, {"requests": i})
+    views.record("b", "lb", at, at, {}, {"requests": 99})
+    kept = views.load_tests("a")
+    assert [t.report["requests"] for t in kept] == list(range(lbview.KEEP + 2, 2, -1))
+    assert [t.report["requests"] for t in views.load_tests("b", 5)] == [99]
+    assert [t.request["rate"] for t in views.load_tests("a", 2)] == [lbview.KEEP + 2, lbview.KEEP + 1]
+    with pytest.raises(NotFound):
+        views.load_tests("nowhere")

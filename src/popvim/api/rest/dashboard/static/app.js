@@ -21,6 +21,8 @@ const S = {
   services: [],
   service: null,        // the NS instance on its own page
   ops: [],
+  lb: null,             // GET .../loadbalancer: what the service's load balancers see
+  loadtests: [],        // GET .../loadtests: its last load tests, newest first
   filter: "",
   page: 0,
   selected: null,       // container id whose chart is shown
@@ -146,10 +148,24 @@ function popHealthText(p) {
 }
 async function loadServices() { S.services = await api("GET", "/nslcm/v1/ns_instances"); }
 async function loadService(id) {
-  [S.service, S.ops] = await Promise.all([
-    api("GET", `/nslcm/v1/ns_instances/${encodeURIComponent(id)}`),
+  const base = `/nslcm/v1/ns_instances/${encodeURIComponent(id)}`;
+  [S.service, S.ops, S.lb, S.loadtests] = await Promise.all([
+    api("GET", base),
     api("GET", `/nslcm/v1/ns_lcm_op_occs?nsInstanceId=${encodeURIComponent(id)}`),
+    api("GET", `${base}/loadbalancer`).catch(() => null),
+    api("GET", `${base}/loadtests`).catch(() => []),
   ]);
+}
+// A container event while a service is shown (a backend started, died, was scaled): re-read it
+// soon, so its load balancer's backends follow without waiting for the next poll.
+let serviceTimer = null;
+function scheduleServiceRefresh() {
+  const [view, id] = currentRoute();
+  if (view !== "services" || !id || serviceTimer) return;
+  serviceTimer = setTimeout(async () => {
+    serviceTimer = null;
+    try { await loadService(id); scheduleRender(); } catch (e) { /* the next poll will tell */ }
+  }, 300);
 }
 
 // Services have no events of their own: while one of their views is shown, re-read them.
@@ -197,11 +213,13 @@ function onEvent(ev) {
     S.containers.delete(ev.subject);
     if (S.selected === ev.subject) S.selected = null;
     scheduleRender();
+    scheduleServiceRefresh();
   } else if (ev.kind && ev.kind.startsWith("container.")) {
     const c = S.containers.get(ev.subject);
     if (c && ev.kind === "container.state" && ev.state) { c.state = ev.state; scheduleRender(); }
     S.pending.add(ev.subject);
     scheduleRefresh();
+    scheduleServiceRefresh();
   } else if (ev.kind && ev.kind.startsWith("network.")) {
     api("GET", "/v1/networks").then((n) => { S.networks = n; scheduleRender(); }).catch(() => {});
   }
@@ -242,7 +260,7 @@ async function route() {
   document.querySelectorAll("header nav a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
   try {
     if (view === "networks") S.networks = await api("GET", "/v1/networks");
-    else if (view === "services" && id) { S.service = null; render(); await loadService(id); }
+    else if (view === "services" && id) { S.service = null; S.lb = null; S.loadtests = []; render(); await loadService(id); }
     else if (view === "services") await loadServices();
     else if (view === "pops") await loadPops();
   } catch (e) { if (S.token) flash(e.message, true); }
@@ -429,12 +447,56 @@ function serviceView() {
           h("td", {}, Object.entries(c.addresses).map(([vl, a]) => `${vl} ${a}`).join(", ") || "—"),
           h("td", {}, c.heals), h("td", {}))),
       ]))),
+    loadBalancerView(),
+    loadTestsView(),
     h("h2", {}, "Operations"),
     h("table", { id: "ops" },
       h("thead", {}, h("tr", {}, ["Operation", "State", "Started", "Error"].map((t) => h("th", {}, t)))),
       h("tbody", {}, S.ops.slice().sort((a, b) => b.startTime.localeCompare(a.startTime)).slice(0, 20).map((o) => h("tr", {},
         h("td", {}, o.lcmOperationType, o.isAutomaticInvocation ? " (automatic)" : ""), stateCell(o.operationState),
         h("td", {}, new Date(o.startTime).toLocaleString()), h("td", {}, o.error || ""))))));
+}
+
+function loadBalancerView() {
+  const lbs = (S.lb && S.lb.loadBalancers) || [];
+  if (!lbs.length) return null;
+  return h("div", { id: "load-balancers" }, lbs.map((lb) => [
+    h("h2", {}, `Load balancer ${lb.vnfcName}`,
+      h("span", { class: "muted" }, ` on ${lb.popName} · :${lb.listen} · ${lb.algorithm} · ${lb.state}`)),
+    lb.error ? h("p", { class: "muted" }, lb.error) : null,
+    h("table", { class: "lb-backends", "data-lb": lb.vnfcName },
+      h("thead", {}, h("tr", {}, ["Server", "VNFC / container", "PoP · site", "Address", "State", "Sessions", "Requests"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, lb.backends.map((b) => h("tr", { "data-server": b.name, "data-state": b.state },
+        h("td", {}, b.name),
+        h("td", {}, b.vnfcName || "—", h("span", { class: "muted" }, b.containerId ? ` ${b.containerId.slice(0, 12)}` : "")),
+        h("td", {}, [b.popName, b.site].filter(Boolean).join(" · ") || "—"),
+        h("td", {}, `${b.address}:${b.port}`),
+        h("td", { class: `state lb-${b.state}`, title: b.status }, b.state),
+        h("td", {}, `${b.sessions} now · ${b.sessionsTotal} total`),
+        h("td", {}, b.requestsTotal))))),
+    lb.backends.length ? null : h("p", { class: "muted" }, "No backends."),
+  ]));
+}
+function loadTestsView() {
+  if (!S.loadtests || !S.loadtests.length) return null;
+  const ms = (v) => Number(v).toFixed(1);
+  return h("div", { id: "loadtests" }, h("h2", {}, "Load tests"),
+    S.loadtests.map((t) => {
+      const r = t.report;
+      return h("div", { class: "panel loadtest", "data-id": t.id },
+        h("p", {}, h("strong", {}, `${t.target} at ${r.address}`),
+          h("span", { class: "muted" }, ` · ${new Date(t.finishedAt).toLocaleString()} · ${r.workers} worker(s), ${r.duration} s at ${t.request.rate}/s`)),
+        h("table", {},
+          h("thead", {}, h("tr", {}, ["Backend", "Requests", "Errors", "Mean ms", "Share"].map((x) => h("th", {}, x)))),
+          h("tbody", {},
+            r.backends.map((b) => h("tr", { class: "backend", "data-backend": b.name },
+              h("td", {}, b.name), h("td", {}, b.requests), h("td", {}, b.errors), h("td", {}, ms(b.mean_ms)),
+              h("td", {}, `${Math.round(100 * b.requests / Math.max(r.requests, 1))}%`))),
+            h("tr", { class: "total" },
+              h("td", {}, h("strong", {}, "Total")), h("td", { class: "requests" }, r.requests), h("td", { class: "errors" }, r.errors),
+              h("td", { class: "latency" }, `p50 ${ms(r.p50_ms)} · p90 ${ms(r.p90_ms)} · p99 ${ms(r.p99_ms)}`),
+              h("td", { class: "rps" }, `${r.rps}/s`)))));
+    }));
 }
 
 // --- start ---------------------------------------------------------------------------
