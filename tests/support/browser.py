@@ -62,4 +62,8 @@ def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
 
 
 def click(browser: WebDriver, css: str, timeout: float = 10) -> None:
-    wait(browser, timeout).until(lambda b: b.find_element(By.CSS_SELECTOR, css).click() or True)
+    def clicked(b: WebDriver) -> bool:
+        b.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    wait(browser, timeout).until(clicked)
