@@ -69,6 +69,13 @@ class AlreadyStopped(InvalidState):
     code = "already_stopped"
 
 
+class Unsupported(VimError):
+    """This PoP's engine cannot do what is asked (REST 409, gRPC UNIMPLEMENTED): a restart on a
+    cluster engine, which would re-create the unit elsewhere with other addresses."""
+
+    code = "not_supported"
+
+
 class Exhausted(VimError):
     """No address or subnet is left."""
 
@@ -175,6 +182,7 @@ ANSWERS: dict[type[VimError], Answer] = {
     ),
     AlreadyStopped: Answer(409, "UNAVAILABLE", {ContainerState.STOPPING: _PRECONDITION}),
     InvalidState: Answer(409, _PRECONDITION),
+    Unsupported: Answer(409, "UNIMPLEMENTED"),
     Exhausted: Answer(409, "RESOURCE_EXHAUSTED"),
     TooBusy: Answer(429, "RESOURCE_EXHAUSTED"),
     PayloadTooLarge: Answer(413, "RESOURCE_EXHAUSTED"),

@@ -18,8 +18,10 @@ def on_engine_exit(parts: Parts, container_id: str, exit_code: int | None, oom: 
             if row.engine_id:
                 try:
                     current = parts.engine.container(row.engine_id)
-                    if row.restart_policy not in (None, "no") and (current.running or current.restarting):
-                        return  # the engine restarts it by policy: still RUNNING for us
+                    if current.running or (row.restart_policy not in (None, "no") and current.restarting):
+                        # Running again (a reboot, or the engine's restart policy): the death is
+                        # over, and it is still RUNNING for us.
+                        return
                     oom = oom or current.oom_killed
                 except EngineError:
                     pass  # the engine forgot it or is away: settle from the event alone

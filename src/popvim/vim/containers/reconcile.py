@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from popvim.engine.driver import EngineContainer
 from popvim.engine.errors import EngineError, EngineNotFound
@@ -18,9 +19,19 @@ from popvim.vim.containers import placement
 from popvim.vim.containers.attachments import reattach
 from popvim.vim.containers.links import reshape
 from popvim.vim.containers.parts import Parts
-from popvim.vim.containers.state import settle_dead, state_of, transition
+from popvim.vim.containers.restarter import rebooted, run_again
+from popvim.vim.containers.state import (
+    REBOOTING,
+    REBOOTING_HARD,
+    RESTARTING,
+    STOPPED_KEEPING,
+    keeps_addresses,
+    settle_dead,
+    state_of,
+    transition,
+)
 from popvim.vim.containers.stopper import Stopper
-from popvim.vim.errors import NotFound
+from popvim.vim.errors import NotFound, VimError
 from popvim.vim.labels import LABEL_ID, LABEL_INSTALL
 from popvim.vim.states import ContainerState
 
@@ -101,7 +112,7 @@ class Reconciler:
     def _one(self, container_id: str, listed: EngineContainer | None) -> None:
         parts, bus = self._parts, self._parts.bus
         restop: str | None = None
-        with parts.locks.locked_row(container_id) as (_session, row):
+        with parts.locks.locked_row(container_id) as (session, row):
             # Read the engine again under the lock: the listing may predate a Start or Stop.
             engine_id = row.engine_id or (listed.id if listed is not None else None)
             try:
@@ -122,24 +133,59 @@ class Reconciler:
                     else:
                         placement.follow(parts, row, found)
             elif state is S.RUNNING:
+                rebooting = row.extended_status in (REBOOTING, REBOOTING_HARD)
                 if found is None:
                     transition(row, S.FAILED, "the engine container disappeared", bus)
                 elif not (found.running or found.restarting):
-                    settle_dead(row, found.exit_code, found.oom_killed, bus, found.error)
+                    if not (rebooting and self._finish_reboot(row, found.id)):
+                        settle_dead(row, found.exit_code, found.oom_killed, bus, found.error)
                 else:
                     reattach(parts, row, found)
                     placement.follow(parts, row, found)
                     reshape(parts, row)  # after a popvimd restart: its links are shaped again
+                    if rebooting:  # we died with the reboot done, or before it stopped anything
+                        row.extended_status = "the container is running (recovered during a reboot)"
             elif state is S.STOPPING:
                 if found is not None and found.running:
                     restop = row.engine_id
                 else:
-                    transition(row, S.EXITED, "stopped", bus, found.exit_code if found else None)
+                    keep = found is not None and keeps_addresses(row)
+                    status = STOPPED_KEEPING if keep else "stopped"
+                    transition(row, S.EXITED, status, bus, found.exit_code if found else None, keep_addresses=keep)
+            elif state.terminal and row.extended_status == RESTARTING:
+                self._finish_restart(session, row, found)
             elif state.terminal:
-                for endpoint in row.endpoints:
-                    endpoint.active = False
+                if not keeps_addresses(row):
+                    for endpoint in row.endpoints:
+                        endpoint.active = False
                 if found is not None and (found.running or found.restarting):
                     # e.g. started again by its restart policy when the engine restarted
                     self._stopper.stop_engine_container(found.id)
         if restop:
             self._stopper.finish_later(container_id, restop)
+
+    def _finish_reboot(self, row: ContainerRow, engine_id: str) -> bool:
+        """popvimd died between the stop and the start of a reboot: the start is done now."""
+        hard = row.extended_status == REBOOTING_HARD
+        try:
+            self._parts.engine.start_container(engine_id)
+        except EngineError as exc:
+            log.error("cannot finish the reboot of %s: %s", row.name, exc.message)
+            return False
+        reshape(self._parts, row)
+        rebooted(self._parts, row, engine_id, hard, "rebooted; finished at reconciliation")
+        log.warning("finished the reboot of %s", row.name)
+        return True
+
+    def _finish_restart(self, session: Session, row: ContainerRow, found: EngineContainer | None) -> None:
+        """popvimd died during a restart (its addresses were taken again): it is finished now."""
+        if found is None:
+            row.extended_status = "restart failed: the engine container disappeared"
+            for endpoint in row.endpoints:
+                endpoint.active = False
+            return
+        try:
+            run_again(self._parts, session, row, found.id, kept=False)
+            log.warning("finished the restart of %s", row.name)
+        except VimError as exc:
+            log.error("cannot finish the restart of %s: %s", row.name, exc.message)

@@ -18,12 +18,18 @@ from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.observe import metrics
 from popvim.store.db import Store
 from popvim.store.models import ContainerRow, EndpointRow
-from popvim.vim.containers import attachments, creation, engine_events, links, placement, running
+from popvim.vim.containers import attachments, creation, engine_events, links, placement, restarter, running
 from popvim.vim.containers.locks import ContainerLocks, get_row
 from popvim.vim.containers.parts import Parts
 from popvim.vim.containers.reconcile import Reconciler
 from popvim.vim.containers.spec import container_spec, engine_name
-from popvim.vim.containers.state import check_editable, check_startable, check_stoppable, transition
+from popvim.vim.containers.state import (
+    STOPPING_KEEPING,
+    check_editable,
+    check_startable,
+    check_stoppable,
+    transition,
+)
 from popvim.vim.containers.stopper import Stopper
 from popvim.vim.containers.views import view
 from popvim.vim.errors import EngineFailure, InvalidState, NotFound
@@ -173,11 +179,14 @@ class ContainerService:
             return merged
 
     @metrics.timed_operation("stop")
-    def stop(self, ref: str, wait: bool = False) -> Container:
-        """STOPPING now; EXITED (or FAILED) once the engine has stopped it."""
+    def stop(self, ref: str, wait: bool = False, keep_addresses: bool = False) -> Container:
+        """STOPPING now; EXITED (or FAILED) once the engine has stopped it.
+
+        ``keep_addresses``: stopped to run again (``restart``), it holds its addresses while EXITED
+        (a Nova ``os-stop``); otherwise they go back to their networks, as seed 001's Stop says."""
         with self._parts.locks.locked_row(ref) as (session, row):
             check_stoppable(row)
-            transition(row, S.STOPPING, "stopping", self._parts.bus)
+            transition(row, S.STOPPING, STOPPING_KEEPING if keep_addresses else "stopping", self._parts.bus)
             session.flush()
             result = view(row)
         future = self._stopper.finish_later(result.id, result.engine_id)
@@ -185,6 +194,17 @@ class ContainerService:
             future.result()
             return self.get(result.id)
         return result
+
+    @metrics.timed_operation("restart")
+    def restart(self, ref: str) -> Container:
+        """A terminated (EXITED or FAILED) container runs again on its engine container, with
+        the same addresses; never offered by the Pop protocol (seed 001: each state once)."""
+        return restarter.restart(self._parts, ref)
+
+    @metrics.timed_operation("reboot")
+    def reboot(self, ref: str, hard: bool = False) -> Container:
+        """A running container stopped (killed when ``hard``) and started again, RUNNING throughout."""
+        return restarter.reboot(self._parts, ref, hard)
 
     def stop_all(self) -> builtins.list[Container]:
         stopped = []

@@ -10,8 +10,9 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from popvim.engine.errors import EngineError, EngineNotFound, EngineUnavailable
+from popvim.store.models import ContainerRow
 from popvim.vim.containers.parts import Parts
-from popvim.vim.containers.state import transition
+from popvim.vim.containers.state import STOPPED_KEEPING, STOPPING_KEEPING, keeps_addresses, transition
 from popvim.vim.errors import NotFound
 from popvim.vim.states import ContainerState
 
@@ -63,7 +64,7 @@ class Stopper:
                     # Still running: its addresses are still in use, so it stays STOPPING
                     # (Delete removes it by force; the next reconcile stops it again).
                     with locks.locked_row(container_id) as (_session, row):
-                        row.extended_status = f"{status}; the container still runs"
+                        row.extended_status = _keeping(row, f"{status}; the container still runs")
                     return
             except EngineUnavailable as exc:
                 self._pending(container_id, exc)
@@ -72,10 +73,19 @@ class Stopper:
                 pass
         with locks.locked_row(container_id) as (_session, row):
             if row.state == S.STOPPING.value:
-                transition(row, final, status, self._parts.bus, code)
+                # Stopped to run again (and it can: its engine container is there): addresses stay held.
+                keep = keeps_addresses(row) and final is S.EXITED and status == "stopped"
+                transition(row, final, STOPPED_KEEPING if keep else status, self._parts.bus, code, keep_addresses=keep)
 
     def _pending(self, container_id: str, exc: EngineError) -> None:
         log.warning("stop of %s pending: %s", container_id, exc.message)
         with self._parts.locks.locked_row(container_id) as (_session, row):
             if row.state == S.STOPPING.value:
-                row.extended_status = "stopping: the engine is unreachable; the stop finishes when it answers"
+                row.extended_status = _keeping(
+                    row, "stopping: the engine is unreachable; the stop finishes when it answers"
+                )
+
+
+def _keeping(row: ContainerRow, status: str) -> str:
+    """``status``, still marked as a stop that keeps the addresses when it was one."""
+    return f"{STOPPING_KEEPING}; {status}" if keeps_addresses(row) else status
