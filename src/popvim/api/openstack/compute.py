@@ -4,10 +4,12 @@ A server is created and started in the one request (Nova builds asynchronously; 
 start is quick), so the answer already says ACTIVE, or ERROR with the engine's message as
 the fault. Only microversion 2.1 is offered: clients negotiate down to it.
 
-popvim's lifecycle passes each state once (seed 001): a stopped container cannot run
-again, so ``os-start`` of a SHUTOFF server and ``reboot`` are refused (409) with that
-reason. ``user_data`` is accepted and ignored (containers have no cloud-init), as are
-``key_name``, ``security_groups`` and ``availability_zone``.
+``os-stop`` keeps the server's addresses while it is SHUTOFF (as Nova does), ``os-start``
+runs it again with them, and ``reboot`` (SOFT: stopped then started; HARD: killed then
+started, also of a SHUTOFF or ERROR server) ends ACTIVE with the same addresses; the Pop
+protocol itself never runs a container twice (seed 001). ``user_data`` is accepted and
+ignored (containers have no cloud-init), as are ``key_name``, ``security_groups`` and
+``availability_zone``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from popvim.api.openstack import mapping
 from popvim.api.openstack.common import AUTHORIZED, VimDep, body_object, link
 from popvim.api.openstack.errors import OpenStackError, bad_request, compute_shape, conflict, not_found, route_class
 from popvim.api.openstack.image import find_image
+from popvim.vim.containers.state import REBOOTING, REBOOTING_HARD
 from popvim.vim.errors import NotFound, VimError
 from popvim.vim.models import Container, ContainerConfig, ContainerState, Flavour
 from popvim.vim.service import Vim
@@ -145,8 +148,19 @@ def _addresses(container: Container) -> dict[str, list[dict[str, Any]]]:
     return addresses
 
 
-def server_view(request: Request, vim: Vim, container: Container, images: dict[str, str]) -> dict[str, Any]:
+# A reboot in progress (the container is RUNNING throughout): Nova's own statuses for it.
+_REBOOTING = {REBOOTING: ("REBOOT", "rebooting"), REBOOTING_HARD: ("HARD_REBOOT", "rebooting_hard")}
+
+
+def _status(container: Container) -> tuple[str, str, str | None, int]:
     status, vm_state, task_state, power = _STATUS[container.state]
+    if container.state is ContainerState.RUNNING and container.extended_status in _REBOOTING:
+        status, task_state = _REBOOTING[container.extended_status]
+    return status, vm_state, task_state, power
+
+
+def server_view(request: Request, vim: Vim, container: Container, images: dict[str, str]) -> dict[str, Any]:
+    status, vm_state, task_state, power = _status(container)
     image = images.get(container.image_id, mapping.image_id(container.image_id))
     view: dict[str, Any] = {
         "id": container.id,
@@ -191,7 +205,7 @@ def _image_ids(vim: Vim) -> dict[str, str]:
 
 
 def _matches(container: Container, name: str | None, status: str | None) -> bool:
-    if status and _STATUS[container.state][0] != status.upper():
+    if status and _status(container)[0] != status.upper():
         return False
     if name:
         try:
@@ -337,25 +351,36 @@ def server_action(ref: str, vim: VimDep, body: Annotated[Any, Body()] = None) ->
         raise bad_request("an action body is an object with one key, such as os-start, os-stop or reboot")
     action = next(iter(body))
     state = container.state
+    vm_state = _STATUS[state][1]
     if action == "os-stop":
         if state != ContainerState.RUNNING:
-            raise conflict(f"Cannot 'stop' instance {container.id} while it is in vm_state {_STATUS[state][1]}")
-        vim.containers.stop(container.id)
+            raise conflict(f"Cannot 'stop' instance {container.id} while it is in vm_state {vm_state}")
+        vim.containers.stop(container.id, keep_addresses=True)  # a SHUTOFF server keeps its IPs
     elif action == "os-start":
-        if state != ContainerState.CREATED:
-            raise conflict(
-                f"Cannot 'start' instance {container.id} while it is in vm_state {_STATUS[state][1]}: "
-                "a popvim container passes each state once; create a new server instead"
-            )
-        vim.containers.start(container.id)
+        if state == ContainerState.CREATED:
+            vim.containers.start(container.id)
+        elif state == ContainerState.EXITED:
+            vim.containers.restart(container.id)
+        else:
+            raise conflict(f"Cannot 'start' instance {container.id} while it is in vm_state {vm_state}")
     elif action == "reboot":
-        raise conflict(
-            f"Cannot 'reboot' instance {container.id}: a popvim container passes each state once "
-            "(it cannot run again once stopped); delete it and create a new server instead"
-        )
+        kind = _reboot_type(body["reboot"])
+        if state == ContainerState.RUNNING:
+            vim.containers.reboot(container.id, hard=kind == "HARD")
+        elif kind == "HARD" and state.terminal:  # Nova's hard reboot also brings back a stopped or failed one
+            vim.containers.restart(container.id)
+        else:
+            raise conflict(f"Cannot 'reboot' instance {container.id} while it is in vm_state {vm_state}")
     else:
         raise bad_request(f"action {action!r} is not offered here (os-start, os-stop, reboot)")
     return Response(status_code=202, headers=MICROVERSION_HEADERS)
+
+
+def _reboot_type(body: Any) -> str:
+    kind = body.get("type") if isinstance(body, dict) else None
+    if not isinstance(kind, str) or kind.upper() not in ("SOFT", "HARD"):
+        raise bad_request("reboot.type must be SOFT or HARD")
+    return kind.upper()
 
 
 @router.get("/v2.1/servers/{ref}/metadata", dependencies=AUTHORIZED)

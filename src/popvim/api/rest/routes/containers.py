@@ -102,10 +102,26 @@ def start(ref: str, vim: VimDep) -> Container:
 
 @router.post("/{ref}/stop", status_code=202)
 def stop(
-    ref: str, vim: VimDep, wait: Annotated[bool, Query(description="answer once EXITED or FAILED")] = False
+    ref: str,
+    vim: VimDep,
+    wait: Annotated[bool, Query(description="answer once EXITED or FAILED")] = False,
+    keep_addresses: Annotated[bool, Query(description="hold the addresses while EXITED, for a restart")] = False,
 ) -> Container:
     """STOPPING at once; EXITED (or FAILED) when the engine has stopped it."""
-    return vim.containers.stop(ref, wait=wait)
+    return vim.containers.stop(ref, wait=wait, keep_addresses=keep_addresses)
+
+
+@router.post("/{ref}/restart")
+def restart(
+    ref: str,
+    vim: VimDep,
+    hard: Annotated[bool, Query(description="a running one is killed, not stopped, before it starts again")] = False,
+) -> Container:
+    """RUNNING again on the same engine container with the same addresses: a running container
+    is rebooted (stopped, then started), an EXITED or FAILED one started again."""
+    if vim.containers.get(ref).state is ContainerState.RUNNING:
+        return vim.containers.reboot(ref, hard=hard)
+    return vim.containers.restart(ref)
 
 
 @router.post("/{ref}/exec")
