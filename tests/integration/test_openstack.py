@@ -15,7 +15,7 @@ import openstack
 import pytest
 from openstack import exceptions
 from openstack.connection import Connection
-from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, free_subnet, unique
+from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, free_subnet, unique, wait_for
 
 # Its own address pool for the default network: other test runs on this engine take
 # 172.16.0.0/12's sixteen /16s (popvim's default pool) quickly.
@@ -95,15 +95,111 @@ def test_server_create_to_active_runs_the_container_then_list_and_delete(
         _engine_container(engine, daemon, name)
 
 
-def test_stop_action_gives_shutoff(conn: Connection, idle_image: str) -> None:
+WEB = "popvim-test/hostname-httpd:latest"  # answers its hostname on port 8080 and stops at once on TERM
+
+
+@pytest.fixture(scope="module")
+def web_image(engine: docker.DockerClient) -> str:
+    try:
+        engine.images.get(WEB)
+    except docker.errors.ImageNotFound:
+        base = engine.containers.create(BUSYBOX)
+        try:
+            base.commit(
+                WEB.split(":")[0],
+                "latest",
+                changes=[
+                    'CMD ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && '
+                    "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait\"]"
+                ],
+            )
+        finally:
+            base.remove(force=True)
+    return WEB
+
+
+def _answers(api: httpx.Client, prober: str, address: str) -> str:
+    """What the server says on its address, asked from another container on its network."""
+
+    def fetch() -> str | None:
+        r = api.post(
+            f"/v1/containers/{prober}/exec",
+            json={"command": ["wget", "-qO-", f"http://{address}:8080/index.html"], "timeout": 5},
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["stdout"] if r.json()["exit_code"] == 0 else None
+
+    return str(wait_for(fetch, timeout=20, what=f"the server to answer on {address}"))
+
+
+def test_stop_start_and_reboot_keep_the_servers_fixed_ip_and_it_answers_on_it_after_each(
+    conn: Connection, engine: docker.DockerClient, daemon: Daemon, web_image: str
+) -> None:
+    cidr = free_subnet(engine)
+    network = conn.network.create_network(name=unique("osnet"))
+    subnet = conn.network.create_subnet(network_id=network.id, ip_version=4, cidr=cidr, name="sub")
+    fixed = str(next(ipaddress.ip_network(cidr).hosts()) + 5)
+    port = conn.network.create_port(network_id=network.id, fixed_ips=[{"subnet_id": subnet.id, "ip_address": fixed}])
+    image = conn.image.find_image(web_image, ignore_missing=False)
+    name = unique("os")
+    server = conn.compute.create_server(name=name, image_id=image.id, flavor_id="m1.tiny", networks=[{"port": port.id}])
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    engine_id = _engine_container(engine, daemon, name).id
+    with daemon.client() as api:
+        prober = create_container(api, endpoints={network.name: None})["id"]
+        assert api.post(f"/v1/containers/{prober}/start").status_code == 200
+        hostname = _answers(api, prober, fixed)
+
+        conn.compute.stop_server(server)
+        stopped = conn.compute.wait_for_server(server, status="SHUTOFF", wait=60)
+        assert stopped.addresses[network.name][0]["addr"] == fixed  # a SHUTOFF server keeps its address
+        conn.compute.start_server(server)
+        started = conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+        assert started.addresses[network.name][0]["addr"] == fixed
+        assert _answers(api, prober, fixed) == hostname  # the same container: its hostname is its engine id's
+        with pytest.raises(exceptions.ConflictException):
+            conn.compute.start_server(server)  # Nova's own rule: only a SHUTOFF server starts
+
+        for kind in ("SOFT", "HARD"):
+            conn.compute.reboot_server(server, kind)
+            rebooted = conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+            assert rebooted.addresses[network.name][0]["addr"] == fixed
+            assert _answers(api, prober, fixed) == hostname
+        inspected = _engine_container(engine, daemon, name)
+        assert inspected.id == engine_id and inspected.status == "running"
+        assert inspected.attrs["NetworkSettings"]["Networks"][f"{daemon.prefix}{network.name}"]["IPAddress"] == fixed
+        # The Pop view agrees, and the Pop protocol's own Start still refuses a second start of it.
+        assert api.get(f"/v1/containers/{server.id}").json()["state"] == "RUNNING"
+        conn.compute.stop_server(server)
+        conn.compute.wait_for_server(server, status="SHUTOFF", wait=60)
+        assert api.post(f"/v1/containers/{server.id}/start").status_code == 409
+        api.delete(f"/v1/containers/{prober}")
+    conn.compute.delete_server(server)
+    conn.compute.wait_for_delete(server, wait=30)
+    conn.network.delete_port(port)
+    conn.network.delete_subnet(subnet)
+    conn.network.delete_network(network)
+
+
+def test_a_shutoff_server_keeps_its_address_from_other_servers_and_starts_with_it(
+    conn: Connection, idle_image: str
+) -> None:
     image = conn.image.find_image(idle_image, ignore_missing=False)
     server = conn.compute.create_server(name=unique("os"), image_id=image.id, flavor_id="m1.tiny")
-    conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    server = conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    (network, [entry]) = next(iter(server.addresses.items()))
     conn.compute.stop_server(server)
     conn.compute.wait_for_server(server, status="SHUTOFF", wait=60)
-    with pytest.raises(exceptions.ConflictException, match="passes each state once"):
-        conn.compute.start_server(server)
-    conn.compute.delete_server(server)
+    other = conn.compute.create_server(name=unique("os"), image_id=image.id, flavor_id="m1.tiny")
+    other = conn.compute.wait_for_server(other, status="ACTIVE", wait=60)
+    assert other.addresses[network][0]["addr"] != entry["addr"]
+    with pytest.raises(exceptions.ConflictException):
+        conn.compute.reboot_server(server, "SOFT")  # a soft reboot needs an ACTIVE server
+    conn.compute.start_server(server)
+    started = conn.compute.wait_for_server(server, status="ACTIVE", wait=60)
+    assert started.addresses[network][0]["addr"] == entry["addr"]
+    for made in (server, other):
+        conn.compute.delete_server(made)
 
 
 def test_port_with_a_fixed_ip_is_reserved_and_the_server_on_it_has_that_ip(
