@@ -13,7 +13,7 @@ from typing import Any
 import docker
 import pytest
 import yaml
-from support.daemon import PASSWORD, USER, Daemon, free_subnet, unique
+from support.daemon import PASSWORD, USER, Daemon, free_subnet, unique, wait_for
 
 OPENSTACK = str(Path(sys.executable).with_name("openstack"))
 
@@ -85,6 +85,32 @@ def test_server_create_wait_list_delete(cli: Cli, daemon: Daemon, engine: docker
     deleted = cli.run("network", "delete", network)
     assert deleted.returncode == 0, deleted.stderr
     assert network not in {n["Name"] for n in cli.ok("network", "list")}
+
+
+def test_server_stop_start_and_reboot_keep_its_address(cli: Cli, idle_image: str) -> None:
+    name = unique("cli")
+    server = cli.ok("server", "create", "--image", idle_image, "--flavor", "m1.tiny", "--wait", name)
+    addresses = server["addresses"]
+
+    def status_is(wanted: str) -> bool:
+        return bool(cli.ok("server", "show", name)["status"] == wanted)
+
+    done = cli.run("server", "stop", name)
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: status_is("SHUTOFF"), timeout=60, what="SHUTOFF")
+    done = cli.run("server", "start", name)
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: status_is("ACTIVE"), timeout=60, what="ACTIVE")
+    assert cli.ok("server", "show", name)["addresses"] == addresses
+    for kind in ("--soft", "--hard"):
+        done = cli.run("server", "reboot", kind, "--wait", name)
+        assert done.returncode == 0, done.stderr
+        shown = cli.ok("server", "show", name)
+        assert shown["status"] == "ACTIVE" and shown["addresses"] == addresses
+    refused = cli.run("server", "start", name)  # Nova's rule: only a SHUTOFF server starts
+    assert refused.returncode != 0 and "409" in refused.stderr
+    done = cli.run("server", "delete", "--wait", name)
+    assert done.returncode == 0, done.stderr
 
 
 def test_wrong_password_missing_image_and_missing_flavor_are_clear(
