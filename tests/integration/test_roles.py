@@ -88,6 +88,7 @@ def test_a_reader_reads_but_changes_nothing(
         reader.post("/v1/containers", json={"image": BUSYBOX, "command": SLEEPER}),
         reader.post("/v1/containers/run", json={"image": BUSYBOX, "command": SLEEPER}),
         reader.post(f"/v1/containers/{mine['id']}/start"),
+        reader.post(f"/v1/containers/{mine['id']}/restart"),
         reader.post(f"/v1/containers/{mine['id']}/exec", json={"command": ["true"]}),
         reader.delete(f"/v1/containers/{mine['id']}"),
         reader.post("/v1/containers/stop-all"),
