@@ -9,7 +9,8 @@ from enum import StrEnum
 
 
 class ContainerState(StrEnum):
-    """Each state is traversed at most once; EXITED and FAILED are terminal."""
+    """The Pop protocol traverses each state at most once; EXITED and FAILED are terminal
+    (only ``vim.containers.restarter`` leads from them back to RUNNING)."""
 
     UNAVAILABLE = "UNAVAILABLE"
     CREATED = "CREATED"

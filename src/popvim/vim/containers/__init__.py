@@ -2,8 +2,9 @@
 
 A Pop container is a record first (CREATED: addresses reserved, metadata
 editable, nothing on the engine); Start makes the engine container with the
-metadata as environment. Each state is traversed once; a terminated
-container releases its addresses and can only be deleted.
+metadata as environment. To the Pop protocol each state is traversed once; a
+terminated container releases its addresses (unless stopped to keep them) and can
+only be deleted or, outside the Pop protocol, run again (``restarter``).
 
 - ``service``: ``ContainerService``, the facade every face calls (through ``Vim.containers``).
 - ``creation``: the record of a new container (name, addresses, MAC) and create-then-start.
@@ -13,6 +14,7 @@ container releases its addresses and can only be deleted.
 - ``spec``: a record to the engine's ``ContainerSpec``.
 - ``stopper``: stops finished in the background, and a stop the engine could not answer.
 - ``attachments``: network connect, disconnect and re-attach.
+- ``restarter``: a terminated container run again, a running one rebooted (OpenStack face, REST restart).
 - ``running``: what is done to a running container (logs, exec, stats, commit).
 - ``engine_events``: the engine says a container died.
 - ``reconcile``: records and engine containers brought into agreement after a restart.
