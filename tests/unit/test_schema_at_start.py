@@ -20,6 +20,15 @@ Store(sys.argv[1]).close()
 print(first, "alembic" in sys.modules)
 """
 
+_WITH_LOG_WRITER = """
+import sys
+from popvim.observe import logs
+from popvim.store.db import Store
+logs.setup(False)  # as popvimd does first: its log writer thread runs while the store opens
+Store(sys.argv[1]).close()
+print("alembic" in sys.modules)
+"""
+
 
 def test_script_heads_are_alembics_heads() -> None:
     assert schema.script_heads() == set(migrate.scripts().get_heads())
@@ -33,6 +42,13 @@ def test_a_store_migrates_and_keeps_no_alembic_resident(url: str) -> None:
         assert migrate.current(engine) == migrate.head()
     finally:
         engine.dispose()
+
+
+def test_the_daemons_log_writer_still_lets_the_store_migrate_in_a_child_and_its_lines_are_kept(url: str) -> None:
+    out = subprocess.run([sys.executable, "-c", _WITH_LOG_WRITER, url], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"], out.stderr
+    assert f"database migrated to revision {migrate.head()}" in out.stderr
+    assert out.stderr.count("database migrated to revision") == len(list(migrate.scripts().walk_revisions()))
 
 
 def test_an_in_memory_database_is_migrated_in_process() -> None:

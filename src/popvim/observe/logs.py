@@ -21,9 +21,11 @@ import copy
 import json
 import logging
 import logging.handlers
+import os
 import queue
 import re
 import sys
+import threading
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -86,22 +88,59 @@ class Enqueue(logging.handlers.QueueHandler):
 
 
 _listener: logging.handlers.QueueListener | None = None
+_writer: tuple[queue.Queue[logging.LogRecord], logging.Handler] | None = None  # the listener's queue and handler
 
 
 @atexit.register
 def flush() -> None:
     """Writes the lines still queued and stops the writer (at exit; again at the next ``setup``)."""
-    global _listener
+    global _listener, _writer
     if _listener is not None:
         try:
             _listener.stop()
         except queue.Full:  # no room for the stop mark: the writer is stuck, nothing to wait for
             pass
-        _listener = None
+        _listener = _writer = None
+
+
+def _before_fork() -> None:
+    """Holds the writer between two lines across an ``os.fork`` (the store migrates in a forked child):
+    a lock it held at that moment would stay held in the child for ever."""
+    if _writer is not None:
+        lines, handler = _writer
+        lines.mutex.acquire()
+        handler.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    if _writer is not None:
+        lines, handler = _writer
+        handler.release()
+        lines.mutex.release()
+
+
+def _after_fork_in_child() -> None:
+    """The writer thread does not exist in the child: its lines go straight to stderr, formatted alike."""
+    global _listener, _writer
+    if _writer is not None:
+        direct = logging.StreamHandler(sys.stderr)
+        direct.setFormatter(_writer[1].formatter)
+        logging.getLogger().handlers[:] = [direct]
+        _listener = _writer = None
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
+
+
+def mark_fork_safe(thread: threading.Thread | None) -> None:
+    """Says that ``thread`` holds no lock across an ``os.fork`` (its module's fork hooks see to it), so a
+    child may be forked while it runs (``popvim.store.schema`` asks, with ``fork_safe``)."""
+    if thread is not None:
+        thread.popvim_fork_safe = True  # type: ignore[attr-defined]
 
 
 def setup(verbose: bool, fmt: str = "text") -> None:
-    global _listener
+    global _listener, _writer
     if fmt not in FORMATS:
         raise ValueError(f"--log-format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     handler = logging.StreamHandler(sys.stderr)
@@ -110,6 +149,8 @@ def setup(verbose: bool, fmt: str = "text") -> None:
     flush()
     _listener = logging.handlers.QueueListener(lines, handler)
     _listener.start()
+    _writer = (lines, handler)
+    mark_fork_safe(_listener._thread)  # type: ignore[attr-defined]  # the only handle on it
     root = logging.getLogger()
     root.handlers[:] = [Enqueue(lines)]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

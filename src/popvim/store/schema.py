@@ -71,10 +71,12 @@ def ensure_current(engine: Engine) -> list[str]:
 
 def _can_fork(engine: Engine) -> bool:
     """An in-memory database lives in this process only; with other threads running, a lock one of them
-    holds (logging's, the allocator's) would stay held in the child forever."""
+    holds would stay held in the child forever, unless the thread is marked safe to fork beside (the log
+    writer is: ``popvim.observe.logs.mark_fork_safe``, whose fork hooks hold it between two lines)."""
     database = engine.url.database or ""
     in_memory = engine.url.get_backend_name() == "sqlite" and database in ("", ":memory:")
-    return hasattr(os, "fork") and not in_memory and threading.active_count() == 1
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    return hasattr(os, "fork") and not in_memory and all(getattr(t, "popvim_fork_safe", False) for t in others)
 
 
 def _upgrade_in_child(engine: Engine) -> list[str]:
