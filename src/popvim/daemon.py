@@ -24,7 +24,6 @@ from popvim.api.rest.app import create_app
 from popvim.db_cli import db_app
 from popvim.engine.docker_driver import DockerDriver
 from popvim.engine.driver import EngineDriver
-from popvim.engine.swarm_driver import SwarmDriver
 from popvim.nfv.controllers import Controllers
 from popvim.nfv.orchestrator import Orchestrator
 from popvim.nfv.pops import ClientTls, LocalPop, PopRegistry
@@ -48,6 +47,8 @@ log = logging.getLogger("popvim")
 
 def _engine(config: cfg.Config) -> EngineDriver:
     if config.engine == "swarm":
+        from popvim.engine.swarm_driver import SwarmDriver  # 2 MiB that a single-engine PoP never needs
+
         return SwarmDriver(config.docker_host or None, nodes=config.swarm_nodes, stop_grace=config.stop_timeout)
     return DockerDriver(config.docker_host or None)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from popvim.nfv.descriptors._common import describe
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem
-from popvim.nfv.descriptors.openbaton import read_openbaton
 
 if TYPE_CHECKING:
+    from popvim.nfv.descriptors.openbaton import read_openbaton
     from popvim.nfv.descriptors.tosca import read_tosca, read_tosca_document
 
 __all__ = [
@@ -29,12 +28,17 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """The TOSCA reader on first use: tosca-parser and what it imports cost popvimd ~5 MiB resident,
-    needed only when a TOSCA descriptor is read."""
+    """The readers on first use: tosca-parser and what it imports cost popvimd ~5 MiB resident, the Open
+    Baton reader and PyYAML ~1.5 MiB, needed only when a descriptor is read (the rest of popvimd needs
+    only the model)."""
     if name in ("read_tosca", "read_tosca_document"):
         from popvim.nfv.descriptors import tosca
 
         return getattr(tosca, name)
+    if name == "read_openbaton":
+        from popvim.nfv.descriptors import openbaton
+
+        return openbaton.read_openbaton
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -53,6 +57,9 @@ def read_descriptor(body: bytes | str | dict[str, Any], content_type: str | None
     carry either). A content type of JSON makes invalid JSON an error rather
     than a YAML retry; anything else is parsed as YAML, a superset of JSON.
     """
+    from popvim.nfv.descriptors._common import describe
+    from popvim.nfv.descriptors.openbaton import read_openbaton
+
     doc = body if isinstance(body, dict) else _parse_text(_text(body), content_type)
     if not isinstance(doc, dict):
         raise DescriptorError([Problem("", f"{_UNKNOWN}; this is {describe(doc)}")])
@@ -66,6 +73,8 @@ def read_descriptor(body: bytes | str | dict[str, Any], content_type: str | None
 
 
 def _text(body: object) -> str:
+    from popvim.nfv.descriptors._common import describe
+
     if isinstance(body, str):
         return body
     if isinstance(body, (bytes, bytearray, memoryview)):
