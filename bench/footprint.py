@@ -273,6 +273,14 @@ class Footprint:
 
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(run, range(n)))
+        # one listing first: it logs in and caches the token (as any earlier command would have), and
+        # its time is the CLI's own start and one round trip, the part of the delete's time not deleting
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "popvim.cli.main", "servers"], env=env, capture_output=True, check=True)
+        first_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "popvim.cli.main", "servers"], env=env, capture_output=True, check=True)
+        listing_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "popvim.cli.main", "delete", "*"], env=env, capture_output=True, text=True
@@ -302,7 +310,14 @@ class Footprint:
             for c in engine.containers.list(all=True, filters={"label": f"io.popvim.bench={self.run_id}"}):
                 c.remove(force=True)
             engine.close()
-        self.results["delete"] = {"containers": n, "pop_delete_all_s": pop_s, "docker_rm_f_s": docker_s}
+        self.results["delete"] = {
+            "containers": n,
+            "pop_delete_all_s": pop_s,
+            "pop_list_first_s": first_s,
+            "pop_list_s": listing_s,
+            "docker_rm_f_s": docker_s,
+            "load_average": os.getloadavg()[0],
+        }
 
     # --- phase: lifecycles ---------------------------------------------------------------------
     def phase_lifecycles(self) -> None:
@@ -433,7 +448,8 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
         x = results["delete"]
         print(
             f"delete {x['containers']} running: pop delete '*' {x['pop_delete_all_s']:.2f} s, "
-            f"docker rm -f {x['docker_rm_f_s']:.2f} s"
+            f"docker rm -f {x['docker_rm_f_s']:.2f} s; a listing (pop servers) {x['pop_list_s']:.2f} s, "
+            f"logging in {x['pop_list_first_s']:.2f} s (load {x['load_average']:.1f})"
         )
     if "lifecycles" in results:
         life = results["lifecycles"]
