@@ -150,7 +150,7 @@ def setup(verbose: bool, fmt: str = "text") -> None:
     _listener = logging.handlers.QueueListener(lines, handler)
     _listener.start()
     _writer = (lines, handler)
-    mark_fork_safe(_listener._thread)  # type: ignore[attr-defined]  # noqa: SLF001 - its only handle
+    mark_fork_safe(_listener._thread)  # noqa: SLF001 - its only handle
     root = logging.getLogger()
     root.handlers[:] = [Enqueue(lines)]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
