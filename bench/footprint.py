@@ -17,7 +17,9 @@ Phases (each in a fresh popvimd of its own where it needs one):
 * **cli**: end-to-end wall time of ``pop flavours`` with POP_AUTH (first run logs in, the
   others reuse the cached token), of ``pop --help`` and of ``python -c "import popvim.cli.main"``,
   beside ``docker ps`` (the docker CLI, a Go binary) and docker-py's ``containers.list()`` in a
-  fresh interpreter.
+  fresh interpreter. ``pop`` runs with bytecode caches (in the state directory), as an installed
+  one does, even where PYTHONDONTWRITEBYTECODE is set; ``pop flavours`` is also timed on a
+  terminal (a pty: rich draws the table there) and, where that variable is set, without caches.
 * **delete**: ``pop delete '*'`` of ``--containers`` running containers, beside ``docker rm -f``
   of as many (the docker CLI removes them in parallel too).
 * **lifecycles**: create, start, stop (wait) and delete through the Pop client, ``--lifecycles``
@@ -110,14 +112,17 @@ class Footprint:
             [sys.executable, *argv], capture_output=True, text=True, env=env or self.env, check=False, timeout=300
         )
 
-    def best_ms(self, argv: list[str], env: dict[str, str] | None = None, runs: int | None = None) -> dict[str, float]:
+    def best_ms(
+        self, argv: list[str], env: dict[str, str] | None = None, runs: int | None = None, tty: bool = False
+    ) -> dict[str, float]:
         """Wall time of a whole process, ``runs`` times: min and median in ms, and the median CPU time
-        (user + system) it used, which other load on the machine disturbs far less; fails on a non-zero exit."""
+        (user + system) it used, which other load on the machine disturbs far less; fails on a non-zero exit.
+        ``tty``: its stdout is a terminal (a pty), as when a person runs it."""
         samples, cpu = [], []
         for _ in range(runs or self.args.runs):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            done = subprocess.run(argv, capture_output=True, text=True, env=env or self.env, check=False, timeout=120)
+            done = _run(argv, env or self.env, tty)
             samples.append((time.perf_counter() - t0) * 1000)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
@@ -233,7 +238,12 @@ class Footprint:
         home.mkdir()
         env = {**self.env, "HOME": str(home), "POP_HOST": f"127.0.0.1:{d.pop_port}", "POP_AUTH": f"{USER}:{PASSWORD}"}
         env.pop("XDG_CONFIG_HOME", None)
+        no_caches = {**env}
+        # an installed pop has its modules compiled (pip does it); without caches every run compiles them
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.state / "pycache")
         pop = [sys.executable, "-m", "popvim.cli.main"]
+        load_before = os.getloadavg()[0]
         first = self.best_ms([*pop, "flavours"], env=env, runs=1)  # logs in (and caches the token)
         cached = self.best_ms([*pop, "flavours"], env=env)
         logins_before = _logins(d)
@@ -241,11 +251,14 @@ class Footprint:
         results: dict[str, Any] = {
             "pop_flavours_first_ms": first["min"],
             "pop_flavours_ms": cached,
+            "pop_flavours_tty_ms": self.best_ms([*pop, "flavours"], env=env, tty=True),
             "logins_for_3_more_commands": _logins(d) - logins_before,
             "pop_help_ms": self.best_ms([*pop, "--help"], env=env),
             "import_cli_ms": self.best_ms([sys.executable, "-c", "import popvim.cli.main"], env=env),
             "python_start_ms": self.best_ms([sys.executable, "-c", "pass"], env=env),
         }
+        if "PYTHONDONTWRITEBYTECODE" in no_caches:
+            results["pop_flavours_no_bytecode_caches_ms"] = self.best_ms([*pop, "flavours"], env=no_caches)
         if shutil.which("docker"):
             results["docker_ps_ms"] = self.best_ms(["docker", "ps"])
         results["docker_py_list_ms"] = self.best_ms(
@@ -253,6 +266,7 @@ class Footprint:
         )
         if shutil.which("hyperfine"):
             results["hyperfine"] = "installed: hyperfine -w 2 'pop flavours' 'docker ps' gives the same comparison"
+        results["load_average"] = [load_before, os.getloadavg()[0]]
         self.results["cli"] = results
 
     # --- phase: delete -------------------------------------------------------------------------
@@ -378,6 +392,17 @@ class Footprint:
             phases[name.strip()]()
 
 
+def _run(argv: list[str], env: dict[str, str], tty: bool) -> subprocess.CompletedProcess[str]:
+    if not tty:
+        return subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=120)
+    main, child = os.openpty()  # what the command prints is small: the pty's buffer holds it all
+    try:
+        return subprocess.run(argv, stdout=child, stderr=subprocess.PIPE, text=True, env=env, check=False, timeout=120)
+    finally:
+        os.close(child)
+        os.close(main)
+
+
 def _logins(d: Daemon) -> float:
     """Successful Pop-protocol logins so far, from the daemon's /metrics."""
     with d.client(timeout=300) as api:
@@ -431,6 +456,8 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
             [what, f"{m['median']:.0f}", f"{m['min']:.0f}", f"{m['cpu_median']:.0f}"]
             for what, m in (
                 ("pop flavours (cached token)", c["pop_flavours_ms"]),
+                ("pop flavours on a terminal", c.get("pop_flavours_tty_ms")),
+                ("pop flavours, no bytecode caches", c.get("pop_flavours_no_bytecode_caches_ms")),
                 ("pop --help", c["pop_help_ms"]),
                 ("import popvim.cli.main", c["import_cli_ms"]),
                 ("python -c pass", c["python_start_ms"]),
@@ -442,7 +469,8 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> None:
         print_table("one command, end to end (ms)", ["command", "median", "min", "CPU median"], rows, 100)
         print(
             f"pop flavours logging in (first run): {c['pop_flavours_first_ms']:.0f} ms; "
-            f"logins made by 3 more commands: {c['logins_for_3_more_commands']:.0f}"
+            f"logins made by 3 more commands: {c['logins_for_3_more_commands']:.0f}; "
+            f"load average {c['load_average'][0]:.1f} before, {c['load_average'][1]:.1f} after (2 cores)"
         )
     if "delete" in results:
         x = results["delete"]

@@ -4,12 +4,16 @@ imports each entry point leaves out (loaded when a command or request first need
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -18,6 +22,8 @@ from popvim.cli.output import Output
 from popvim.cli.parallel import delete_all
 from popvim.cli.tokens import TokenStore
 from popvim.client import NotFound, Unavailable
+from popvim.proto import vim_pop_pb2 as pb
+from popvim.proto import vim_pop_pb2_grpc as pb_grpc
 
 
 def _loaded(module: str) -> set[str]:
@@ -27,7 +33,79 @@ def _loaded(module: str) -> set[str]:
 
 
 def test_the_cli_imports_no_grpc_rich_yaml_or_httpx_until_a_command_needs_them() -> None:
-    assert not _loaded("popvim.cli.main") & {"grpc", "google", "rich", "yaml", "httpx", "pygments"}
+    assert not _loaded("popvim.cli.main") & {"grpc", "google", "rich", "yaml", "httpx", "pygments", "typer", "pydantic"}
+
+
+class _FlavoursPop(pb_grpc.PopServicer):
+    """Just enough of a Pop server for ``pop flavours``: one user, a token per login."""
+
+    def __init__(self) -> None:
+        self.logins = 0
+
+    def Login(self, request: Any, context: Any) -> Any:
+        if (request.username, request.password) != ("alice", "pw"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "invalid username or password")
+        self.logins += 1
+        return pb.Token(value=f"token-{self.logins}")
+
+    def Flavours(self, request: Any, context: Any) -> Any:
+        if dict(context.invocation_metadata()).get("token") != f"token-{self.logins}":
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "unknown token")
+        return pb.FlavourList(list=[pb.Flavour(id=f, name=f) for f in ("docker.container", "m1.tiny")])
+
+
+@pytest.fixture
+def flavours_pop() -> Iterator[tuple[_FlavoursPop, int]]:
+    servicer = _FlavoursPop()
+    server = grpc.server(ThreadPoolExecutor(2))
+    pb_grpc.add_PopServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]  # generated without hints
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield servicer, port
+    server.stop(None)
+
+
+FLAVOURS_ROWS = ["docker.container  docker.container", "m1.tiny           m1.tiny         "]
+
+# `pop ARGS` in a fresh interpreter, then the modules it loaded on stderr's last line
+_POP_THEN_MODULES = """
+import json, sys
+from popvim.cli.main import run
+code = run(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def test_pop_flavours_with_a_cached_token_loads_only_click_and_the_client(
+    flavours_pop: tuple[_FlavoursPop, int], tmp_path: Path
+) -> None:
+    servicer, port = flavours_pop
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    env.update(HOME=str(tmp_path), POP_HOST=f"127.0.0.1:{port}", POP_AUTH="alice:pw")
+    for _ in range(2):  # the first logs in and caches the token; the second reuses it
+        done = subprocess.run(
+            [sys.executable, "-c", _POP_THEN_MODULES, "flavours"], env=env, capture_output=True, text=True, timeout=120
+        )
+        *_, last = done.stderr.splitlines()
+        probe = json.loads(last)
+        assert probe["code"] == 0, done.stderr
+        assert done.stdout.splitlines() == ["ID                NAME            ", *FLAVOURS_ROWS]
+    assert servicer.logins == 1
+    loaded = set(probe["modules"])
+    assert {"click", "grpc"} <= loaded
+    assert not {m.split(".")[0] for m in loaded} & {"typer", "rich", "yaml", "httpx", "pydantic", "pygments"}
+    assert not loaded & {"popvim.cli.ns", "popvim.cli.events", "popvim.cli.loadtest", "popvim.cli.parallel"}
+
+
+def test_pop_help_loads_neither_grpc_nor_rich() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _POP_THEN_MODULES, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.startswith("Usage: pop [OPTIONS] COMMAND [ARGS]...")
+    assert "flavours" in done.stdout and "ns" in done.stdout
+    modules = {m.split(".")[0] for m in json.loads(done.stderr.splitlines()[-1])["modules"]}
+    assert not modules & {"grpc", "google", "typer", "rich", "yaml", "httpx", "pydantic"}
 
 
 def test_the_daemon_keeps_alembic_cryptography_and_tosca_parser_out_until_needed() -> None:

@@ -6,9 +6,7 @@ mistake is reported as one precise usage error instead of a server round trip.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +54,8 @@ class ContainerSpec:
 
 def _network(piece: str) -> tuple[str, str | None]:
     """``net``, ``net:ip`` or ``net=ip`` (the latter because ``network=a=10.0.0.5`` reads naturally too)."""
+    import ipaddress  # here: only the commands that take addresses pay for it
+
     for sep in (":", "="):
         if sep in piece:
             net, ip = piece.split(sep, 1)
@@ -96,6 +96,8 @@ def container_spec(items: list[str]) -> ContainerSpec:
                     raise UsageError(f"network {piece!r}: missing the network name")
                 spec.endpoints[net] = ip
         elif key in ("command", "cmd"):
+            import shlex
+
             try:
                 spec.command = shlex.split(value)
             except ValueError as exc:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import typer
 
 from popvim.cli.args import UsageError
 from popvim.cli.output import ImageNames, Output
@@ -16,6 +13,8 @@ from popvim.cli.tokens import TokenStore
 from popvim.client.defaults import DEFAULT_ADDRESS
 
 if TYPE_CHECKING:  # gRPC is imported when a command first calls the PoP
+    import click
+
     from popvim.client import PopClient
 
 ENV_HOST, ENV_AUTH = "POP_HOST", "POP_AUTH"
@@ -84,6 +83,8 @@ class TlsOptions:
         """Keyword arguments of NfvClient, for the REST API (``pop ns``)."""
         if not (self.ca or self.cert):
             return {}
+        import ssl
+
         context = ssl.create_default_context(cafile=str(Path(self.ca).expanduser()) if self.ca else None)
         if self.cert and self.key:
             context.load_cert_chain(str(Path(self.cert).expanduser()), str(Path(self.key).expanduser()))
@@ -142,7 +143,7 @@ class State:
         return ImageNames(lambda: self.client().images())
 
 
-def state(ctx: typer.Context) -> State:
+def state(ctx: click.Context) -> State:
     obj = ctx.find_root().obj
     assert isinstance(obj, State)
     return obj

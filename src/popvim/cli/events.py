@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from popvim.cli.context import state
-from popvim.cli.ns import ApiOption, _answers, _client
-from popvim.client.defaults import DEFAULT_API
+from popvim.cli.ns import _answers, _client, api_option
 
 _FIXED = ("kind", "subject", "time")
 
@@ -28,12 +27,14 @@ def line_of(event: dict[str, Any]) -> str:
     return f"{event.get('time', '')} {event.get('kind', '')} {event.get('subject', '')} {rest}".rstrip()
 
 
-def events(
-    ctx: typer.Context,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until interrupted")] = False,
-    idle: Annotated[float, typer.Option(min=0.1, help="without --follow: stop after this many quiet seconds")] = 2.0,
-    api: ApiOption = DEFAULT_API,
-) -> None:
+@click.command()
+@click.option("--follow", "-f", is_flag=True, help="keep printing until interrupted")
+@click.option(
+    "--idle", type=click.FloatRange(min=0.1), default=2.0, help="without --follow: stop after this many quiet seconds"
+)
+@api_option
+@click.pass_context
+def events(ctx: click.Context, follow: bool, idle: float, api: str) -> None:
     """Print the PoP's events (container states, networks, images...) as they happen.
 
     One line per event; with --json, one JSON object per line (NDJSON)."""

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
-from popvim.cli.ns import ApiOption, _answers, _client, _out, ns_app
-from popvim.client.defaults import DEFAULT_API
+from popvim.cli.ns import _answers, _client, _out, api_option, ns_app
 
 
 @ns_app.command()
+@click.argument("ref", help="instance name or id")
+@click.option("--target", required=True, help="the VNF to load (a load balancer: every backend)")
+@click.option("--rate", type=float, default=10.0, help="requests per second, all workers together")
+@click.option("--duration", type=float, default=10.0, help="seconds")
+@click.option("--workers", type=int, default=1, help="load-generator containers")
+@click.option("--path", default="/")
+@click.option("--port", type=int, help="default: a load balancer's listen port, else 80")
+@click.option("--image", help="the workers' image (python3); default: the target's")
+@api_option
+@click.pass_context
 def loadtest(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="instance name or id")],
-    target: Annotated[str, typer.Option(help="the VNF to load (a load balancer: every backend)")],
-    rate: Annotated[float, typer.Option(help="requests per second, all workers together")] = 10.0,
-    duration: Annotated[float, typer.Option(help="seconds")] = 10.0,
-    workers: Annotated[int, typer.Option(help="load-generator containers")] = 1,
-    path: str = "/",
-    port: Annotated[int | None, typer.Option(help="default: a load balancer's listen port, else 80")] = None,
-    image: Annotated[str | None, typer.Option(help="the workers' image (python3); default: the target's")] = None,
-    api: ApiOption = DEFAULT_API,
+    ctx: click.Context,
+    ref: str,
+    target: str,
+    rate: float,
+    duration: float,
+    workers: int,
+    path: str,
+    port: int | None,
+    image: str | None,
+    api: str,
 ) -> None:
     """Start WORKERS load generators on the target's PoP, GET it at RATE for DURATION, remove them,
     and print requests/s, latency p50/p90/p99 and errors, in total and per backend."""

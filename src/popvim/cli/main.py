@@ -21,12 +21,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from popvim.cli import args as cli_args
-from popvim.cli import loadtest as _loadtest  # noqa: F401 - registers `pop ns loadtest`
 from popvim.cli.args import UsageError
 from popvim.cli.context import (
     ENV_AUTH,
@@ -41,8 +40,7 @@ from popvim.cli.context import (
     normalize_host,
     state,
 )
-from popvim.cli.events import events as events_command
-from popvim.cli.ns import ns_app
+from popvim.cli.group import Group
 from popvim.cli.output import (
     Output,
     container_doc,
@@ -54,52 +52,53 @@ from popvim.cli.output import (
 from popvim.cli.tokens import TokenStore
 from popvim.client.defaults import DEFAULT_ADDRESS
 
-# gRPC, the protocol's messages, rich and PyYAML are imported by the commands that use them:
-# importing them all made every command, `pop --help` included, start 0.4 s later.
+# gRPC, the protocol's messages, rich and PyYAML are imported by the commands that use them, and
+# the `ns` and `events` commands (REST, httpx) are loaded only when named: importing them all
+# made every command, `pop --help` included, start 0.4 s later. Plain click, not Typer: Typer
+# imports pydantic and rebuilt every parameter of every command from its annotations on each
+# run, about 0.2 s of CPU before any command did anything.
 if TYPE_CHECKING:
     from popvim.client import Container, PopClient
 
-app = typer.Typer(
-    name="pop",
+
+def _events() -> click.Command:
+    from popvim.cli.events import events
+
+    return events
+
+
+def _ns() -> click.Command:
+    from popvim.cli import loadtest  # noqa: F401 - adds `pop ns loadtest` to the group
+    from popvim.cli.ns import ns_app
+
+    return ns_app
+
+
+@click.group(
+    "pop",
+    cls=Group,
     help="Control a Pop server (popvimd): containers, images, networks, metadata.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100},
 )
-networks_app = typer.Typer(help="List networks (no subcommand), or create / delete one.", invoke_without_command=True)
-md_app = typer.Typer(help="A container's metadata: the environment it gets at start.", no_args_is_help=True)
-app.add_typer(networks_app, name="networks")
-app.add_typer(md_app, name="md")
-app.add_typer(ns_app, name="ns")
-app.command("events")(events_command)
-
-
-@app.callback()
-def root(
-    ctx: typer.Context,
-    host: Annotated[
-        str, typer.Option("--host", envvar=ENV_HOST, help="PoP address HOST[:PORT].", show_envvar=True)
-    ] = DEFAULT_ADDRESS,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON documents.")] = False,
-    as_yaml: Annotated[bool, typer.Option("--yaml", help="Print YAML documents.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each call.", min=0.1)] = 60.0,
-    ca: Annotated[
-        str | None,
-        typer.Option(
-            "--ca", envvar=ENV_CA, show_envvar=True, help="PEM CA that signed the PoP's certificate (implies TLS)."
-        ),
-    ] = None,
-    cert: Annotated[
-        str | None,
-        typer.Option(
-            "--cert", envvar=ENV_CERT, show_envvar=True, help="PEM client certificate, for a PoP that requires one."
-        ),
-    ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", envvar=ENV_KEY, show_envvar=True, help="PEM key of --cert.")
-    ] = None,
-    tls: Annotated[bool, typer.Option("--tls", envvar=ENV_TLS, help="TLS with the system's roots.")] = False,
+@click.option("--host", envvar=ENV_HOST, show_envvar=True, default=DEFAULT_ADDRESS, help="PoP address HOST[:PORT].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON documents.")
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print YAML documents.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, help="Seconds to wait for each call.")
+@click.option("--ca", envvar=ENV_CA, show_envvar=True, help="PEM CA that signed the PoP's certificate (implies TLS).")
+@click.option("--cert", envvar=ENV_CERT, show_envvar=True, help="PEM client certificate, for a PoP that requires one.")
+@click.option("--key", envvar=ENV_KEY, show_envvar=True, help="PEM key of --cert.")
+@click.option("--tls", is_flag=True, envvar=ENV_TLS, help="TLS with the system's roots.")
+@click.pass_context
+def app(
+    ctx: click.Context,
+    host: str,
+    as_json: bool,
+    as_yaml: bool,
+    timeout: float,
+    ca: str | None,
+    cert: str | None,
+    key: str | None,
+    tls: bool,
 ) -> None:
     """Credentials: POP_AUTH=user:password, or the token stored by `pop login`."""
     if as_json and as_yaml:
@@ -112,15 +111,15 @@ def root(
     )
 
 
+app.add_lazy("events", _events)
+
+
 # --- session ---------------------------------------------------------------------------------
 @app.command()
-def login(
-    ctx: typer.Context,
-    user: Annotated[str | None, typer.Option("--user", "-u", help="User name (else POP_AUTH, else asked).")] = None,
-    password: Annotated[
-        str | None, typer.Option("--password", "-p", help="Password (else POP_AUTH, else asked).")
-    ] = None,
-) -> None:
+@click.option("--user", "-u", help="User name (else POP_AUTH, else asked).")
+@click.option("--password", "-p", help="Password (else POP_AUTH, else asked).")
+@click.pass_context
+def login(ctx: click.Context, user: str | None, password: str | None) -> None:
     """Log in and store the token for this host (never the password) in ~/.config/popvim/tokens.json."""
     s = state(ctx)
     auth_user, sep, auth_password = os.environ.get(ENV_AUTH, "").partition(":")
@@ -128,9 +127,9 @@ def login(
         user = auth_user
         password = auth_password if password is None else password
     if user is None:
-        user = typer.prompt("user")
+        user = str(click.prompt("user"))
     if password is None:
-        password = typer.prompt("password", hide_input=True)
+        password = str(click.prompt("password", hide_input=True))
     client = s.pop_client(user, password)
     token = client.login()
     store = TokenStore()
@@ -142,7 +141,8 @@ def login(
 
 
 @app.command()
-def logout(ctx: typer.Context) -> None:
+@click.pass_context
+def logout(ctx: click.Context) -> None:
     """Invalidate the stored token on the PoP and forget it."""
     from popvim.client import PermissionDenied
 
@@ -162,7 +162,8 @@ def logout(ctx: typer.Context) -> None:
 
 
 @app.command()
-def info(ctx: typer.Context) -> None:
+@click.pass_context
+def info(ctx: click.Context) -> None:
     """The PoP's type, name and clock; also checks the credentials."""
     s = state(ctx)
     client = s.client()
@@ -191,12 +192,14 @@ def _create(s: State, items: list[str]) -> Container:
 
 
 @app.command()
-def spawn(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=CONFIG_HELP)]) -> None:
+@click.argument("config", nargs=-1, required=True, help=CONFIG_HELP)
+@click.pass_context
+def spawn(ctx: click.Context, config: tuple[str, ...]) -> None:
     """Create and start a container: pop spawn image=nginx:latest name=nginx-cont."""
     from popvim.client import PopError
 
     s = state(ctx)
-    created = _create(s, config)
+    created = _create(s, list(config))
     try:
         started = s.client().start(f"id:{created.id}")
     except PopError as exc:
@@ -206,14 +209,18 @@ def spawn(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=C
 
 
 @app.command()
-def create(ctx: typer.Context, config: Annotated[list[str], typer.Argument(help=CONFIG_HELP)]) -> None:
+@click.argument("config", nargs=-1, required=True, help=CONFIG_HELP)
+@click.pass_context
+def create(ctx: click.Context, config: tuple[str, ...]) -> None:
     """Create a container (CREATED: addresses reserved, metadata settable, not running yet)."""
     s = state(ctx)
-    s.out.document(container_doc(_create(s, config), s.image_names()))
+    s.out.document(container_doc(_create(s, list(config)), s.image_names()))
 
 
 @app.command()
-def start(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="NAME or id:UUID")]) -> None:
+@click.argument("ref", help="NAME or id:UUID")
+@click.pass_context
+def start(ctx: click.Context, ref: str) -> None:
     """Start a CREATED container; its metadata becomes its environment."""
     s = state(ctx)
     s.out.document(container_doc(s.client().start(ref), s.image_names()))
@@ -233,16 +240,15 @@ def _targets(client: PopClient, refs: list[str], only_running: bool = False) -> 
 
 
 @app.command()
-def stop(
-    ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(help="NAME, id:UUID, or '*' for every running container")],
-    wait: Annotated[bool, typer.Option("--wait", help="Return once EXITED or FAILED, not at STOPPING.")] = False,
-) -> None:
+@click.argument("refs", nargs=-1, required=True, help="NAME, id:UUID, or '*' for every running container")
+@click.option("--wait", is_flag=True, help="Return once EXITED or FAILED, not at STOPPING.")
+@click.pass_context
+def stop(ctx: click.Context, refs: tuple[str, ...], wait: bool) -> None:
     """Stop containers (they go STOPPING, then EXITED or FAILED)."""
     s = state(ctx)
     client = s.client()
     done: list[dict[str, Any]] = []
-    for ref, name in _targets(client, refs, only_running=True):
+    for ref, name in _targets(client, list(refs), only_running=True):
         client.stop(ref)
         status = "STOPPING"
         if wait:
@@ -251,43 +257,42 @@ def stop(
                 time.sleep(0.1)
         done.append({"ref": ref, "name": name, "status": status})
         if not s.out.machine:
-            s.out.console.print(f"{name}: {status}", markup=False)
+            s.out.line(f"{name}: {status}")
     if s.out.machine:
         s.out.document(done)
 
 
 @app.command()
-def delete(
-    ctx: typer.Context,
-    refs: Annotated[list[str], typer.Argument(help="NAME, id:UUID, or '*' for every container")],
-) -> None:
+@click.argument("refs", nargs=-1, required=True, help="NAME, id:UUID, or '*' for every container")
+@click.pass_context
+def delete(ctx: click.Context, refs: tuple[str, ...]) -> None:
     """Delete containers (stopping them first if needed), several at a time."""
     from popvim.cli.parallel import delete_all
 
     s = state(ctx)
     client = s.client()
-    targets = _targets(client, refs)
-    if len(targets) == 1 and refs != ["*"]:  # one container: its failure is the command's, as always
+    targets = _targets(client, list(refs))
+    every = refs == ("*",)
+    if len(targets) == 1 and not every:  # one container: its failure is the command's, as always
         client.delete(targets[0][0])
         outcome = {"deleted": [targets[0][1]]}
         if not s.out.machine:
-            s.out.console.print(f"deleted {targets[0][1]}", markup=False)
+            s.out.line(f"deleted {targets[0][1]}")
     else:
         # with '*', one deleted meanwhile by someone else is not an error
-        outcome = delete_all(client, targets, s.out, missing_ok=refs == ["*"])
+        outcome = delete_all(client, targets, s.out, missing_ok=every)
     if s.out.machine:
         s.out.document(outcome)
     elif not outcome["deleted"] and not outcome.get("errors"):
         s.out.err.print("no containers to delete", markup=False)
     if outcome.get("errors"):
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
 
 
 @app.command()
-def servers(
-    ctx: typer.Context,
-    ref: Annotated[str | None, typer.Argument(help="NAME or id:UUID: show that container in full")] = None,
-) -> None:
+@click.argument("ref", required=False, help="NAME or id:UUID: show that container in full")
+@click.pass_context
+def servers(ctx: click.Context, ref: str | None) -> None:
     """List containers, or show one."""
     s = state(ctx)
     client = s.client()
@@ -316,10 +321,9 @@ def servers(
 
 
 @app.command()
-def images(
-    ctx: typer.Context,
-    ref: Annotated[str | None, typer.Argument(help="name:tag or id: show that image")] = None,
-) -> None:
+@click.argument("ref", required=False, help="name:tag or id: show that image")
+@click.pass_context
+def images(ctx: click.Context, ref: str | None) -> None:
     """List the PoP's images, or show one."""
     s = state(ctx)
     found = s.client().images(ref)
@@ -340,7 +344,8 @@ def images(
 
 
 @app.command()
-def flavours(ctx: typer.Context) -> None:
+@click.pass_context
+def flavours(ctx: click.Context) -> None:
     """List flavours (they set CPU and memory limits)."""
     s = state(ctx)
     found = s.client().flavours()
@@ -348,7 +353,9 @@ def flavours(ctx: typer.Context) -> None:
 
 
 @app.command()
-def pull(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="image reference, e.g. busybox:latest")]) -> None:
+@click.argument("ref", help="image reference, e.g. busybox:latest")
+@click.pass_context
+def pull(ctx: click.Context, ref: str) -> None:
     """Pull an image onto the PoP, with a progress bar per layer."""
     s = state(ctx)
     client = s.client()
@@ -456,12 +463,11 @@ class _PullLines:
 
 
 @app.command()
-def logs(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME or id:UUID")],
-    tail: Annotated[int, typer.Option("--tail", "-n", help="Only the last N lines (0: all).", min=0)] = 0,
-    timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Prefix each line with its time.")] = False,
-) -> None:
+@click.argument("ref", help="NAME or id:UUID")
+@click.option("--tail", "-n", type=click.IntRange(min=0), default=0, help="Only the last N lines (0: all).")
+@click.option("--timestamps", "-t", is_flag=True, help="Prefix each line with its time.")
+@click.pass_context
+def logs(ctx: click.Context, ref: str, tail: int, timestamps: bool) -> None:
     """A container's output."""
     s = state(ctx)
     text = s.client().logs(ref, tail=tail, timestamps=timestamps)
@@ -472,29 +478,29 @@ def logs(
 
 
 @app.command("exec")
-def exec_(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME or id:UUID of a RUNNING container")],
-    command: Annotated[list[str], typer.Argument(help="the command and its arguments (after --)")],
-    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="NAME=value, repeatable.")] = None,
-) -> None:
+@click.argument("ref", help="NAME or id:UUID of a RUNNING container")
+@click.argument("command", nargs=-1, required=True, help="the command and its arguments (after --)")
+@click.option("--env", "-e", multiple=True, help="NAME=value, repeatable.")
+@click.pass_context
+def exec_(ctx: click.Context, ref: str, command: tuple[str, ...], env: tuple[str, ...]) -> None:
     """Run a command in a running container: pop exec web -- ls -l /. Exits with its exit code."""
     s = state(ctx)
     s.error_exit_code = 125
     variables = dict(cli_args.split_pair(item) for item in env or [])
-    result = s.client().exec(ref, command, variables or None)
+    result = s.client().exec(ref, list(command), variables or None)
     if s.out.machine:
         s.out.document({"exit_code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr})
     else:
         sys.stdout.write(result.stdout)
         sys.stdout.flush()
         sys.stderr.write(result.stderr)
-    raise typer.Exit(result.exit_code)
+    raise click.exceptions.Exit(result.exit_code)
 
 
 # --- networks --------------------------------------------------------------------------------
-@networks_app.callback()
-def networks(ctx: typer.Context) -> None:
+@app.group(cls=Group, invoke_without_command=True, help="List networks (no subcommand), or create / delete one.")
+@click.pass_context
+def networks(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     s = state(ctx)
@@ -512,22 +518,22 @@ def networks(ctx: typer.Context) -> None:
     s.out.table(["NAME", "DRIVER", "SUBNETS", "EXTERNAL", "ID"], rows, [network_doc(n) for n in found])
 
 
-@networks_app.command("create")
-def networks_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="network name")],
-    options: Annotated[
-        list[str] | None,
-        typer.Argument(help="subnet=CIDR ip_range=CIDR gateway=IP driver=bridge|macvlan|ipvlan|overlay internal=true"),
-    ] = None,
-) -> None:
+@networks.command("create")
+@click.argument("name", help="network name")
+@click.argument(
+    "options", nargs=-1, help="subnet=CIDR ip_range=CIDR gateway=IP driver=bridge|macvlan|ipvlan|overlay internal=true"
+)
+@click.pass_context
+def networks_create(ctx: click.Context, name: str, options: tuple[str, ...]) -> None:
     """Create a network (a free private subnet is chosen when none is given)."""
     s = state(ctx)
-    s.out.document(network_doc(s.client().create_network(name, **cli_args.network_options(options or []))))
+    s.out.document(network_doc(s.client().create_network(name, **cli_args.network_options(list(options)))))
 
 
-@networks_app.command("delete")
-def networks_delete(ctx: typer.Context, name: Annotated[str, typer.Argument(help="NAME or id:ID")]) -> None:
+@networks.command("delete")
+@click.argument("name", help="NAME or id:ID")
+@click.pass_context
+def networks_delete(ctx: click.Context, name: str) -> None:
     """Delete a network no live container uses."""
     s = state(ctx)
     s.client().delete_network(name)
@@ -543,22 +549,31 @@ def _show_metadata(s: State, ref: str) -> None:
         s.out.table(["KEY", "VALUE"], [[k, v] for k, v in sorted(entries.items())], [])
 
 
-@md_app.command("get")
-def md_get(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="NAME or id:UUID")]) -> None:
+@app.group(cls=Group, help="A container's metadata: the environment it gets at start.")
+def md() -> None:
+    pass
+
+
+@md.command("get")
+@click.argument("ref", help="NAME or id:UUID")
+@click.pass_context
+def md_get(ctx: click.Context, ref: str) -> None:
     """Show a container's metadata."""
     _show_metadata(state(ctx), ref)
 
 
-@md_app.command("set")
-def md_set(
-    ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="NAME or id:UUID")],
-    entries: Annotated[list[str], typer.Argument(help="KEY=value to set, KEY= to delete")],
-) -> None:
+@md.command("set")
+@click.argument("ref", help="NAME or id:UUID")
+@click.argument("entries", nargs=-1, required=True, help="KEY=value to set, KEY= to delete")
+@click.pass_context
+def md_set(ctx: click.Context, ref: str, entries: tuple[str, ...]) -> None:
     """Merge metadata into a CREATED container (before start: it becomes the environment)."""
     s = state(ctx)
-    s.client().set_metadata(ref, cli_args.metadata_entries(entries))
+    s.client().set_metadata(ref, cli_args.metadata_entries(list(entries)))
     _show_metadata(s, ref)
+
+
+app.add_lazy("ns", _ns)
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -624,7 +639,6 @@ def _save_token(current: State) -> None:
 
 def run(argv: list[str]) -> int:
     """Run one command; returns the exit code. Every failure becomes one line on stderr."""
-    command = typer.main.get_command(app)
     current: State | None = None
 
     def error(message: str, code: int) -> int:
@@ -632,23 +646,23 @@ def run(argv: list[str]) -> int:
         return code
 
     try:
-        with command.make_context("pop", hoist_global_options(argv)) as ctx:
+        with app.make_context("pop", hoist_global_options(argv)) as ctx:
             current = ctx.obj if isinstance(ctx.obj, State) else None
             try:
-                command.invoke(ctx)
+                app.invoke(ctx)
             finally:
                 current = ctx.obj if isinstance(ctx.obj, State) else current
         return 0
-    except typer.Exit as exc:
+    except click.exceptions.Exit as exc:
         return exc.exit_code
-    except typer.TyperException as exc:  # click's usage errors (Typer vendors click and derives them from this)
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `pop` alone, or `pop md`: show the help
-            sys.stdout.write(exc.format_message() + "\n")
-            return 0
+    except click.exceptions.NoArgsIsHelpError as exc:  # `pop` alone, or `pop md`: show the help
+        sys.stdout.write(exc.format_message() + "\n")
+        return 0
+    except click.ClickException as exc:  # click's usage errors
         usage_ctx = getattr(exc, "ctx", None)
         hint = f" (see `{usage_ctx.command_path} --help`)" if usage_ctx is not None else ""
         return error(f"{exc.format_message()}{hint}", exc.exit_code)
-    except typer.Abort:
+    except click.Abort:
         return error("aborted", 1)
     except UsageError as exc:
         return error(str(exc), 2)

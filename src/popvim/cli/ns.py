@@ -12,11 +12,12 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 from popvim.cli.context import ENV_AUTH, CliError, state
+from popvim.cli.group import Group
 from popvim.cli.output import STATUS_STYLE, Output
 from popvim.cli.tokens import TokenStore
 from popvim.client.defaults import DEFAULT_API
@@ -27,13 +28,18 @@ if TYPE_CHECKING:  # httpx and rich are imported by the commands that use them, 
     from popvim.client.nfv import NfvClient
 
 ENV_API = "POP_API"
-ns_app = typer.Typer(
-    help="Network services: onboard descriptors, deploy, scale, heal, terminate.", no_args_is_help=True
-)
-ApiOption = Annotated[str, typer.Option("--api", envvar=ENV_API, help="orchestrator REST URL", show_envvar=True)]
 
 
-def _client(ctx: typer.Context, api: str) -> NfvClient:
+@click.group("ns", cls=Group, help="Network services: onboard descriptors, deploy, scale, heal, terminate.")
+def ns_app() -> None:
+    pass
+
+
+api_option = click.option("--api", envvar=ENV_API, show_envvar=True, default=DEFAULT_API, help="orchestrator REST URL")
+descriptor = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+def _client(ctx: click.Context, api: str) -> NfvClient:
     from popvim.client.nfv import NfvClient
 
     s = state(ctx)
@@ -62,7 +68,7 @@ def _answers(api: str) -> Iterator[None]:
         raise CliError(f"cannot reach the orchestrator at {api}: {exc}") from None
 
 
-def _out(ctx: typer.Context) -> Output:
+def _out(ctx: click.Context) -> Output:
     return state(ctx).out
 
 
@@ -73,9 +79,10 @@ def _onboard(client: NfvClient, path: Path) -> dict[str, Any]:
 
 
 @ns_app.command()
-def onboard(
-    ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], api: ApiOption = DEFAULT_API
-) -> None:
+@descriptor
+@api_option
+@click.pass_context
+def onboard(ctx: click.Context, file: Path, api: str) -> None:
     """Onboard an Open Baton NSD (JSON) or a TOSCA NFV template (YAML)."""
     with _answers(api):
         nsd = _onboard(_client(ctx, api), file)
@@ -83,13 +90,12 @@ def onboard(
 
 
 @ns_app.command()
-def deploy(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-    name: Annotated[str | None, typer.Option("--name", "-n")] = None,
-    api: ApiOption = DEFAULT_API,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for the deployment")] = 600,
-) -> None:
+@descriptor
+@click.option("--name", "-n")
+@api_option
+@click.option("--timeout", type=float, default=600, help="seconds to wait for the deployment")
+@click.pass_context
+def deploy(ctx: click.Context, file: Path, name: str | None, api: str, timeout: float) -> None:
     """Onboard, create and instantiate, showing progress until COMPLETED or FAILED."""
     with _answers(api):
         client = _client(ctx, api)
@@ -100,7 +106,7 @@ def deploy(
     _finish(ctx, op, client.instance(instance["id"]) if op["operationState"] == "COMPLETED" else None)
 
 
-def _follow(ctx: typer.Context, client: NfvClient, ns_id: str, op_id: str, timeout: float) -> dict[str, Any]:
+def _follow(ctx: click.Context, client: NfvClient, ns_id: str, op_id: str, timeout: float) -> dict[str, Any]:
     """Wait for the operation; on a terminal, show the VNFCs' states live meanwhile."""
     from rich.live import Live
 
@@ -140,14 +146,16 @@ def _progress(op: dict[str, Any], record: dict[str, Any]) -> Table:
     return table
 
 
-def _finish(ctx: typer.Context, op: dict[str, Any], record: dict[str, Any] | None) -> None:
+def _finish(ctx: click.Context, op: dict[str, Any], record: dict[str, Any] | None) -> None:
     if op["operationState"] != "COMPLETED":
         raise CliError(f"{op['lcmOperationType']} {op['operationState']}: {op.get('error') or 'still running'}")
     _out(ctx).note(f"{op['lcmOperationType']} COMPLETED", record or op)
 
 
 @ns_app.command("list")
-def list_(ctx: typer.Context, api: ApiOption = DEFAULT_API) -> None:
+@api_option
+@click.pass_context
+def list_(ctx: click.Context, api: str) -> None:
     """Network service instances."""
     with _answers(api):
         instances = _client(ctx, api).instances()
@@ -164,9 +172,10 @@ def list_(ctx: typer.Context, api: ApiOption = DEFAULT_API) -> None:
 
 
 @ns_app.command()
-def show(
-    ctx: typer.Context, ref: Annotated[str, typer.Argument(help="instance name or id")], api: ApiOption = DEFAULT_API
-) -> None:
+@click.argument("ref", help="instance name or id")
+@api_option
+@click.pass_context
+def show(ctx: click.Context, ref: str, api: str) -> None:
     """An instance with its VNF and VNFC records."""
     with _answers(api):
         record = _client(ctx, api).instance(ref)
@@ -177,7 +186,7 @@ def show(
         out.console.print(_progress({"lcmOperationType": "NS", "operationState": record["nsState"]}, record))
 
 
-def _operation(ctx: typer.Context, api: str, start: Any, ref: str, wait: bool) -> None:
+def _operation(ctx: click.Context, api: str, start: Any, ref: str, wait: bool) -> None:
     with _answers(api):
         client = _client(ctx, api)
         op = start(client)
@@ -189,45 +198,45 @@ def _operation(ctx: typer.Context, api: str, start: Any, ref: str, wait: bool) -
 
 
 @ns_app.command()
-def scale(
-    ctx: typer.Context,
-    ref: str,
-    vnf: str,
-    direction: Annotated[str, typer.Argument(help="out or in")],
-    steps: int = 1,
-    wait: bool = True,
-    api: ApiOption = DEFAULT_API,
-) -> None:
+@click.argument("ref")
+@click.argument("vnf")
+@click.argument("direction", help="out or in")
+@click.option("--steps", type=int, default=1)
+@click.option("--wait/--no-wait", default=True)
+@api_option
+@click.pass_context
+def scale(ctx: click.Context, ref: str, vnf: str, direction: str, steps: int, wait: bool, api: str) -> None:
     """Add (out) or remove (in) instances of one VNF, within its descriptor's bounds."""
     _operation(ctx, api, lambda c: c.scale(ref, vnf, direction, steps), ref, wait)
 
 
 @ns_app.command()
-def heal(
-    ctx: typer.Context,
-    ref: str,
-    vnfc: Annotated[list[str] | None, typer.Argument()] = None,
-    wait: bool = True,
-    api: ApiOption = DEFAULT_API,
-) -> None:
+@click.argument("ref")
+@click.argument("vnfc", nargs=-1)
+@click.option("--wait/--no-wait", default=True)
+@api_option
+@click.pass_context
+def heal(ctx: click.Context, ref: str, vnfc: tuple[str, ...], wait: bool, api: str) -> None:
     """Respawn the VNFCs named (default: every one that is not RUNNING)."""
-    _operation(ctx, api, lambda c: c.heal(ref, vnfc), ref, wait)
+    _operation(ctx, api, lambda c: c.heal(ref, list(vnfc) or None), ref, wait)
 
 
 @ns_app.command()
-def terminate(
-    ctx: typer.Context,
-    ref: str,
-    wait: bool = True,
-    api: ApiOption = DEFAULT_API,
-    force: Annotated[bool, typer.Option(help="count unreachable PoPs as cleaned up")] = False,
-) -> None:
+@click.argument("ref")
+@click.option("--wait/--no-wait", default=True)
+@api_option
+@click.option("--force/--no-force", default=False, help="count unreachable PoPs as cleaned up")
+@click.pass_context
+def terminate(ctx: click.Context, ref: str, wait: bool, api: str, force: bool) -> None:
     """Remove every container and network the instance made, on every PoP."""
     _operation(ctx, api, lambda c: c.terminate(ref, force), ref, wait)
 
 
 @ns_app.command()
-def delete(ctx: typer.Context, ref: str, api: ApiOption = DEFAULT_API) -> None:
+@click.argument("ref")
+@api_option
+@click.pass_context
+def delete(ctx: click.Context, ref: str, api: str) -> None:
     """Forget a terminated instance."""
     with _answers(api):
         _client(ctx, api).delete(ref)

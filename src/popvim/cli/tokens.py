@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +97,8 @@ class TokenStore:
         return True
 
     def _save(self, data: dict[str, Any]) -> None:
+        import tempfile  # (and shutil, random...) only when the file changes, not on every command
+
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # mkstemp creates it 0600
         try:
