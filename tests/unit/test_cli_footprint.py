@@ -77,7 +77,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
 """
 
 
-def test_pop_flavours_with_a_cached_token_loads_only_click_and_the_client(
+def test_pop_flavours_with_a_cached_token_loads_only_click_rich_and_the_client(
     flavours_pop: tuple[_FlavoursPop, int], tmp_path: Path
 ) -> None:
     servicer, port = flavours_pop
@@ -93,8 +93,8 @@ def test_pop_flavours_with_a_cached_token_loads_only_click_and_the_client(
         assert done.stdout.splitlines() == ["ID                NAME            ", *FLAVOURS_ROWS]
     assert servicer.logins == 1
     loaded = set(probe["modules"])
-    assert {"click", "grpc"} <= loaded
-    assert not {m.split(".")[0] for m in loaded} & {"typer", "rich", "yaml", "httpx", "pydantic", "pygments"}
+    assert {"click", "grpc", "rich"} <= loaded
+    assert not {m.split(".")[0] for m in loaded} & {"typer", "yaml", "httpx", "pydantic", "pygments"}
     assert not loaded & {"popvim.cli.ns", "popvim.cli.events", "popvim.cli.loadtest", "popvim.cli.parallel"}
 
 

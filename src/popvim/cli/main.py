@@ -257,7 +257,7 @@ def stop(ctx: click.Context, refs: tuple[str, ...], wait: bool) -> None:
                 time.sleep(0.1)
         done.append({"ref": ref, "name": name, "status": status})
         if not s.out.machine:
-            s.out.line(f"{name}: {status}")
+            s.out.console.print(f"{name}: {status}", markup=False)
     if s.out.machine:
         s.out.document(done)
 
@@ -277,7 +277,7 @@ def delete(ctx: click.Context, refs: tuple[str, ...]) -> None:
         client.delete(targets[0][0])
         outcome = {"deleted": [targets[0][1]]}
         if not s.out.machine:
-            s.out.line(f"deleted {targets[0][1]}")
+            s.out.console.print(f"deleted {targets[0][1]}", markup=False)
     else:
         # with '*', one deleted meanwhile by someone else is not an error
         outcome = delete_all(client, targets, s.out, missing_ok=every)
