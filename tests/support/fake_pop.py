@@ -4,7 +4,8 @@ Enough behaviour for the workflows to be tested without a daemon or an engine: n
 unique, a container's endpoints must name networks that exist and get the next address
 of the network's subnet, start moves CREATED to RUNNING, delete of what is not there is
 NotFound. Tests break it on purpose: ``broken_images`` fail their create, ``gate``
-holds every start until it is set, ``kill`` makes a container exit.
+holds every start until it is set, ``kill`` makes a container exit, ``move`` gives a
+running one new addresses (as a cluster PoP does when it reschedules it on another node).
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ class FakePop:
         with self._lock:
             found = self.by_name(name)
             self.containers_by_id[found.id] = replace(found, status="EXITED", exit_code=137)
+
+    def move(self, name: str) -> None:
+        with self._lock:
+            found = self.by_name(name)
+            endpoints = {
+                net: replace(e, address=str(next(self._next_address[e.network_id])))
+                for net, e in found.endpoints.items()
+            }
+            self.containers_by_id[found.id] = replace(found, endpoints=endpoints)
 
     # --- the client surface ----------------------------------------------------
     def containers(self, ref: str | None = None) -> list[models.Container]:
