@@ -324,25 +324,35 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
         for c in containers:
             assert api.get(f"/v1/containers/{c['id']}").json()["state"] == "RUNNING"
 
-        # The server came back elsewhere with a new address; the orchestrator re-made its client
-        # with that address (an automatic heal), and the client's calls reach the server again.
-        server_now = wait_for(
-            lambda: moved({"id": server["popContainerId"], "engine_id": server_engine}),
-            timeout=120,
-            interval=0.3,
-            what="the SIPp server to run elsewhere",
-        )
-        new_address = server_now["address"]
+        # The server came back elsewhere with a new address (moved by Swarm, or re-made by the healer
+        # when the node's shutdown ended it cleanly); the orchestrator re-made its client with that
+        # address (an automatic heal), and the client's calls reach the server again.
+        def server_moved() -> str | None:
+            now = vnf(api.get(url).json(), "sipp-server")["vnfcs"][0]
+            if now["state"] != "RUNNING" or not now["popContainerId"]:
+                return None
+            engine_id = api.get(f"/v1/containers/{now['popContainerId']}").json()["engine_id"]
+            try:
+                found = moved({"id": now["popContainerId"], "engine_id": engine_id})
+            except docker.errors.NotFound:
+                return None  # replaced meanwhile
+            if found is None or now["addresses"] != {"private": found["address"]}:
+                return None
+            return str(found["address"])
+
+        new_address = wait_for(server_moved, timeout=120, interval=0.3, what="the SIPp server to run elsewhere")
         assert new_address != server["addresses"]["private"]
 
         def rewired() -> dict[str, Any] | None:
             record = api.get(url).json()
             (client,) = vnf(record, "sipp-client")["vnfcs"]
-            if client["state"] != "RUNNING" or vnf(record, "sipp-server")["vnfcs"][0]["addresses"] != {
-                "private": new_address
-            }:
+            if client["state"] != "RUNNING":
                 return None
-            return client if env_of(api, client["popContainerId"]).get("SERVER_PRIVATE") == new_address else None
+            try:
+                told = env_of(api, client["popContainerId"]).get("SERVER_PRIVATE")
+            except KeyError:
+                return None  # replaced meanwhile: exec answered an error
+            return client if told == new_address else None
 
         client = wait_for(rewired, timeout=120, interval=0.5, what="the client to be told the server's new address")
         wait_for(
