@@ -90,6 +90,7 @@ class Timeline:
         self._manager, self._label, self._t0 = manager, label, t0
         self.created: dict[str, float] = {}  # service name -> ms
         self.running: dict[str, float] = {}
+        self.errors: set[str] = set()  # what Swarm said of tasks that did not run at once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -106,6 +107,8 @@ class Timeline:
                     name = names.get(task["ServiceID"])
                     if name and task["Status"]["State"] == "running":
                         self.running.setdefault(name, now)
+                    if name and task["Status"].get("Err"):
+                        self.errors.add(f"{task['Status']['State']}: {task['Status']['Err'][:80]}")
             except docker.errors.APIError:
                 continue
 
@@ -158,7 +161,10 @@ def popvim_deploy(
     wait_op(api, go.headers["Location"])
     poll(lambda: vnfcs_running(api, url, 6))
     took = ms(t0)
-    return took, url, {**timeline.stop(), "all RUNNING in popvim": took}
+    steps = {**timeline.stop(), "all RUNNING in popvim": took}
+    if timeline.errors:
+        print(f"  tasks that did not run at once: {sorted(timeline.errors)}")
+    return took, url, steps
 
 
 def popvim_teardown(api: httpx.Client, url: str) -> None:
@@ -379,7 +385,10 @@ def main() -> int:
                         )
                 print(
                     f"round {r + 1}: "
-                    + json.dumps({k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items()})
+                    + json.dumps(
+                        {k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items() if isinstance(d, dict)}
+                    )
+                    + f"; popvim deploy timeline: {results.get('deploy timeline (popvim)', [{}])[-1]}"
                 )
             if not args.no_death:
                 results["node death"] = node_death(lab, daemon, api)

@@ -34,6 +34,7 @@ class FakePop:
         self.unreachable = False
         self.gate: threading.Event | None = None
         self.created: list[str] = []  # container names, in the order they were asked for
+        self.started: list[str] = []  # container names, in the order they started
         self._next_address: dict[str, Any] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -128,7 +129,17 @@ class FakePop:
             found = self._one(ref)
             started = replace(found, status="RUNNING", engine_id=f"engine-{found.id}")
             self.containers_by_id[found.id] = started
+            self.started.append(found.name)
             return started
+
+    def set_metadata(self, ref: str, entries: dict[str, str]) -> None:
+        self._reach()
+        with self._lock:
+            found = self._one(ref)
+            if found.status != "CREATED":
+                raise InvalidArgument(f"{found.name} is {found.status}: metadata only before start")
+            merged = {k: v for k, v in {**found.metadata, **entries}.items() if v}
+            self.containers_by_id[found.id] = replace(found, metadata=merged)
 
     def delete(self, ref: str) -> None:
         self._reach()

@@ -92,7 +92,7 @@ def test_instantiate_starts_sources_first_and_passes_their_addresses(orchestrato
     assert record.ns_state == "INSTANTIATED"
     servers, (client,) = vnfcs(orchestrator, instance.id, "app-server"), vnfcs(orchestrator, instance.id, "app-client")
     assert [c.index for c in servers] == [0, 1]
-    assert pop.created.index(client.name) > max(pop.created.index(s.name) for s in servers)
+    assert pop.started.index(client.name) > max(pop.started.index(s.name) for s in servers)
     assert all(c.state == VnfcState.RUNNING for c in [*servers, client])
     seen = pop.by_name(client.name)
     assert seen.metadata["SERVER_PRIVATE"] == servers[0].addresses["private"]
