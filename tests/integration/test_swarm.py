@@ -8,6 +8,7 @@ at the end, and the lab is taken down by the session.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -312,7 +313,9 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
 
         for c in victims:
             try:
-                found = wait_for(lambda c=c: moved(c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere")
+                found = wait_for(
+                    functools.partial(moved, c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere"
+                )
             except AssertionError as exc:
                 raise AssertionError(f"{exc}; last seen: {seen}") from None
             assert found["record"]["state"] == "RUNNING"
