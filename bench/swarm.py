@@ -82,6 +82,53 @@ def poll(predicate: Callable[[], bool], timeout: float = 300, interval: float = 
         time.sleep(interval)
 
 
+class Timeline:
+    """Where a deploy's time goes, seen from the manager: when each service appears and when its task
+    first runs (ms after ``t0``), polled every 50 ms in a thread of its own."""
+
+    def __init__(self, manager: docker.DockerClient, label: str, t0: float) -> None:
+        self._manager, self._label, self._t0 = manager, label, t0
+        self.created: dict[str, float] = {}  # service name -> ms
+        self.running: dict[str, float] = {}
+        self.errors: set[str] = set()  # what Swarm said of tasks that did not run at once
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                services = self._manager.api.services(filters={"label": self._label})
+                now = ms(self._t0)
+                names = {s["ID"]: s["Spec"]["Name"] for s in services}
+                for name in names.values():
+                    self.created.setdefault(name, now)
+                for task in self._manager.api.tasks() if names else []:
+                    name = names.get(task["ServiceID"])
+                    if name and task["Status"]["State"] == "running":
+                        self.running.setdefault(name, now)
+                    if name and task["Status"].get("Err"):
+                        self.errors.add(f"{task['Status']['State']}: {task['Status']['Err'][:80]}")
+            except docker.errors.APIError:
+                continue
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        servers = [n for n in self.created if "server" in n]
+        clients = [n for n in self.created if "server" not in n]
+        if not servers or not clients:
+            return {}
+        server = servers[0]
+        return {
+            "server service made": self.created[server],
+            "server task running": self.running.get(server, -1),
+            "first client service made": min(self.created[c] for c in clients),
+            "last client service made": max(self.created[c] for c in clients),
+            "last client task running": max(self.running.get(c, -1) for c in clients),
+        }
+
+
 # --- popvim side ----------------------------------------------------------------
 def onboard(api: httpx.Client, nsd: dict[str, Any]) -> str:
     r = api.post("/nsd/v1/ns_descriptors", content=json.dumps(nsd), headers={"Content-Type": "application/json"})
@@ -103,14 +150,21 @@ def vnfcs_running(api: httpx.Client, url: str, count: int) -> bool:
     return len(states) >= count and all(s == "RUNNING" for s in states)
 
 
-def popvim_deploy(api: httpx.Client, nsd_id: str) -> tuple[float, str]:
+def popvim_deploy(
+    api: httpx.Client, nsd_id: str, manager: docker.DockerClient, pop_name: str
+) -> tuple[float, str, dict[str, float]]:
     instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": f"b{uuid.uuid4().hex[:6]}"}).json()
     url = f"/nslcm/v1/ns_instances/{instance['id']}"
     t0 = time.perf_counter()
+    timeline = Timeline(manager, f"io.popvim.nfv.ns={instance['id']}", t0)
     go = api.post(f"{url}/instantiate")
     wait_op(api, go.headers["Location"])
     poll(lambda: vnfcs_running(api, url, 6))
-    return ms(t0), url
+    took = ms(t0)
+    steps = {**timeline.stop(), "all RUNNING in popvim": took}
+    if timeline.errors:
+        print(f"  tasks that did not run at once: {sorted(timeline.errors)}")
+    return took, url, steps
 
 
 def popvim_teardown(api: httpx.Client, url: str) -> None:
@@ -317,8 +371,9 @@ def main() -> int:
                 order = ["popvim", "stack"] if r % 2 == 0 else ["stack", "popvim"]
                 for side in order:
                     if side == "popvim":
-                        took, url = popvim_deploy(api, deploy_nsd)
+                        took, url, steps = popvim_deploy(api, deploy_nsd, manager, daemon.name)
                         results["deploy"]["popvim"].append(took)
+                        results.setdefault("deploy timeline (popvim)", []).append(steps)
                         popvim_teardown(api, url)
                         results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
                     else:
@@ -330,7 +385,10 @@ def main() -> int:
                         )
                 print(
                     f"round {r + 1}: "
-                    + json.dumps({k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items()})
+                    + json.dumps(
+                        {k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items() if isinstance(d, dict)}
+                    )
+                    + f"; popvim deploy timeline: {results.get('deploy timeline (popvim)', [{}])[-1]}"
                 )
             if not args.no_death:
                 results["node death"] = node_death(lab, daemon, api)
@@ -361,6 +419,11 @@ def report(results: dict[str, Any]) -> None:
     ):
         pa, pb = statistics.median(results[phase.split()[0]][a]), statistics.median(results[phase.split()[0]][b])
         print(f"{phase:<22}{pa:>20.0f}{pb:>20.0f}{pa / pb:>7.2f}x")
+    steps = results.get("deploy timeline (popvim)")
+    if steps:
+        print("popvim deploy, ms after instantiate (median over rounds):")
+        for key in steps[0]:
+            print(f"  {key:<30}{statistics.median(s.get(key, -1) for s in steps):>8.0f}")
     death = results.get("node death")
     if death:
         print(

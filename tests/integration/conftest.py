@@ -6,6 +6,7 @@ suite fails, because scripts/test.sh is meant to have provided them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,12 +99,14 @@ def idle_image(engine: docker.DockerClient) -> str:
 
 @pytest.fixture(scope="session")
 def lab_session(engine: docker.DockerClient) -> Iterator[Lab]:
-    """A 3-node lab Swarm (scripts/lab.sh), made on first use, always torn down at the end."""
-    lab = Lab(name="pvtest", size=3, swarm=True)
+    """A 3-node lab Swarm (scripts/lab.sh), made on first use, torn down at the end (with
+    POPVIM_LAB_KEEP=1 one that is up is reused, and left up: ``scripts/lab.sh down`` ends it)."""
+    keep = os.environ.get("POPVIM_LAB_KEEP", "") not in ("", "0")
+    lab = Lab(name="pvtest", size=3, swarm=True, keep=keep)
     try:
         yield lab
     finally:
-        if lab.touched:
+        if lab.touched and not keep:
             lab.down()
 
 

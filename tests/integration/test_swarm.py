@@ -8,7 +8,12 @@ at the end, and the lab is taken down by the session.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +22,10 @@ from typing import Any
 import docker
 import httpx
 import pytest
+import yaml
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, unique, wait_for
 from support.lab import Lab
-from support.nslcm import env_of, vnf, wait_op
+from support.nslcm import deploy, env_of, vnf, wait_op
 from support.swarm import load_images, node_of, purge, running_task, swarm_daemon, task_address, tasks
 
 from popvim.client import PopClient
@@ -225,16 +231,67 @@ def test_the_sipp_service_spreads_over_nodes_places_calls_scales_and_terminates(
     assert api.delete(url).status_code == 204
 
 
+def pop_cli(daemon: Daemon, home: Path, *args: str) -> str:
+    """``pop`` as a user runs it (a subprocess with POP_HOST and POP_AUTH), its stdout; it must succeed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("POP_AUTH", "POP_HOST", "XDG_CONFIG_HOME")}
+    env.update(HOME=str(home), POP_HOST=f"127.0.0.1:{daemon.pop_port}", POP_AUTH=f"{USER}:{PASSWORD}")
+    done = subprocess.run(
+        [sys.executable, "-m", "popvim.cli.main", *args], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, f"pop {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_the_pop_cli_drives_the_swarm_pop(pop: Daemon, swarm_lab: Lab, tmp_path: Path) -> None:
+    manager = swarm_lab.manager()
+    name = unique("cli")
+    command = "command=sh -c 'echo hello from the cluster; trap \"exit 0\" TERM; while true; do sleep 0.2; done'"
+    created = yaml.safe_load(pop_cli(pop, tmp_path, "create", f"image={BUSYBOX}", f"name={name}", command, "md.A=1"))
+    assert created["status"] == "CREATED"
+    assert not manager.services.list(filters={"name": f"{pop.prefix}{name}"})  # a Create is a record only
+    started = yaml.safe_load(pop_cli(pop, tmp_path, "start", name))
+    (service,) = manager.services.list(filters={"name": f"{pop.prefix}{name}"})
+    task = running_task(manager, service.id)
+    assert task is not None
+    node = swarm_lab.node(task["NodeID"]).name
+    address = task_address(task, f"{pop.prefix}private")
+    # the node it runs on and the address Swarm gave it, as the CLI shows them
+    assert started["status"] == "RUNNING" and started["ips"]["private"] == [address]
+    assert started["extended_status"] == f"the container is running on node {node}"
+    (row,) = [line for line in pop_cli(pop, tmp_path, "servers").splitlines() if line.startswith(name + " ")]
+    assert "RUNNING" in row and f"private={address}" in row
+    shown = yaml.safe_load(pop_cli(pop, tmp_path, "servers", name))
+    assert shown["extended_status"] == f"the container is running on node {node}"
+    # exec and logs reach the task on its node
+    env = pop_cli(pop, tmp_path, "exec", name, "--", "env").splitlines()
+    assert "A=1" in env and f"HOSTNAME={pop.prefix}{name}" in env
+    wait_for(lambda: "hello from the cluster" in pop_cli(pop, tmp_path, "logs", name), timeout=30, what="its output")
+    assert pop_cli(pop, tmp_path, "stop", name, "--wait").strip() == f"{name}: EXITED"
+    assert pop_cli(pop, tmp_path, "delete", name).strip() == f"deleted {name}"
+    assert not manager.services.list(filters={"name": f"{pop.prefix}{name}"})
+
+
 def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
-    api: httpx.Client, pop: Daemon, swarm_lab: Lab
+    api: httpx.Client, pop: Daemon, swarm_lab: Lab, sipp_images: None
 ) -> None:
     manager = swarm_lab.manager()
+    # A SIPp service whose server is on the node that is lost: its client must be told the new address.
+    instance, op = deploy(api, json.loads(NSD.read_text()), name="moving")
+    assert op["operationState"] == "COMPLETED", op
+    url = f"/nslcm/v1/ns_instances/{instance['id']}"
+    server = vnf(api.get(url).json(), "sipp-server")["vnfcs"][0]
+    server_engine = api.get(f"/v1/containers/{server['popContainerId']}").json()["engine_id"]
+    lost = swarm_lab.node(node_of(manager, server_engine))
     # Not the SLEEPER: lab.sh stops a node's containers before its engine, and one that exits 0
     # on TERM has ended cleanly (EXITED, as on one engine); a lost host kills, as here.
-    containers = [started(api, command=["sleep", "3600"]) for _ in range(4)]
+    containers: list[dict[str, Any]] = []
+    while len(containers) < 4 or (
+        len(containers) < 9 and lost.swarm_node_id not in {node_of(manager, c["engine_id"]) for c in containers}
+    ):
+        containers.append(started(api, command=["sleep", "3600"]))
     where = {c["id"]: node_of(manager, c["engine_id"]) for c in containers}
-    lost = swarm_lab.node(max(set(where.values()), key=list(where.values()).count))
     victims = [c for c in containers if where[c["id"]] == lost.swarm_node_id]
+    assert victims, where
     try:
         swarm_lab.stop_node(lost.index)
 
@@ -248,14 +305,17 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
             )
             if task is None or task["NodeID"] == lost.swarm_node_id:
                 return None
-            address = task_address(task, f"{pop.prefix}private")
-            if record["endpoints"]["private"]["address"] != address:
+            network = next(iter(record["endpoints"]))
+            address = task_address(task, f"{pop.prefix}{network}")
+            if record["endpoints"][network]["address"] != address:
                 return None
             return {"record": record, "node": swarm_lab.node(task["NodeID"]).name, "address": address}
 
         for c in victims:
             try:
-                found = wait_for(lambda c=c: moved(c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere")
+                found = wait_for(
+                    functools.partial(moved, c), timeout=120, interval=0.3, what=f"{c['name']} to run elsewhere"
+                )
             except AssertionError as exc:
                 raise AssertionError(f"{exc}; last seen: {seen}") from None
             assert found["record"]["state"] == "RUNNING"
@@ -266,10 +326,52 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
             assert out["stdout"].strip() == f"{pop.prefix}{c['name']}"
         for c in containers:
             assert api.get(f"/v1/containers/{c['id']}").json()["state"] == "RUNNING"
+
+        # The server came back elsewhere with a new address (moved by Swarm, or re-made by the healer
+        # when the node's shutdown ended it cleanly); the orchestrator re-made its client with that
+        # address (an automatic heal), and the client's calls reach the server again.
+        def server_moved() -> str | None:
+            now = vnf(api.get(url).json(), "sipp-server")["vnfcs"][0]
+            if now["state"] != "RUNNING" or not now["popContainerId"]:
+                return None
+            engine_id = api.get(f"/v1/containers/{now['popContainerId']}").json()["engine_id"]
+            try:
+                found = moved({"id": now["popContainerId"], "engine_id": engine_id})
+            except docker.errors.NotFound:
+                return None  # replaced meanwhile
+            if found is None or now["addresses"] != {"private": found["address"]}:
+                return None
+            return str(found["address"])
+
+        new_address = wait_for(server_moved, timeout=120, interval=0.3, what="the SIPp server to run elsewhere")
+        assert new_address != server["addresses"]["private"]
+
+        def rewired() -> dict[str, Any] | None:
+            record = api.get(url).json()
+            (client,) = vnf(record, "sipp-client")["vnfcs"]
+            if client["state"] != "RUNNING":
+                return None
+            try:
+                told = env_of(api, client["popContainerId"]).get("SERVER_PRIVATE")
+            except KeyError:
+                return None  # replaced meanwhile: exec answered an error
+            return client if told == new_address else None
+
+        client = wait_for(rewired, timeout=120, interval=0.5, what="the client to be told the server's new address")
+        wait_for(
+            lambda: completed_calls(api, client["popContainerId"], new_address) >= 1,
+            timeout=60,
+            what="the client to complete a call to the moved server",
+        )
+        ops = api.get("/nslcm/v1/ns_lcm_op_occs", params={"nsInstanceId": instance["id"]}).json()
+        assert any(o["lcmOperationType"] == "HEAL" and o["isAutomaticInvocation"] for o in ops)
     finally:
         swarm_lab.restart_stopped()
     for c in containers:
         assert api.delete(f"/v1/containers/{c['id']}").status_code == 204
+    end = api.post(f"{url}/terminate")
+    assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+    assert api.delete(url).status_code == 204
 
 
 def test_kill_9_mid_start_and_restart_loses_nothing_and_orphans_nothing(

@@ -4,7 +4,8 @@ Enough behaviour for the workflows to be tested without a daemon or an engine: n
 unique, a container's endpoints must name networks that exist and get the next address
 of the network's subnet, start moves CREATED to RUNNING, delete of what is not there is
 NotFound. Tests break it on purpose: ``broken_images`` fail their create, ``gate``
-holds every start until it is set, ``kill`` makes a container exit.
+holds every start until it is set, ``kill`` makes a container exit, ``move`` gives a
+running one new addresses (as a cluster PoP does when it reschedules it on another node).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class FakePop:
         self.unreachable = False
         self.gate: threading.Event | None = None
         self.created: list[str] = []  # container names, in the order they were asked for
+        self.started: list[str] = []  # container names, in the order they started
         self._next_address: dict[str, Any] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -48,6 +50,15 @@ class FakePop:
         with self._lock:
             found = self.by_name(name)
             self.containers_by_id[found.id] = replace(found, status="EXITED", exit_code=137)
+
+    def move(self, name: str) -> None:
+        with self._lock:
+            found = self.by_name(name)
+            endpoints = {
+                net: replace(e, address=str(next(self._next_address[e.network_id])))
+                for net, e in found.endpoints.items()
+            }
+            self.containers_by_id[found.id] = replace(found, endpoints=endpoints)
 
     # --- the client surface ----------------------------------------------------
     def containers(self, ref: str | None = None) -> list[models.Container]:
@@ -118,7 +129,17 @@ class FakePop:
             found = self._one(ref)
             started = replace(found, status="RUNNING", engine_id=f"engine-{found.id}")
             self.containers_by_id[found.id] = started
+            self.started.append(found.name)
             return started
+
+    def set_metadata(self, ref: str, entries: dict[str, str]) -> None:
+        self._reach()
+        with self._lock:
+            found = self._one(ref)
+            if found.status != "CREATED":
+                raise InvalidArgument(f"{found.name} is {found.status}: metadata only before start")
+            merged = {k: v for k, v in {**found.metadata, **entries}.items() if v}
+            self.containers_by_id[found.id] = replace(found, metadata=merged)
 
     def delete(self, ref: str) -> None:
         self._reach()

@@ -54,6 +54,7 @@ class Lab:
     status: dict[str, Any] = field(default_factory=dict)
     failed: LabError | None = None
     touched: bool = False  # up was tried: down is owed, whatever happened
+    keep: bool = False  # POPVIM_LAB_KEEP=1: use a lab of this name that is up, and leave it up at the end
 
     @property
     def is_up(self) -> bool:
@@ -74,6 +75,8 @@ class Lab:
             raise self.failed
         if self.is_up:
             return self
+        if self.keep and self._kept():
+            return self
         args = ["up", str(self.size), "--json"] + (["--swarm"] if self.swarm else [])
         try:
             self._claim()
@@ -84,6 +87,21 @@ class Lab:
             raise
         self._read_nodes()
         return self
+
+    def _kept(self) -> bool:
+        """Attach to the lab of this name if it is up with all its nodes (and its Swarm): a rerun
+        of a heavy module then skips the minutes ``up`` takes."""
+        status = json.loads(self._run("status", "--json").stdout)
+        if len(status.get("nodes") or []) != self.size or (self.swarm and not status.get("swarm")):
+            return False
+        if not all(n.get("swarm_node_id") for n in status["nodes"]) and self.swarm:
+            return False
+        self._claim(take_down=False)
+        self.status = status
+        self._read_nodes()
+        self.restart_stopped()  # a node a previous run stopped comes back (idempotent otherwise)
+        self._read_nodes()
+        return True
 
     def attach(self) -> Lab:
         """Use the lab of this name that is up already (another process brought it up)."""
@@ -105,9 +123,10 @@ class Lab:
             for n in self.status["nodes"]
         ]
 
-    def _claim(self) -> None:
+    def _claim(self, take_down: bool = True) -> None:
         """Refuse a lab of this name that a live process (another test session) uses;
-        take down one whose owner is gone (a crashed session), so each session starts clean."""
+        take down one whose owner is gone (a crashed session), so each session starts clean
+        (unless ``take_down`` is false: a kept lab is reused)."""
         owner = Path(f"/run/popvim-lab/{self.name}/owner")
         try:
             pid = int(owner.read_text())
@@ -115,7 +134,7 @@ class Lab:
             pid = 0
         if pid and pid != os.getpid() and Path(f"/proc/{pid}").exists():
             raise LabError(f"the lab {self.name!r} is in use by process {pid} (another test session?)")
-        if pid != os.getpid():
+        if pid != os.getpid() and take_down:
             self._run("down", timeout=180)
         owner.parent.mkdir(parents=True, exist_ok=True)
         owner.write_text(str(os.getpid()))

@@ -54,6 +54,20 @@ def test_auto_subnets_never_overlap(services) -> None:
             assert not a.overlaps(b)
 
 
+@pytest.mark.parametrize("cluster", [False, True])
+def test_a_freed_subnet_is_reused_at_once_on_one_engine_and_last_on_a_cluster(services, cluster: bool) -> None:
+    networks, _, engine = services
+    engine.places_containers = cluster  # Swarm's nodes drop a removed overlay lazily
+    first = networks.create(NetworkConfig(name="first"))
+    networks.delete(first.id)
+    again = networks.create(NetworkConfig(name="again"))
+    assert (again.subnet == first.subnet) is not cluster
+    if cluster:
+        networks.delete(again.id)
+        later = [networks.create(NetworkConfig(name=f"n{i}")).subnet for i in range(3)]
+        assert first.subnet not in later and again.subnet not in later
+
+
 def test_explicit_subnet_rules(services) -> None:
     networks, _, _ = services
     with pytest.raises(InvalidArgument):

@@ -92,7 +92,7 @@ def test_instantiate_starts_sources_first_and_passes_their_addresses(orchestrato
     assert record.ns_state == "INSTANTIATED"
     servers, (client,) = vnfcs(orchestrator, instance.id, "app-server"), vnfcs(orchestrator, instance.id, "app-client")
     assert [c.index for c in servers] == [0, 1]
-    assert pop.created.index(client.name) > max(pop.created.index(s.name) for s in servers)
+    assert pop.started.index(client.name) > max(pop.started.index(s.name) for s in servers)
     assert all(c.state == VnfcState.RUNNING for c in [*servers, client])
     seen = pop.by_name(client.name)
     assert seen.metadata["SERVER_PRIVATE"] == servers[0].addresses["private"]
@@ -152,6 +152,40 @@ def test_heal_replaces_a_dead_container_keeping_record_and_address(orchestrator:
     assert client.heals == 0  # only what was not running is healed
     with pytest.raises(NotFound):
         orchestrator.heal(instance.id, ["no-such-vnfc"])
+
+
+def test_dependents_of_a_moved_source_are_found_and_a_heal_tells_them_its_new_address(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    instance, _ = deploy(orchestrator, nsd(servers=2))
+    servers, (client,) = vnfcs(orchestrator, instance.id, "app-server"), vnfcs(orchestrator, instance.id, "app-client")
+    orchestrator.refresh(instance.id)
+    assert orchestrator.stale_dependents(instance.id) == {}  # nothing moved: nothing to do
+    pop.move(servers[1].name)  # the second server: only SERVER_PRIVATE_ALL names it
+    orchestrator.refresh(instance.id)
+    assert orchestrator.stale_dependents(instance.id) == {client.id: ["SERVER_PRIVATE_ALL"]}
+    pop.move(servers[0].name)
+    orchestrator.refresh(instance.id)
+    moved = vnfcs(orchestrator, instance.id, "app-server")
+    assert moved[0].addresses != servers[0].addresses  # the record follows the PoP
+    assert orchestrator.stale_dependents(instance.id) == {client.id: ["SERVER_PRIVATE", "SERVER_PRIVATE_ALL"]}
+    op = ended(orchestrator, orchestrator.heal(instance.id, [client.id]))
+    assert op.operation_state == "COMPLETED", op
+    (healed,) = vnfcs(orchestrator, instance.id, "app-client")
+    told = pop.by_name(healed.name).metadata
+    assert told["SERVER_PRIVATE"] == moved[0].addresses["private"]
+    assert told["SERVER_PRIVATE_ALL"] == ",".join(s.addresses["private"] for s in moved)
+    assert orchestrator.stale_dependents(instance.id) == {}
+
+
+def test_scaling_a_source_leaves_its_dependents_alone(orchestrator: Orchestrator, pop: FakePop) -> None:
+    descriptor = nsd()
+    descriptor["vnfd"][1]["vdu"][0]["scale_in_out"] = 3  # the server may scale out
+    instance, _ = deploy(orchestrator, descriptor)
+    op = ended(orchestrator, orchestrator.scale(instance.id, "app-server", "out", 2))
+    assert op.operation_state == "COMPLETED", op
+    orchestrator.refresh(instance.id)
+    assert orchestrator.stale_dependents(instance.id) == {}  # as before: a scale does not re-create them
 
 
 def test_terminate_removes_everything_and_the_instance_can_be_deleted(orchestrator: Orchestrator, pop: FakePop) -> None:

@@ -537,7 +537,11 @@ class SwarmDriver:
                 return
             except EngineNotFound:
                 raise
-            except EngineConflict:  # Docker's 403 (EngineRefused): tasks still hold it
+            except EngineError as exc:
+                # Docker's 403 (EngineRefused), or the manager's "is in use by task" (a 500):
+                # tasks still hold it
+                if not (isinstance(exc, EngineConflict) or "in use by task" in exc.message):
+                    raise
                 if time.monotonic() > deadline:
                     raise
             time.sleep(0.2)

@@ -6,6 +6,8 @@ gap, so what they do is visible in the op occurrences like anything a user
 does.
 
 - The healer respawns VNFCs that died (unless their VNF opted out).
+- The rewirer re-creates (as heal does) running VNFCs configured with an address that a
+  source VNFC no longer has: a cluster PoP moved it to another node.
 - The autoscaler scales VNFs on the average CPU of their instances, as their
   scaling policies say, each condition held for the policy's period and with
   its cooldown after an action.
@@ -95,7 +97,7 @@ class Controllers:
 
     def _visit(self, ns_id: str) -> None:
         try:
-            if not self._heal(ns_id):
+            if not self._heal(ns_id) and not self._rewire(ns_id):
                 self._autoscale(ns_id)
         except (NfvError, PopError) as exc:
             log.warning("controller pass over %s: %s", ns_id, exc)
@@ -127,6 +129,24 @@ class Controllers:
         log.warning("healing %d VNFC(s) of %s", len(dead), record.ns_instance_name)
         try:
             self._orchestrator.heal(ns_id, dead, automatic=True)
+        except Conflict:
+            return False
+        return True
+
+    def _rewire(self, ns_id: str) -> bool:
+        """Heal the dependents of a moved source, so they are told its new address (after `_heal`'s
+        refresh, which records where each VNFC now is)."""
+        stale = self._orchestrator.stale_dependents(ns_id)
+        if not stale or self._backing_off(ns_id):
+            return False
+        log.warning(
+            "re-creating %d VNFC(s) of %s told an address their source no longer has (%s)",
+            len(stale),
+            ns_id,
+            ", ".join(sorted({k for keys in stale.values() for k in keys})),
+        )
+        try:
+            self._orchestrator.heal(ns_id, sorted(stale), automatic=True)
         except Conflict:
             return False
         return True

@@ -3,6 +3,8 @@
 A dependency names a source VNF, a target VNF and parameters. For each parameter P the
 target's metadata gets ``<SOURCE TYPE>_<P>``: the source's configuration value P, else
 the source's address on its virtual link P. Sources therefore start before targets.
+A source whose address changes later (a cluster PoP moved it) leaves its running targets
+configured with the old one: `stale_keys` finds them, and the controllers re-create them.
 """
 
 from __future__ import annotations
@@ -65,3 +67,35 @@ def dependency_values(
             values[key] = found[0]
             values[f"{key}_ALL"] = ",".join(found)
     return values
+
+
+def stale_keys(
+    nsd: NetworkServiceDescriptor,
+    target: VnfDescriptor,
+    addresses: Mapping[str, Sequence[Mapping[str, str]]],
+    told: Mapping[str, str],
+) -> list[str]:
+    """The keys of ``told`` (what a target was configured with) that name an address its source
+    VNFC no longer has.
+
+    Only a move counts: ``KEY`` (the first instance's address) changed, or ``KEY_ALL`` lists
+    as many instances as now but not the same addresses. A source scaled out or in changes
+    the length of ``KEY_ALL`` only, which leaves targets alone, as before.
+    """
+    stale: list[str] = []
+    for dep in (d for d in nsd.dependencies if d.target == target.name):
+        source = nsd.vnf(dep.source)
+        vnfcs = addresses.get(dep.source, ())
+        for parameter in dep.parameters:
+            if parameter in source.configuration:
+                continue
+            key = dependency_key(source, parameter)
+            found = [c[parameter] for c in vnfcs if c.get(parameter)]
+            if not found:
+                continue
+            if key in told and told[key] != found[0]:
+                stale.append(key)
+            every = f"{key}_ALL"
+            if every in told and (was := told[every].split(",")) != found and len(was) == len(found):
+                stale.append(every)
+    return stale

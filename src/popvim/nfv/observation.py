@@ -13,6 +13,8 @@ from datetime import UTC
 
 from popvim.client import PopError
 from popvim.client import models as pop_models
+from popvim.nfv.dependencies import stale_keys
+from popvim.nfv.descriptors.model import NetworkServiceDescriptor
 from popvim.nfv.rows import ns_row, vnf_record
 from popvim.nfv.states import VnfcState
 from popvim.nfv.surface import PopDirectory
@@ -42,6 +44,7 @@ class Observer:
         with self._store.session() as session:
             ns = ns_row(session, ns_id)
             vnfcs = [(c.id, c.pop_name, c.pop_container_id) for v in ns.vnfs for c in v.vnfcs]
+            links = {n.network_name: n.virtual_link for n in ns.networks}
         listings: dict[str, dict[str, pop_models.Container] | None] = {}
         for pop_name in {pop for _, pop, _ in vnfcs}:
             try:
@@ -64,7 +67,35 @@ class Observer:
                     row.state = states[vnfc_id]
                 if found is not None and found.engine_id and row.engine_id != found.engine_id:
                     row.engine_id = found.engine_id
+                if found is not None and states[vnfc_id] == VnfcState.RUNNING:
+                    # A cluster PoP (Swarm) may have moved it to another node, with another address.
+                    seen = {links.get(net, net): e.address for net, e in found.endpoints.items()}
+                    if seen != dict(row.addresses or {}):
+                        row.addresses = seen
         return states
+
+    def stale_dependents(self, ns_id: str, nsd: NetworkServiceDescriptor) -> dict[str, list[str]]:
+        """Running VNFCs configured with an address a source VNFC no longer has; vnfc id -> keys.
+
+        Judged on the records (`refresh` keeps their addresses), and only once every source
+        VNFC of the target is RUNNING: one being replaced has no settled address yet.
+        """
+        with self._store.session() as session:
+            ns = ns_row(session, ns_id)
+            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            settled = {v.vnf_name: all(c.state == VnfcState.RUNNING for c in v.vnfcs) for v in ns.vnfs}
+            targets = [
+                (c.id, v.vnf_name, dict(c.md or {})) for v in ns.vnfs for c in v.vnfcs if c.state == VnfcState.RUNNING
+            ]
+        stale: dict[str, list[str]] = {}
+        for vnfc_id, vnf_name, told in targets:
+            sources = {d.source for d in nsd.dependencies if d.target == vnf_name}
+            if not sources or not all(settled.get(s, False) for s in sources):
+                continue
+            keys = stale_keys(nsd, nsd.vnf(vnf_name), addresses, told)
+            if keys:
+                stale[vnfc_id] = keys
+        return stale
 
     def average_cpu(self, ns_id: str, vnf_name: str) -> float | None:
         """Mean CPU (percent of one core) over the VNF's running instances; None if none runs."""

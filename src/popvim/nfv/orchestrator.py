@@ -156,6 +156,9 @@ class Orchestrator:
     def refresh(self, ns_id: str) -> dict[str, VnfcState]:
         return self._observer.refresh(ns_id)
 
+    def stale_dependents(self, ns_id: str) -> dict[str, list[str]]:
+        return self._observer.stale_dependents(ns_id, self.descriptor_of(ns_id))
+
     def average_cpu(self, ns_id: str, vnf_name: str) -> float | None:
         return self._observer.average_cpu(ns_id, vnf_name)
 

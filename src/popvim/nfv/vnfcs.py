@@ -68,10 +68,12 @@ class Vnfcs:
         index: int,
         fixed: dict[str, str] | None = None,
         replacing: str | None = None,
+        resolve: bool = True,
     ) -> str:
-        """A CREATED container for one VNFC, configured and with its dependencies resolved;
-        recorded in a new VNFC record, or in ``replacing`` (a healed one keeps its record
-        and its addresses, ``fixed``: virtual link -> address)."""
+        """A CREATED container for one VNFC, configured and with its dependencies resolved
+        (unless not ``resolve``: `resolve` does it later, before start); recorded in a new VNFC
+        record, or in ``replacing`` (a healed one keeps its record and its addresses, ``fixed``:
+        virtual link -> address)."""
         with self._store.session() as session:
             ns = ns_row(session, ns_id)
             networks = {(n.virtual_link, n.pop_name): n.network_name for n in ns.networks}
@@ -84,7 +86,8 @@ class Vnfcs:
             for cp in vnf.connection_points
         }
         extra = self._extras(ns_id, nsd, vnf, pop_name, index) if self._extras else _Plain({}, None, dict(vnf.ports))
-        metadata = {**vnf.configuration, **dependency_values(nsd, vnf, addresses), **extra.metadata}
+        told = dependency_values(nsd, vnf, addresses) if resolve else {}
+        metadata = {**vnf.configuration, **told, **extra.metadata}
         command = extra.command or vnf.command
         name = naming.container_name(ns_name, ns_id, vnf.name, index)
         with self._store.session() as session:
@@ -128,6 +131,26 @@ class Vnfcs:
             row.state = VnfcState.of_container(container.status)
             row.addresses = {by_network.get(net, net): e.address for net, e in container.endpoints.items()}
             return vnfc_id
+
+    def resolve(self, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
+        """Tell a CREATED container made without them its dependencies' values (its sources have
+        started: their addresses are known), as metadata merged before its start."""
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is None or row.state != VnfcState.CREATED:
+                return
+            ns = row.vnf.ns
+            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            vnf = nsd.vnf(row.vnf.vnf_name)
+            pop_name, pop_container_id = row.pop_name, row.pop_container_id
+        told = dependency_values(nsd, vnf, addresses)
+        if not told:
+            return
+        self._pops.client(pop_name).set_metadata(f"id:{pop_container_id}", told)
+        with self._store.session() as session:
+            row = session.get(VnfcRecordRow, vnfc_id)
+            if row is not None:
+                row.md = {**(row.md or {}), **told}
 
     def start(self, vnfc_id: str) -> None:
         """Start a VNFC's CREATED container; one in any other state is left as it is."""

@@ -105,6 +105,7 @@ class NetworkService:
         # Addresses held on our networks by engine containers that are not ours.
         self._foreign: dict[str, set[str]] = {}
         self._reported: set[str] = set()  # engine ids of other installs' networks already reported
+        self._last_auto: dict[int, ipaddress.IPv4Network] = {}  # prefix -> the subnet last chosen for it
 
     @property
     def labels(self) -> dict[str, str]:
@@ -337,10 +338,19 @@ class NetworkService:
         return str(gateway)
 
     def _free_subnet(self, taken: builtins.list[ipaddress.IPv4Network], prefix: int) -> ipaddress.IPv4Network:
+        """The first free subnet of the pool; on a cluster engine the first after the last one
+        handed out (wrapping round): Swarm's nodes drop a removed overlay lazily, and a task on a
+        node that still holds a subnet just freed is rejected ("Pool overlaps") and retried late."""
         pool = ipaddress.IPv4Network(self._settings.subnet_pool)
-        for candidate in pool.subnets(new_prefix=max(prefix, pool.prefixlen)):
-            if not any(candidate.overlaps(u) for u in taken):
-                return candidate
+        new_prefix = max(prefix, pool.prefixlen)
+        after = self._last_auto.get(new_prefix) if self._engine.places_containers else None
+        for wrapped in (False, True) if after is not None else (True,):
+            for candidate in pool.subnets(new_prefix=new_prefix):
+                if not wrapped and after is not None and candidate.network_address <= after.network_address:
+                    continue
+                if not any(candidate.overlaps(u) for u in taken):
+                    self._last_auto[new_prefix] = candidate
+                    return candidate
         raise Exhausted(f"no free /{prefix} subnet left in {pool}")
 
     def _spec(self, row: NetworkRow) -> NetworkSpec:

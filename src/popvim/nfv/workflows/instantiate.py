@@ -1,12 +1,14 @@
 """Instantiate: the instance's networks, then its VNFs level by level, sources first.
 
-A source's addresses configure its targets (popvim.nfv.dependencies), so each level is
-created and started before the next is created. Any failure rolls back everything made.
+A source's addresses configure its targets (popvim.nfv.dependencies), so each level starts
+after the one before it has started, and is told its sources' addresses (metadata, before its
+start) then; its containers are created meanwhile. Any failure rolls back everything made.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 
 from sqlalchemy import delete
@@ -41,16 +43,69 @@ def run(ctx: Context, ns_id: str) -> None:
         levels = start_order(nsd)
         _make_networks(ctx, ns_id, name, nsd)
         records = {v.name: _add_vnf_record(ctx, ns_id, v, i) for i, v in enumerate(nsd.vnfs)}
-        for level in levels:
-            jobs = [(vnf, records[vnf.name], index) for vnf in level for index in range(vnf.initial_instances)]
-            made = parallel(ctx.pool, jobs, lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
+        jobs = [
+            [(vnf, records[vnf.name], index) for vnf in level for index in range(vnf.initial_instances)]
+            for level in levels
+        ]
+        # The later levels' containers are created (records written, addresses reserved) while the
+        # first level starts; each is told its sources' addresses just before it starts.
+        later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level])
+        try:
+            made = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
             parallel(ctx.pool, made, ctx.vnfcs.start)
+            created = later.result()
+        finally:
+            later.join()
+        for level in jobs[1:]:
+            parallel(ctx.pool, [created[id(job)] for job in level], lambda vnfc: _configure_and_start(ctx, nsd, vnfc))
         with ctx.store.session() as session:
             ns_row(session, ns_id).state = NsState.INSTANTIATED
     except Exception as exc:
         log.warning("instantiate of %s failed (%s); rolling back", name, describe(exc))
         terminate.run(ctx, ns_id)
         raise RuntimeError(f"{describe(exc)}; everything made was rolled back") from exc
+
+
+Job = tuple[VnfDescriptor, str, int]
+
+
+class _Later:
+    """Creates the later levels' containers, unconfigured, in a thread of its own (not the pool's:
+    the jobs it hands the pool must never wait for a pool worker it holds)."""
+
+    def __init__(self, ctx: Context, ns_id: str, nsd: NetworkServiceDescriptor, jobs: list[Job]) -> None:
+        self._jobs = jobs
+        self._made: dict[int, str] = {}
+        self._error: Exception | None = None
+
+        def create(job: Job) -> str:
+            return ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=False)
+
+        def run() -> None:
+            try:
+                self._made = dict(zip((id(j) for j in jobs), parallel(ctx.pool, jobs, create), strict=True))
+            except Exception as exc:  # noqa: BLE001 - raised by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="popvim-nfv-create-later", daemon=True)
+        if jobs:
+            self._thread.start()
+
+    def join(self) -> None:
+        if self._jobs:
+            self._thread.join()
+
+    def result(self) -> dict[int, str]:
+        """id(job) -> its VNFC id."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._made
+
+
+def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
+    ctx.vnfcs.resolve(nsd, vnfc_id)
+    ctx.vnfcs.start(vnfc_id)
 
 
 def _make_networks(ctx: Context, ns_id: str, ns_name: str, nsd: NetworkServiceDescriptor) -> None:

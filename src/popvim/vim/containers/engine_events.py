@@ -18,7 +18,10 @@ def on_engine_exit(parts: Parts, container_id: str, exit_code: int | None, oom: 
             if row.engine_id:
                 try:
                     current = parts.engine.container(row.engine_id)
-                    if current.running or (row.restart_policy not in (None, "no") and current.restarting):
+                    # A cluster's manager may still show the task running when its node reports the
+                    # exit (and a cluster PoP has no reboot): there, only the restart policy counts.
+                    rebooted = current.running and not parts.engine.places_containers
+                    if rebooted or (row.restart_policy not in (None, "no") and current.restarting):
                         # Running again (a reboot, or the engine's restart policy): the death is
                         # over, and it is still RUNNING for us.
                         return
