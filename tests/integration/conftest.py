@@ -15,6 +15,7 @@ import docker.errors
 import httpx
 import pytest
 from support.daemon import BUSYBOX, Daemon
+from support.images import shell_image
 from support.lab import Lab, LabError
 
 
@@ -82,19 +83,7 @@ IDLE = "popvim-test/idle:latest"
 @pytest.fixture(scope="session")
 def idle_image(engine: docker.DockerClient) -> str:
     """A VNF image whose default command runs until stopped (descriptors name no command)."""
-    try:
-        engine.images.get(IDLE)
-    except docker.errors.ImageNotFound:
-        base = engine.containers.create(BUSYBOX)
-        try:
-            base.commit(
-                "popvim-test/idle",
-                "latest",
-                changes=['CMD ["sh", "-c", "trap \'exit 0\' TERM; while true; do sleep 1; done"]'],
-            )
-        finally:
-            base.remove(force=True)
-    return IDLE
+    return shell_image(engine, IDLE, "trap 'exit 0' TERM; while true; do sleep 1; done")
 
 
 @pytest.fixture(scope="session")

@@ -7,39 +7,24 @@ Not in seed 001's Pop lifecycle (its Start still refuses a second start); issue 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import docker
 import httpx
-import pytest
-from support.daemon import BUSYBOX, Daemon, create_container, expect_error, free_subnet, unique, wait_for
+from support.daemon import (
+    BUSYBOX,
+    Daemon,
+    create_container,
+    expect_error,
+    free_subnet,
+    start_container,
+    unique,
+    wait_for,
+)
 
 VNF_BASE = "popvim-test/vnf-base:latest"  # has tc
 IGNORES_TERM = ["sh", "-c", "while true; do sleep 1; done"]  # PID 1 without a TERM handler: a stop waits it out
-
-
-@pytest.fixture(scope="module")
-def daemon(engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """The module's popvimd, given time to start on a busy machine."""
-    d = Daemon(tmp_path_factory.mktemp("popvimd")).start(timeout=120)
-    yield d
-    d.stop()
-    d.purge()
-
-
-@pytest.fixture(scope="module")
-def api(daemon: Daemon) -> Iterator[httpx.Client]:
-    with daemon.client() as client:
-        yield client
-
-
-def _started(api: httpx.Client, **body: Any) -> dict[str, Any]:
-    made = create_container(api, **body)
-    r = api.post(f"/v1/containers/{made['id']}/start")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
 
 
 def _stopped(api: httpx.Client, ref: str, keep: bool = False) -> dict[str, Any]:
@@ -54,7 +39,7 @@ def test_an_exited_container_restarts_on_its_engine_container_with_its_address(
 ) -> None:
     net = unique("rst")
     assert api.post("/v1/networks", json={"name": net, "subnet": free_subnet(engine)}).status_code == 201
-    first = _started(api, endpoints={net: None})
+    first = start_container(api, endpoints={net: None})
     address = first["endpoints"][net]["address"]
     api.post(f"/v1/containers/{first['id']}/exec", json={"command": ["touch", "/kept"]})
     stopped = _stopped(api, first["id"])
@@ -82,8 +67,8 @@ def test_an_exited_container_restarts_on_its_engine_container_with_its_address(
 def test_a_restart_takes_back_its_address_or_says_who_has_it(api: httpx.Client, engine: docker.DockerClient) -> None:
     net = unique("rst")
     assert api.post("/v1/networks", json={"name": net, "subnet": free_subnet(engine)}).status_code == 201
-    kept = _started(api, endpoints={net: None})
-    released = _started(api, endpoints={net: None})
+    kept = start_container(api, endpoints={net: None})
+    released = start_container(api, endpoints={net: None})
     assert _stopped(api, kept["id"], keep=True)["endpoints"][net]["active"]
     _stopped(api, released["id"])
     newcomer = create_container(api, endpoints={net: None})  # the lowest free address: the released one
@@ -103,7 +88,7 @@ def test_a_link_limited_container_is_shaped_again_after_a_restart(
 ) -> None:
     net = unique("rst")
     assert api.post("/v1/networks", json={"name": net, "subnet": free_subnet(engine)}).status_code == 201
-    shaped = _started(
+    shaped = start_container(
         api, image=VNF_BASE, command=["sleep", "infinity"], endpoints={net: None}, links={net: {"bandwidth": "3mbit"}}
     )
 
@@ -124,10 +109,10 @@ def test_a_link_limited_container_is_shaped_again_after_a_restart(
 def test_a_reboot_cut_short_by_kill_9_is_finished_when_popvimd_starts_again(
     engine: docker.DockerClient, tmp_path: Path
 ) -> None:
-    d = Daemon(tmp_path / "state", config_text="[pop]\nstop_timeout = 20\n").start(timeout=120)
+    d = Daemon(tmp_path / "state", config_text="[pop]\nstop_timeout = 20\n").start()
     try:
         with d.client() as api:
-            started = _started(api, image=BUSYBOX, command=IGNORES_TERM)
+            started = start_container(api, image=BUSYBOX, command=IGNORES_TERM)
             address = started["endpoints"]["private"]["address"]
             # A soft reboot waits out the stop timeout; popvimd dies in the middle of it.
             rebooting = threading.Thread(
@@ -146,7 +131,7 @@ def test_a_reboot_cut_short_by_kill_9_is_finished_when_popvimd_starts_again(
             )
         d.kill()
         rebooting.join(timeout=30)
-        d.start(timeout=120)
+        d.start()
         with d.client() as api:
             settled = api.get(f"/v1/containers/{started['id']}").json()
             assert settled["state"] == "RUNNING", settled

@@ -9,7 +9,6 @@ endpoint limit shapes both its egress (tbf on its interface) and its ingress
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -28,21 +27,6 @@ SECONDS = 4.0
 def within(measured: float, limit_mbit: float) -> bool:
     """Goodput within 10% of the limit (headers take ~4% of a full frame)."""
     return 0.9 * limit_mbit <= measured <= 1.1 * limit_mbit
-
-
-@pytest.fixture(scope="module")
-def daemon(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """The module's popvimd, given time to start on a busy machine (transfers are what is measured here)."""
-    d = Daemon(tmp_path_factory.mktemp("popvimd")).start(timeout=120)
-    yield d
-    d.stop()
-    d.purge()
-
-
-@pytest.fixture(scope="module")
-def api(daemon: Daemon) -> Iterator[httpx.Client]:
-    with daemon.client() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

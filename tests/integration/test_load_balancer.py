@@ -37,6 +37,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from support.browser import chromium, log_in, wait
 from support.daemon import PASSWORD, USER, Daemon, wait_for
+from support.images import commit_shell_image
 from support.lab import Lab, LabNode
 from support.nslcm import deploy, vnf, wait_op
 from support.traffic import Load, gets
@@ -54,11 +55,7 @@ POOL = '[network]\npool = "{}"\n\n'
 
 def make_web_image(client: docker.DockerClient) -> None:
     """A web server answering its own identity (the container's hostname), on each site's engine."""
-    base = client.containers.create(VNF_BASE, command=["true"])
-    try:
-        base.commit("popvim-test/web", "latest", changes=[f'CMD ["sh", "-c", "{WEB_CMD}"]'])
-    finally:
-        base.remove(force=True)
+    commit_shell_image(client, WEB, WEB_CMD, base=VNF_BASE)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +85,7 @@ def host1(lb_lab: Lab) -> str:
 @pytest.fixture(scope="module")
 def sites(node: LabNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, Daemon]]:
     # Pools of their own: other test runs on the host engine may fill popvim's default one.
-    site1 = Daemon(tmp_path_factory.mktemp("site1"), config_text=POOL.format("10.48.0.0/14")).start(timeout=120)
+    site1 = Daemon(tmp_path_factory.mktemp("site1"), config_text=POOL.format("10.48.0.0/14")).start()
     site2 = Daemon(
         tmp_path_factory.mktemp("site2"),
         host=node.address,
@@ -98,7 +95,7 @@ def sites(node: LabNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         + f'[tls]\nallow_plaintext = true\n\n[policy]\nbind_address = "{node.address}"\n',
     )
     try:
-        site2.start(timeout=120)
+        site2.start()
         with site1.client() as api:
             registered = api.post(
                 "/v1/pops",
@@ -466,7 +463,7 @@ def test_a_balancer_on_site2_reaches_backends_on_the_orchestrators_own_pop_once_
     site1.config_text = (
         f'[pop]\nadvertise_address = "{host1}"\n\n{POOL.format("10.48.0.0/14")}[policy]\nbind_address = "{host1}"\n'
     )
-    site1.start(timeout=120)
+    site1.start()
     local = api.get(f"/v1/pops/{site1.name}").json()
     assert local["local"] and local["address"].startswith("127.0.0.1:") and local["advertise"] == host1, local
     started = api.post(f"/nslcm/v1/ns_instances/{instance['id']}/instantiate")

@@ -16,6 +16,7 @@ import pytest
 from openstack import exceptions
 from openstack.connection import Connection
 from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, free_subnet, unique, wait_for
+from support.images import shell_image
 
 # Its own address pool for the default network: other test runs on this engine take
 # 172.16.0.0/12's sixteen /16s (popvim's default pool) quickly.
@@ -100,22 +101,11 @@ WEB = "popvim-test/hostname-httpd:latest"  # answers its hostname on port 8080 a
 
 @pytest.fixture(scope="module")
 def web_image(engine: docker.DockerClient) -> str:
-    try:
-        engine.images.get(WEB)
-    except docker.errors.ImageNotFound:
-        base = engine.containers.create(BUSYBOX)
-        try:
-            base.commit(
-                WEB.split(":")[0],
-                "latest",
-                changes=[
-                    'CMD ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && '
-                    "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait\"]"
-                ],
-            )
-        finally:
-            base.remove(force=True)
-    return WEB
+    return shell_image(
+        engine,
+        WEB,
+        "mkdir -p /www && hostname > /www/index.html && trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait",
+    )
 
 
 def _answers(api: httpx.Client, prober: str, address: str) -> str:

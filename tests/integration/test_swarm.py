@@ -23,7 +23,7 @@ import docker
 import httpx
 import pytest
 import yaml
-from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, unique, wait_for
+from support.daemon import BUSYBOX, PASSWORD, USER, Daemon, create_container, start_container, unique, wait_for
 from support.lab import Lab
 from support.nslcm import deploy, env_of, vnf, wait_op
 from support.swarm import load_images, node_of, purge, running_task, swarm_daemon, task_address, tasks
@@ -66,13 +66,6 @@ def api(pop: Daemon) -> Iterator[httpx.Client]:
         yield client
 
 
-def started(api: httpx.Client, **body: Any) -> dict[str, Any]:
-    created = create_container(api, **body)
-    reply = api.post(f"/v1/containers/{created['id']}/start")
-    assert reply.status_code == 200, reply.text
-    return dict(reply.json())
-
-
 def fetch(api: httpx.Client, container_id: str, address: str) -> str:
     """GET / of the WEB server at ``address``, from inside the container (busybox nc); "" if it fails."""
     command = ["sh", "-c", f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {address} 8080"]
@@ -82,7 +75,7 @@ def fetch(api: httpx.Client, container_id: str, address: str) -> str:
 
 def test_containers_made_over_rest_and_pop_run_on_several_nodes(api: httpx.Client, pop: Daemon, swarm_lab: Lab) -> None:
     manager = swarm_lab.manager()
-    rest = [started(api) for _ in range(3)]
+    rest = [start_container(api) for _ in range(3)]
     cache = SessionCache()
     client = PopClient(f"127.0.0.1:{pop.pop_port}", USER, PASSWORD, cache=cache)
     try:
@@ -104,7 +97,7 @@ def test_containers_made_over_rest_and_pop_run_on_several_nodes(api: httpx.Clien
         pop_id = spawned[0].id
         assert client.exec(f"id:{pop_id}", ["hostname"]).stdout.strip() == f"{pop.prefix}{spawned[0].name}"
         assert client.stats(f"id:{pop_id}").memory_usage > 0
-        talker = started(api, command=["sh", "-c", "echo hello from the swarm; exec sleep 3600"])
+        talker = start_container(api, command=["sh", "-c", "echo hello from the swarm; exec sleep 3600"])
         wait_for(
             lambda: "hello from the swarm" in api.get(f"/v1/containers/{talker['id']}/logs").json()["logs"],
             timeout=20,
@@ -120,13 +113,13 @@ def test_containers_made_over_rest_and_pop_run_on_several_nodes(api: httpx.Clien
 
 def test_stop_ends_the_task_and_a_clean_exit_is_exited(api: httpx.Client, pop: Daemon, swarm_lab: Lab) -> None:
     manager = swarm_lab.manager()
-    sleeper = started(api)
+    sleeper = start_container(api)
     stopped = api.post(f"/v1/containers/{sleeper['id']}/stop", params={"wait": "true"}).json()
     assert stopped["state"] == "EXITED"
     assert not [
         t for t in manager.api.tasks(filters={"service": sleeper["engine_id"]}) if t["Status"]["State"] == "running"
     ]
-    short = started(api, command=["sh", "-c", "sleep 1; exit 0"])
+    short = start_container(api, command=["sh", "-c", "sleep 1; exit 0"])
     done = wait_for(
         lambda: (c := api.get(f"/v1/containers/{short['id']}").json())["state"] != "RUNNING" and c,
         timeout=30,
@@ -141,7 +134,7 @@ def test_flavours_and_sites_become_swarm_resources_and_placement(
     api: httpx.Client, pop: Daemon, swarm_lab: Lab
 ) -> None:
     manager = swarm_lab.manager()
-    placed = started(api, flavour="m1.tiny", labels={"io.popvim.site": "site2"})
+    placed = start_container(api, flavour="m1.tiny", labels={"io.popvim.site": "site2"})
     spec = manager.services.get(placed["engine_id"]).attrs["Spec"]["TaskTemplate"]
     assert spec["Resources"]["Limits"] == {"NanoCPUs": 250_000_000, "MemoryBytes": 128 * 1024**2}
     assert spec["Resources"]["Reservations"] == spec["Resources"]["Limits"]
@@ -166,8 +159,10 @@ def test_an_overlay_network_carries_traffic_between_containers_on_two_nodes(
     engine_net = manager.networks.get(f"{pop.prefix}{net['name']}").attrs
     assert (engine_net["Driver"], engine_net["Attachable"], engine_net["Scope"]) == ("overlay", True, "swarm")
     assert engine_net["IPAM"]["Config"][0]["Subnet"] == net["subnet"]
-    server = started(api, image=BUSYBOX, command=WEB, endpoints={net["name"]: None}, labels={"io.popvim.site": "site1"})
-    client = started(api, endpoints={net["name"]: None}, labels={"io.popvim.site": "site3"})
+    server = start_container(
+        api, image=BUSYBOX, command=WEB, endpoints={net["name"]: None}, labels={"io.popvim.site": "site1"}
+    )
+    client = start_container(api, endpoints={net["name"]: None}, labels={"io.popvim.site": "site3"})
     assert node_of(manager, server["engine_id"]) != node_of(manager, client["engine_id"])
     address = server["endpoints"][net["name"]]["address"]
     reply = wait_for(
@@ -288,7 +283,7 @@ def test_a_lost_node_s_containers_run_again_elsewhere_with_their_new_address(
     while len(containers) < 4 or (
         len(containers) < 9 and lost.swarm_node_id not in {node_of(manager, c["engine_id"]) for c in containers}
     ):
-        containers.append(started(api, command=["sleep", "3600"]))
+        containers.append(start_container(api, command=["sleep", "3600"]))
     where = {c["id"]: node_of(manager, c["engine_id"]) for c in containers}
     victims = [c for c in containers if where[c["id"]] == lost.swarm_node_id]
     assert victims, where

@@ -82,6 +82,14 @@ def create_container(api: httpx.Client, **body: Any) -> dict:
     return r.json()
 
 
+def start_container(api: httpx.Client, **body: Any) -> dict[str, Any]:
+    """``create_container``, then ``POST .../start``: the container as it runs."""
+    made = create_container(api, **body)
+    r = api.post(f"/v1/containers/{made['id']}/start")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
 def expect_error(response: httpx.Response, *statuses: int, code: str | None = None) -> dict[str, Any]:
     """The ``{"error": {code, message}}`` body of a refused request, checked."""
     assert response.status_code in statuses, f"{response.status_code} not in {statuses}: {response.text}"
@@ -181,7 +189,7 @@ class Daemon:
         self._token: str | None = None
 
     # --- process ----------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> Daemon:
+    def start(self, timeout: float = 120.0) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = [
             *self.wrapper,
