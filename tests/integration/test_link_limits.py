@@ -9,6 +9,7 @@ endpoint limit shapes both its egress (tbf on its interface) and its ingress
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -27,6 +28,13 @@ SECONDS = 4.0
 def within(measured: float, limit_mbit: float) -> bool:
     """Goodput within 10% of the limit (headers take ~4% of a full frame)."""
     return 0.9 * limit_mbit <= measured <= 1.1 * limit_mbit
+
+
+@pytest.fixture(scope="module")
+def api(daemon: Daemon) -> Iterator[httpx.Client]:
+    """Module-scoped, for the module-scoped link below."""
+    with daemon.client() as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
