@@ -89,7 +89,7 @@ def test_containers_made_over_rest_and_pop_run_on_several_nodes(api: httpx.Clien
             task = running_task(manager, engine_id)
             assert task is not None
             hostname = swarm_lab.node(task["NodeID"]).name
-            assert record["state"] == "RUNNING"
+            assert record["state"] == "RUNNING" and record["node"] == hostname
             assert record["extended_status"] == f"the container is running on node {hostname}"
             # the address shown is the one Swarm gave the task
             assert record["endpoints"]["private"]["address"] == task_address(task, f"{pop.prefix}private")
@@ -109,6 +109,39 @@ def test_containers_made_over_rest_and_pop_run_on_several_nodes(api: httpx.Clien
             assert not manager.services.list(filters={"id": engine_id})
     finally:
         cache.clear()
+
+
+def test_a_starting_container_shows_its_node_and_address_before_it_runs(
+    api: httpx.Client, pop: Daemon, swarm_lab: Lab
+) -> None:
+    """Swarm gives a task its address when it places it, a second or more before the task runs:
+    the record shows both while the Start still waits (what the orchestrator tells dependents)."""
+    made = create_container(api)
+    url = f"/v1/containers/{made['id']}"
+    answer: dict[str, Any] = {}
+
+    def start() -> None:
+        with pop.client() as own:  # the Start waits; this test's client keeps looking meanwhile
+            answer.update(own.post(f"{url}/start").json())
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    try:
+        starting = wait_for(
+            lambda: (c := api.get(url).json())["node"] and c["state"] == "CREATED" and c,
+            timeout=120,
+            interval=0.02,
+            what="the container placed, not yet running",
+        )
+    finally:
+        starter.join()
+    assert starting["extended_status"] == f"starting on node {starting['node']}"
+    task = running_task(swarm_lab.manager(), answer["engine_id"])
+    assert task is not None and swarm_lab.node(task["NodeID"]).name == starting["node"] == answer["node"]
+    address = task_address(task, f"{pop.prefix}private")
+    assert starting["endpoints"]["private"]["address"] == address == answer["endpoints"]["private"]["address"]
+    assert answer["state"] == "RUNNING"
+    assert api.delete(url).status_code == 204
 
 
 def test_stop_ends_the_task_and_a_clean_exit_is_exited(api: httpx.Client, pop: Daemon, swarm_lab: Lab) -> None:

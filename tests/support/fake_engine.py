@@ -16,7 +16,7 @@ import ipaddress
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -226,7 +226,7 @@ class FakeEngine:
                 raise
             return container.id
 
-    def start_container(self, container_id: str) -> None:
+    def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
         self._enter("start_container")
         with self._lock:
             container = self._get(container_id)

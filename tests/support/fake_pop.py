@@ -4,7 +4,8 @@ Enough behaviour for the workflows to be tested without a daemon or an engine: n
 unique, a container's endpoints must name networks that exist and get the next address
 of the network's subnet, start moves CREATED to RUNNING, delete of what is not there is
 NotFound. Tests break it on purpose: ``broken_images`` fail their create, ``gate``
-holds every start until it is set, ``kill`` makes a container exit, ``move`` gives a
+holds every start until it is set (``holds`` one container's), ``places`` makes it a cluster PoP
+that picks a container's node and addresses as its start begins, ``kill`` makes a container exit, ``move`` gives a
 running one new addresses (as a cluster PoP does when it reschedules it on another node).
 """
 
@@ -33,6 +34,10 @@ class FakePop:
         self.broken_images: set[str] = set()
         self.unreachable = False
         self.gate: threading.Event | None = None
+        self.holds: dict[str, threading.Event] = {}  # container name -> holds its start (over ``gate``)
+        self.places = False  # a cluster PoP (Swarm): a start places the container (node, new addresses) first
+        self.starting: list[str] = []  # container names, in the order their start was asked
+        self.failing_starts: set[str] = set()  # container names whose start fails (after ``gate``)
         self.created: list[str] = []  # container names, in the order they were asked for
         self.started: list[str] = []  # container names, in the order they started
         self._next_address: dict[str, Any] = {}
@@ -123,8 +128,20 @@ class FakePop:
 
     def start(self, ref: str) -> models.Container:
         self._reach()
-        if self.gate is not None:
-            self.gate.wait()
+        with self._lock:
+            found = self._one(ref)
+            self.starting.append(found.name)
+            if self.places:
+                endpoints = {
+                    net: replace(e, address=str(next(self._next_address[e.network_id])))
+                    for net, e in found.endpoints.items()
+                }
+                self.containers_by_id[found.id] = replace(found, node="node-1", endpoints=endpoints)
+        gate = self.holds.get(found.name, self.gate)
+        if gate is not None:
+            gate.wait()
+        if found.name in self.failing_starts:
+            raise InvalidArgument(grpc.StatusCode.INVALID_ARGUMENT, f"{found.name} cannot be placed")
         with self._lock:
             found = self._one(ref)
             started = replace(found, status="RUNNING", engine_id=f"engine-{found.id}")

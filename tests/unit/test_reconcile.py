@@ -84,7 +84,7 @@ def test_an_empty_database_calls_nothing_an_orphan(vim: Lab) -> None:
 def test_a_restart_between_engine_create_and_start_undoes_the_start(vim: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     cid = vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest"})).id
 
-    def crash(container_id: str) -> None:
+    def crash(container_id: str, placed: object = None) -> None:
         raise Crash
 
     monkeypatch.setattr(vim.engine, "start_container", crash)
@@ -102,7 +102,7 @@ def test_a_restart_after_the_engine_started_it_records_it_running(vim: Lab, monk
     cid = vim.containers.create(ContainerConfig.model_validate({"image": "busybox:latest"})).id
     real_start = vim.engine.start_container
 
-    def start_then_crash(container_id: str) -> None:
+    def start_then_crash(container_id: str, placed: object = None) -> None:
         real_start(container_id)
         raise Crash
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.daemon import wait_for
 from support.fake_pop import FakePop, FakePops
 
 from popvim.nfv import naming
@@ -103,6 +104,50 @@ def test_instantiate_starts_sources_first_and_passes_their_addresses(orchestrato
     (network,) = pop.networks_by_id.values()
     assert network.labels == naming.network_labels(instance.id)
     assert record.virtual_links == {"private": {"here": network.name}}
+
+
+def _held_server(orchestrator: Orchestrator, pop: FakePop) -> tuple[str, str, threading.Event]:
+    """An instance of ``nsd()`` on a cluster PoP whose server's start is held: (ns id, server name, the hold)."""
+    pop.places = True
+    instance = orchestrator.create_instance(orchestrator.onboard(nsd()).id, "svc")
+    server = naming.container_name("svc", instance.id, "app-server", 0)
+    hold = pop.holds[server] = threading.Event()
+    return instance.id, server, hold
+
+
+def test_on_a_cluster_pop_targets_start_as_soon_as_their_sources_are_placed(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    """Swarm picks a task's addresses when it places it, a second or more before the task runs:
+    the client is told the server's placed address and started while the server still starts."""
+    ns_id, server, hold = _held_server(orchestrator, pop)
+    op = orchestrator.instantiate(ns_id)
+    try:
+        client = wait_for(lambda: next((n for n in pop.started if "app-client" in n), None), WAIT)
+        placed = pop.by_name(server)
+        assert placed.status == "CREATED" and placed.node
+        assert pop.by_name(client).metadata["SERVER_PRIVATE"] == placed.endpoints[next(iter(placed.endpoints))].address
+    finally:
+        hold.set()
+    assert ended(orchestrator, op).operation_state == "COMPLETED"
+    (server_record,) = vnfcs(orchestrator, ns_id, "app-server")
+    assert server_record.state == VnfcState.RUNNING
+    assert server_record.addresses["private"] == pop.by_name(client).metadata["SERVER_PRIVATE"]
+
+
+def test_a_placed_source_that_fails_to_start_rolls_back_its_started_targets(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    ns_id, server, hold = _held_server(orchestrator, pop)
+    pop.failing_starts.add(server)
+    op = orchestrator.instantiate(ns_id)
+    try:
+        wait_for(lambda: any("app-client" in n for n in pop.started), WAIT)
+    finally:
+        hold.set()
+    done = ended(orchestrator, op)
+    assert done.operation_state == "FAILED" and done.error is not None and "cannot be placed" in done.error
+    assert pop.containers_by_id == {} and pop.networks_by_id == {}
 
 
 def test_a_virtual_links_bandwidth_reaches_its_network(orchestrator: Orchestrator, pop: FakePop) -> None:

@@ -66,6 +66,7 @@ def container_doc(c: Container, image_names: Callable[[str], list[str]]) -> dict
         },
         "metadata": dict(c.metadata),
         "exit_code": c.exit_code,
+        **({"node": c.node} if c.node else {}),  # a cluster PoP's
     }
 
 

@@ -37,6 +37,8 @@ class Container:
     engine_id: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> host port (0: not published yet)
+    # The node a cluster PoP (Swarm) placed it on; set once its addresses are the ones it runs with.
+    node: str = ""
 
     @property
     def terminated(self) -> bool:
@@ -62,6 +64,7 @@ class Container:
             "endpoints": {k: vars(v) for k, v in self.endpoints.items()},
             "labels": self.labels,
             "ports": self.ports,
+            "node": self.node,
         }
 
 
@@ -171,6 +174,7 @@ def container(m: pb.Container) -> Container:
         engine_id=m.engine_id,
         labels=dict(m.labels),
         ports=dict(m.ports),
+        node=m.node,
     )
 
 

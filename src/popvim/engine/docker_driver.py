@@ -18,7 +18,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -305,7 +305,8 @@ class DockerDriver:
                 raise
             return cid
 
-    def start_container(self, container_id: str) -> None:
+    def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
+        """``placed`` is never called: one engine keeps the addresses popvim reserved."""
         with _translated():
             self._api.start(container_id)
 

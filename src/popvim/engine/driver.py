@@ -21,7 +21,7 @@ errors of ``popvim.engine.errors`` and nothing else.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -252,7 +252,11 @@ class WorkloadEngine(Protocol):
         """The new unit's engine id; it is attached to every endpoint of ``spec`` but not started."""
         ...
 
-    def start_container(self, container_id: str) -> None: ...
+    def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
+        """Runs the unit; returns once it runs. An engine that places containers calls ``placed``
+        (at most once, before it returns) as soon as it has chosen the unit's node and addresses,
+        so that the domain can show them while the unit is still starting."""
+        ...
 
     def stop_container(self, container_id: str, timeout: float) -> None:
         """Asks the unit to end, then kills it after ``timeout`` seconds."""

@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
@@ -370,18 +370,22 @@ class SwarmDriver:
                     raise
         raise EngineError(f"service {service_id[:12]} kept changing under the update")
 
-    def start_container(self, container_id: str) -> None:
+    def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
         """Scale to one (a no-op right after create) and wait for the task to run: a start that
-        Swarm cannot place fails here."""
+        Swarm cannot place fails here. ``placed`` hears of the task once Swarm has given it a node
+        and its addresses (allocated by the manager, a second or more before the task runs)."""
         with _translated():
-            replicas = self._api.inspect_service(container_id)["Spec"]["Mode"]["Replicated"]["Replicas"]
-        if replicas != 1:
+            service = self._api.inspect_service(container_id)
+        if service["Spec"]["Mode"]["Replicated"]["Replicas"] != 1:
             self._scale(container_id, 1)
         deadline = time.monotonic() + self._start_timeout
         while True:
             tasks = self._tasks(container_id)
             if any((t.get("Status") or {}).get("State") in ("running", "complete") for t in tasks):
                 return
+            if placed is not None and (found := self._placed(service, tasks)) is not None:
+                placed(found)
+                placed = None
             for task in tasks:
                 state = (task.get("Status") or {}).get("State")
                 error = str((task.get("Status") or {}).get("Err") or state)
@@ -403,6 +407,17 @@ class SwarmDriver:
                     self._scale(container_id, 0)
                 raise EngineError(f"Swarm did not run the service within {self._start_timeout:g} s: {why}")
             time.sleep(_WAIT_INTERVAL)
+
+    def _placed(self, service: dict[str, Any], tasks: list[dict[str, Any]]) -> EngineContainer | None:
+        """The service as a container, once its current task has a node and an address on every network."""
+        task = current_task(tasks)
+        if task is None or not task.get("NodeID") or task.get("DesiredState") != "running":
+            return None
+        wanted = len((service["Spec"].get("TaskTemplate") or {}).get("Networks") or [])
+        addressed = [a for a in task.get("NetworksAttachments") or [] if a.get("Addresses")]
+        if len(addressed) < wanted:
+            return None
+        return container_view(service, [task], self._node_names())
 
     def stop_container(self, container_id: str, timeout: float) -> None:
         """Scale to zero and wait until no task of it runs (the grace period is the service's)."""

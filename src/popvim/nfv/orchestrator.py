@@ -44,7 +44,9 @@ class Orchestrator:
     # Controllers probe every second: a PoP that does not answer must not stall them for a minute.
     probe_timeout = 5.0
 
-    def __init__(self, store: Store, pops: PopRegistry, *, workers: int = 8) -> None:
+    # Threads that wait on PoPs (a Swarm Start waits a second or more for its task): as many as a
+    # scale-out of 10 or a 1 + 5 deploy asks for at once, with room for a second operation.
+    def __init__(self, store: Store, pops: PopRegistry, *, workers: int = 16) -> None:
         """``pops``: the registry; the workflows use only its ``local_name``, ``client()`` and
         ``list()`` (popvim.nfv.surface), so tests give them in-memory PoPs."""
         self.pops = pops

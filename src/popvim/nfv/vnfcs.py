@@ -12,6 +12,7 @@ import uuid
 from typing import NamedTuple, Protocol
 
 from popvim.client import AlreadyExists as PopAlreadyExists
+from popvim.client import PopError
 from popvim.client import models as pop_models
 from popvim.nfv import cleanup, naming
 from popvim.nfv.dependencies import dependency_values
@@ -161,11 +162,31 @@ class Vnfcs:
             pop_name, pop_container_id = row.pop_name, row.pop_container_id
         self.observe(vnfc_id, self._pops.client(pop_name).start(f"id:{pop_container_id}"))
 
-    def observe(self, vnfc_id: str, container: pop_models.Container) -> None:
+    def placed(self, vnfc_id: str) -> bool:
+        """Whether a VNFC being started already has the addresses it will run with: a cluster PoP
+        (Swarm) has placed its container (``node``) while the Start waits for it to run. Its record
+        takes them then, so its targets can be told them without waiting for the start."""
+        where = self._where(vnfc_id)
+        if where is None or where[1] is None:
+            return False
+        try:
+            found = self._pops.client(where[0]).containers(f"id:{where[1]}")
+        except PopError as exc:  # the Start in flight reports a real failure
+            log.debug("cannot see whether VNFC %s is placed: %s", vnfc_id, describe(exc))
+            return False
+        container = found[0] if found else None
+        if container is None or not container.node or not all(e.address for e in container.endpoints.values()):
+            return False
+        self.observe(vnfc_id, container, state=False)
+        return True
+
+    def observe(self, vnfc_id: str, container: pop_models.Container, state: bool = True) -> None:
+        """The record follows the container: its addresses (and, unless not ``state``, its state)."""
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is not None:
-                row.state = VnfcState.of_container(container.status)
+                if state:
+                    row.state = VnfcState.of_container(container.status)
                 row.engine_id = container.engine_id or row.engine_id
                 # A cluster PoP (Swarm) picks addresses at start: dependents are told those.
                 links = {n.network_name: n.virtual_link for n in row.vnf.ns.networks}

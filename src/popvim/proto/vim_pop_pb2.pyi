@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Container(_message.Message):
-    __slots__ = ("id", "names", "image_id", "flavour_id", "command", "created", "started", "status", "extended_status", "endpoints", "md", "exit_code", "engine_id", "labels", "ports")
+    __slots__ = ("id", "names", "image_id", "flavour_id", "command", "created", "started", "status", "extended_status", "endpoints", "md", "exit_code", "engine_id", "labels", "ports", "node")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         UNAVAILABLE: _ClassVar[Container.Status]
@@ -60,6 +60,7 @@ class Container(_message.Message):
     ENGINE_ID_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     PORTS_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     id: str
     names: _containers.RepeatedScalarFieldContainer[str]
     image_id: str
@@ -75,7 +76,8 @@ class Container(_message.Message):
     engine_id: str
     labels: _containers.ScalarMap[str, str]
     ports: _containers.ScalarMap[str, int]
-    def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ..., engine_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    node: str
+    def __init__(self, id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ..., image_id: _Optional[str] = ..., flavour_id: _Optional[str] = ..., command: _Optional[str] = ..., created: _Optional[int] = ..., started: _Optional[int] = ..., status: _Optional[_Union[Container.Status, str]] = ..., extended_status: _Optional[str] = ..., endpoints: _Optional[_Mapping[str, Endpoint]] = ..., md: _Optional[_Union[Metadata, _Mapping]] = ..., exit_code: _Optional[int] = ..., engine_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Mapping[str, int]] = ..., node: _Optional[str] = ...) -> None: ...
 
 class ContainerConfig(_message.Message):
     __slots__ = ("name", "image_id", "flavour_id", "endpoints", "command", "env", "ports", "md", "cpus", "memory", "labels", "volumes", "privileged", "cap_add", "privileged_mode")

@@ -66,6 +66,8 @@ class ContainerRow(Base):
     restart_policy: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), index=True)
     extended_status: Mapped[str] = mapped_column(Text, default="")
+    # The node a cluster engine (Swarm) placed it on, as the engine last said; 0007.
+    node: Mapped[str | None] = mapped_column(String(255))
     exit_code: Mapped[int | None] = mapped_column(Integer)
     engine_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)

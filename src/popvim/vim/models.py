@@ -191,6 +191,11 @@ class Container(BaseModel):
     restart_policy: str | None
     state: ContainerState
     extended_status: str
+    node: str | None = Field(
+        None,
+        description="the node a cluster engine (Swarm) placed it on; none on one engine. Set before RUNNING: "
+        "its addresses are then the ones it runs with",
+    )
     exit_code: int | None
     engine_id: str | None
     created_at: datetime

@@ -89,6 +89,7 @@ def container(c: Container) -> pb.Container:
         md=pb.Metadata(entries=c.metadata),
         labels=c.labels,
         ports={key: host or 0 for key, host in c.ports.items()},
+        node=c.node or "",
     )
     if c.exit_code is not None:
         message.exit_code = c.exit_code

@@ -2,7 +2,9 @@
 
 A source's addresses configure its targets (popvim.nfv.dependencies), so each level starts
 after the one before it has started, and is told its sources' addresses (metadata, before its
-start) then; its containers are created meanwhile. Any failure rolls back everything made.
+start) then; its containers are created meanwhile. On a cluster PoP (Swarm) a source's
+addresses are known once the PoP has placed it, before it runs: its targets start from then,
+alongside it. Any failure rolls back everything made.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from sqlalchemy import delete
 
@@ -26,6 +29,8 @@ from popvim.nfv.workflows.context import Context
 from popvim.store.nfv_models import NsInstanceRow, NsNetworkRow, VnfRecordRow
 
 log = logging.getLogger(__name__)
+
+PLACED_POLL = 0.1  # s between looks at whether a starting source is placed (a Start takes a second or more there)
 
 
 def check(ns: NsInstanceRow) -> None:
@@ -50,14 +55,24 @@ def run(ctx: Context, ns_id: str) -> None:
         # The later levels' containers are created (records written, addresses reserved) while the
         # first level starts; each is told its sources' addresses just before it starts.
         later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level])
+        starts: list[Future[None]] = []
         try:
-            made = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
-            parallel(ctx.pool, made, ctx.vnfcs.start)
-            created = later.result()
+            level_ids = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
+            level_starts = [ctx.pool.submit(ctx.vnfcs.start, vnfc) for vnfc in level_ids]
+            starts += level_starts
+            for level in jobs[1:]:
+                _until_addressed(ctx, level_ids, level_starts)
+                created = later.result()
+                level_ids = [created[id(job)] for job in level]
+                level_starts = [ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc) for vnfc in level_ids]
+                starts += level_starts
+            for future in starts:
+                future.result()
+        except Exception:
+            wait(starts)  # a rollback never races a start still running
+            raise
         finally:
             later.join()
-        for level in jobs[1:]:
-            parallel(ctx.pool, [created[id(job)] for job in level], lambda vnfc: _configure_and_start(ctx, nsd, vnfc))
         with ctx.store.session() as session:
             ns_row(session, ns_id).state = NsState.INSTANTIATED
     except Exception as exc:
@@ -101,6 +116,24 @@ class _Later:
         if self._error is not None:
             raise self._error
         return self._made
+
+
+def _until_addressed(ctx: Context, vnfc_ids: list[str], starts: list[Future[None]]) -> None:
+    """Until every VNFC of a level has the addresses it runs with, so that the next level can be
+    told them: its Start has returned or, on a cluster PoP (Swarm, which picks addresses when it
+    places a task), the PoP shows it placed while the Start still waits for it to run. A failed
+    Start is raised."""
+    waiting = dict(zip(vnfc_ids, starts, strict=True))
+    while True:
+        for vnfc_id, start in list(waiting.items()):
+            if start.done():
+                start.result()
+                del waiting[vnfc_id]
+            elif ctx.vnfcs.placed(vnfc_id):
+                del waiting[vnfc_id]
+        if not waiting:
+            return
+        wait(waiting.values(), timeout=PLACED_POLL, return_when=FIRST_COMPLETED)
 
 
 def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:

@@ -54,11 +54,15 @@ def run(ctx: Context, ns_id: str, vnf_name: str, direction: str, steps: int) -> 
         parallel(ctx.pool, newest[:steps], lambda v: ctx.vnfcs.forget(*v[1:]))
     else:
         first = (newest[0][0] + 1) if newest else 0
-        made: list[str] = []
+        made: list[str] = []  # appended from the pool's threads (atomic), rolled back after all have ended
+
+        def grow(index: int) -> None:
+            vnfc_id = ctx.vnfcs.create(ns_id, nsd, nsd.vnf(vnf_name), record_id, index)
+            made.append(vnfc_id)
+            ctx.vnfcs.start(vnfc_id)
+
         try:
-            for index in range(first, first + steps):
-                made.append(ctx.vnfcs.create(ns_id, nsd, nsd.vnf(vnf_name), record_id, index))
-            parallel(ctx.pool, made, ctx.vnfcs.start)
+            parallel(ctx.pool, range(first, first + steps), grow)  # each starts as soon as it is made
         except Exception:
             ctx.vnfcs.roll_back(made)
             raise

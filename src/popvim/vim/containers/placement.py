@@ -20,13 +20,15 @@ from popvim.vim.states import ContainerState
 log = logging.getLogger(__name__)
 
 RUNNING_STATUS = "the container is running"
+STARTING_STATUS = "starting"  # placed, its task not running yet: Start is still waiting
 
 
-def follow(parts: Parts, row: ContainerRow, found: EngineContainer | None = None) -> bool:
+def follow(parts: Parts, row: ContainerRow, found: EngineContainer | None = None, doing: str = RUNNING_STATUS) -> bool:
     """On an engine that places containers, copy its node and addresses into ``row``; whether anything changed.
 
     Only addresses the engine reports are taken (an empty one means not known
-    yet); the record keeps its own until then.
+    yet); the record keeps its own until then. ``doing`` begins the
+    extended status ("... on node X").
     """
     if not parts.engine.places_containers or not row.engine_id:
         return False
@@ -43,10 +45,10 @@ def follow(parts: Parts, row: ContainerRow, found: EngineContainer | None = None
         if address and address != endpoint.address:
             changed[endpoint.network.name] = address
             endpoint.address = address
-    status = f"{RUNNING_STATUS} on node {found.node}" if found.node else row.extended_status
-    moved = status != row.extended_status
+    status = f"{doing} on node {found.node}" if found.node else row.extended_status
+    moved = status != row.extended_status or (found.node or row.node) != row.node
     if moved:
-        row.extended_status = status
+        row.extended_status, row.node = status, found.node or row.node
     if changed or moved:
         log.info("container %s runs on %s with %s", row.name, found.node or "the engine", changed or "its addresses")
         parts.bus.publish(

@@ -13,7 +13,7 @@ import time
 
 from sqlalchemy import select
 
-from popvim.engine.driver import EngineDriver, EngineImage, ExecBounds, LogStream
+from popvim.engine.driver import EngineContainer, EngineDriver, EngineImage, ExecBounds, LogStream
 from popvim.engine.errors import EngineError, EngineNotFound
 from popvim.observe import metrics
 from popvim.store.db import Store
@@ -147,7 +147,14 @@ class ContainerService:
             try:
                 row.engine_id = parts.engine.create_container(spec)
                 session.commit()  # a crash from here on leaves an engine id to reconcile
-                parts.engine.start_container(row.engine_id)
+
+                def placed(found: EngineContainer) -> None:
+                    # Shown at once: a client (the orchestrator) can tell dependents these addresses
+                    # while the engine is still starting the container.
+                    if placement.follow(parts, row, found, doing=placement.STARTING_STATUS):
+                        session.commit()
+
+                parts.engine.start_container(row.engine_id, placed)
             except EngineError as exc:
                 transition(row, S.FAILED, f"start failed: {exc.message}", parts.bus)
                 session.commit()

@@ -50,6 +50,7 @@ def view(row: ContainerRow) -> Container:
         restart_policy=row.restart_policy,
         state=ContainerState(row.state),
         extended_status=row.extended_status,
+        node=row.node,
         exit_code=row.exit_code,
         engine_id=row.engine_id,
         created_at=row.created_at,
