@@ -14,7 +14,11 @@ Phases, each round in alternating order:
 2. *scale 1 to 10*: the NS's clients scaled out by 9 (scale_in_out raised to
    10) until COMPLETED and 10 clients RUNNING, versus ``docker service scale
    client=10`` until 10 tasks run.
-3. *node death*: 6 sleepers (popvim containers; a 6-replica service for the
+3. *the floor*, no popvim: the same six services made through the SDK, the clients told the
+   server's name at once (the compose file's way) or, as popvim's dependencies do, its address,
+   which Swarm gives only when it places the server's task. What telling an address costs on
+   Swarm itself, whoever does it.
+4. *node death*: 6 sleepers (popvim containers; a 6-replica service for the
    CLI side, on the same lab at once), then the node holding most of popvim's
    is stopped (``lab.sh stop-node``); timed from that call until popvim's REST
    shows every container of that node RUNNING on another node with the
@@ -83,8 +87,9 @@ def poll(predicate: Callable[[], bool], timeout: float = 300, interval: float = 
 
 
 class Timeline:
-    """Where a deploy's time goes, seen from the manager: when each service appears and when its task
-    first runs (ms after ``t0``), polled every 50 ms in a thread of its own."""
+    """Where a deploy's time goes, seen from the manager: when each service appears and when all
+    its replicas first run (ms after ``t0``), polled every 50 ms in a thread of its own. Both
+    sides are watched alike, so the watching costs them the same."""
 
     def __init__(self, manager: docker.DockerClient, label: str, t0: float) -> None:
         self._manager, self._label, self._t0 = manager, label, t0
@@ -101,14 +106,19 @@ class Timeline:
                 services = self._manager.api.services(filters={"label": self._label})
                 now = ms(self._t0)
                 names = {s["ID"]: s["Spec"]["Name"] for s in services}
+                wanted = {s["Spec"]["Name"]: s["Spec"]["Mode"]["Replicated"]["Replicas"] for s in services}
                 for name in names.values():
                     self.created.setdefault(name, now)
-                for task in self._manager.api.tasks() if names else []:
+                running: dict[str, int] = {}
+                for task in self._manager.api.tasks(filters={"service": list(names)}) if names else []:
                     name = names.get(task["ServiceID"])
                     if name and task["Status"]["State"] == "running":
-                        self.running.setdefault(name, now)
+                        running[name] = running.get(name, 0) + 1
                     if name and task["Status"].get("Err"):
                         self.errors.add(f"{task['Status']['State']}: {task['Status']['Err'][:80]}")
+                for name, count in running.items():
+                    if count >= wanted[name] > 0:
+                        self.running.setdefault(name, now)
             except docker.errors.APIError:
                 continue
 
@@ -213,15 +223,17 @@ def compose(settings: dict[str, str], clients: int, subnet: str) -> str:
 
 def stack_deploy(
     manager: docker.DockerClient, workdir: Path, clients: int, subnet: str, settings: dict[str, str]
-) -> tuple[float, str]:
+) -> tuple[float, str, dict[str, float]]:
     name = f"b{uuid.uuid4().hex[:6]}"
     path = workdir / f"{name}.yml"
     path.write_text(compose(settings, clients, subnet))
     label = f"com.docker.stack.namespace={name}"
     t0 = time.perf_counter()
+    timeline = Timeline(manager, label, t0)
     subprocess.run(["docker", "stack", "deploy", "-c", str(path), name], check=True, capture_output=True)
     poll(lambda: len(running_tasks(manager, label)) >= 1 + clients)
-    return ms(t0), name
+    took = ms(t0)
+    return took, name, {**timeline.stop(), "all running": took}
 
 
 def stack_rm(manager: docker.DockerClient, name: str) -> None:
@@ -240,7 +252,7 @@ def _try_rm_networks(manager: docker.DockerClient, label: str) -> bool:
 
 
 def stack_scale(manager: docker.DockerClient, workdir: Path, subnet: str, settings: dict[str, str]) -> float:
-    _, name = stack_deploy(manager, workdir, 1, subnet, settings)
+    _, name, _steps = stack_deploy(manager, workdir, 1, subnet, settings)
     label = f"com.docker.stack.namespace={name}"
     t0 = time.perf_counter()
     subprocess.run(["docker", "service", "scale", "-d", f"{name}_client=10"], check=True, capture_output=True)
@@ -248,6 +260,67 @@ def stack_scale(manager: docker.DockerClient, workdir: Path, subnet: str, settin
     took = ms(t0)
     stack_rm(manager, name)
     return took
+
+
+# --- the floor: what telling clients an address costs on Swarm itself -------------
+def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
+    """1 server + 5 clients as six services through the SDK, no popvim: ``told="name"`` makes all
+    six at once and tells the clients the server's name (as the compose file does); ``"address"``
+    makes the server, waits for Swarm to place its task (its address allocated, a node assigned),
+    then makes the clients told that address (what popvim's dependencies do). Until all run."""
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+    endpoint = docker.types.EndpointSpec(mode="dnsrr")
+    labels = {"popvim.bench": "floor"}
+    server_image, client_image = manager.images.get(SERVER_IMAGE).id, manager.images.get(CLIENT_IMAGE).id
+    t0 = time.perf_counter()
+    net = manager.networks.create(f"bfloor-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, ipam=ipam)
+
+    def make(image: str, name: str, env: list[str]) -> str:
+        made = manager.services.create(
+            image, name=name, env=env, endpoint_spec=endpoint, networks=[net.id], labels=labels
+        )
+        return str(made.id)
+
+    server = f"bfloor-s-{uuid.uuid4().hex[:6]}"
+    clients = [f"bfloor-c-{uuid.uuid4().hex[:6]}" for _ in range(5)]
+    ids: list[str] = []
+    jobs: list[tuple[str, str, list[str]]]
+    if told == "name":
+        jobs = [(server_image, server, [])] + [(client_image, c, [f"SERVER_PRIVATE={server}"]) for c in clients]
+        threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
+    else:
+        ids.append(make(server_image, server, []))
+        address = wait_for(lambda: (t := running_or_placed(manager, ids[0])) and task_address(t, net.name), 60, 0.01)
+        jobs = [(client_image, c, [f"SERVER_PRIVATE={address}"]) for c in clients]
+        threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    poll(lambda: sum(1 for t in manager.api.tasks(filters={"service": ids}) if t["Status"]["State"] == "running") >= 6)
+    took = ms(t0)
+    for sid in ids:
+        manager.api.remove_service(sid)
+    poll(lambda: _removed(net), 120, 0.3)
+    return took
+
+
+def running_or_placed(manager: docker.DockerClient, service_id: str) -> dict[str, Any] | None:
+    """The service's task once it has a node and an address."""
+    for task in manager.api.tasks(filters={"service": service_id}):
+        if task.get("NodeID") and any(a.get("Addresses") for a in task.get("NetworksAttachments") or []):
+            return dict(task)
+    return None
+
+
+def _removed(net: Any) -> bool:
+    try:
+        net.remove()
+    except docker.errors.NotFound:
+        return True
+    except docker.errors.APIError:
+        return False
+    return True
 
 
 # --- node death ------------------------------------------------------------------
@@ -350,6 +423,7 @@ def main() -> int:
     results: dict[str, Any] = {
         "deploy": {"popvim": [], "stack deploy": []},
         "scale": {"popvim": [], "service scale": []},
+        "floor": {"address told": [], "name told": []},
     }
     try:
         if own_lab:
@@ -377,12 +451,16 @@ def main() -> int:
                         popvim_teardown(api, url)
                         results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
                     else:
-                        took, name = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings)
+                        took, name, steps = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings)
                         results["deploy"]["stack deploy"].append(took)
+                        results.setdefault("deploy timeline (stack)", []).append(steps)
                         stack_rm(manager, name)
                         results["scale"]["service scale"].append(
                             stack_scale(manager, workdir, f"10.191.{r}.0/24", settings)
                         )
+                for told in ("address", "name") if r % 2 == 0 else ("name", "address"):
+                    subnet = f"10.192.{r * 2 + (told == 'name')}.0/24"
+                    results["floor"][f"{told} told"].append(raw_deploy(manager, subnet, told))
                 print(
                     f"round {r + 1}: "
                     + json.dumps(
@@ -416,14 +494,16 @@ def report(results: dict[str, Any]) -> None:
     for phase, (a, b) in (
         ("deploy 1+5 to running", ("popvim", "stack deploy")),
         ("scale 1 to 10", ("popvim", "service scale")),
+        ("floor (SDK, no popvim)", ("address told", "name told")),
     ):
         pa, pb = statistics.median(results[phase.split()[0]][a]), statistics.median(results[phase.split()[0]][b])
         print(f"{phase:<22}{pa:>20.0f}{pb:>20.0f}{pa / pb:>7.2f}x")
-    steps = results.get("deploy timeline (popvim)")
-    if steps:
-        print("popvim deploy, ms after instantiate (median over rounds):")
-        for key in steps[0]:
-            print(f"  {key:<30}{statistics.median(s.get(key, -1) for s in steps):>8.0f}")
+    for side, start in (("popvim", "instantiate"), ("stack", "docker stack deploy")):
+        steps = results.get(f"deploy timeline ({side})")
+        if steps:
+            print(f"{side} deploy, ms after {start} (median over rounds):")
+            for key in steps[0]:
+                print(f"  {key:<30}{statistics.median(s.get(key, -1) for s in steps):>8.0f}")
     death = results.get("node death")
     if death:
         print(

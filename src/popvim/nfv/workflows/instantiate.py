@@ -30,7 +30,7 @@ from popvim.store.nfv_models import NsInstanceRow, NsNetworkRow, VnfRecordRow
 
 log = logging.getLogger(__name__)
 
-PLACED_POLL = 0.1  # s between looks at whether a starting source is placed (a Start takes a second or more there)
+PLACED_POLL = 0.05  # s between looks at whether a starting source is placed (a Start takes a second or more there)
 
 
 def check(ns: NsInstanceRow) -> None:
@@ -52,14 +52,14 @@ def run(ctx: Context, ns_id: str) -> None:
             [(vnf, records[vnf.name], index) for vnf in level for index in range(vnf.initial_instances)]
             for level in levels
         ]
+        level_ids = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
+        level_starts = [ctx.pool.submit(ctx.vnfcs.start, vnfc) for vnfc in level_ids]
+        starts: list[Future[None]] = list(level_starts)
         # The later levels' containers are created (records written, addresses reserved) while the
-        # first level starts; each is told its sources' addresses just before it starts.
+        # first level starts (not before: the first level's creates come first); each is told its
+        # sources' addresses just before it starts.
         later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level])
-        starts: list[Future[None]] = []
         try:
-            level_ids = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
-            level_starts = [ctx.pool.submit(ctx.vnfcs.start, vnfc) for vnfc in level_ids]
-            starts += level_starts
             for level in jobs[1:]:
                 _until_addressed(ctx, level_ids, level_starts)
                 created = later.result()
