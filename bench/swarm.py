@@ -273,7 +273,9 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
     labels = {"popvim.bench": "floor"}
     server_image, client_image = manager.images.get(SERVER_IMAGE).id, manager.images.get(CLIENT_IMAGE).id
     t0 = time.perf_counter()
-    net = manager.networks.create(f"bfloor-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, ipam=ipam)
+    net = manager.networks.create(
+        f"bfloor-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, ipam=ipam, labels=labels
+    )
 
     def make(image: str, name: str, env: list[str]) -> str:
         made = manager.services.create(
@@ -290,7 +292,7 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
         threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
     else:
         ids.append(make(server_image, server, []))
-        address = wait_for(lambda: (t := running_or_placed(manager, ids[0])) and task_address(t, net.name), 60, 0.01)
+        address = wait_for(lambda: (t := placed_task(manager, ids[0])) and task_address(t, net.name), 60, 0.01)
         jobs = [(client_image, c, [f"SERVER_PRIVATE={address}"]) for c in clients]
         threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
     for t in threads:
@@ -301,26 +303,16 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
     took = ms(t0)
     for sid in ids:
         manager.api.remove_service(sid)
-    poll(lambda: _removed(net), 120, 0.3)
+    poll(lambda: _try_rm_networks(manager, "popvim.bench=floor"), 120, 0.3)
     return took
 
 
-def running_or_placed(manager: docker.DockerClient, service_id: str) -> dict[str, Any] | None:
+def placed_task(manager: docker.DockerClient, service_id: str) -> dict[str, Any] | None:
     """The service's task once it has a node and an address."""
     for task in manager.api.tasks(filters={"service": service_id}):
         if task.get("NodeID") and any(a.get("Addresses") for a in task.get("NetworksAttachments") or []):
             return dict(task)
     return None
-
-
-def _removed(net: Any) -> bool:
-    try:
-        net.remove()
-    except docker.errors.NotFound:
-        return True
-    except docker.errors.APIError:
-        return False
-    return True
 
 
 # --- node death ------------------------------------------------------------------

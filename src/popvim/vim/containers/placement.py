@@ -45,10 +45,11 @@ def follow(parts: Parts, row: ContainerRow, found: EngineContainer | None = None
         if address and address != endpoint.address:
             changed[endpoint.network.name] = address
             endpoint.address = address
-    status = f"{doing} on node {found.node}" if found.node else row.extended_status
-    moved = status != row.extended_status or (found.node or row.node) != row.node
+    node = found.node or row.node
+    status = f"{doing} on node {node}" if found.node else row.extended_status
+    moved = (status, node) != (row.extended_status, row.node)
     if moved:
-        row.extended_status, row.node = status, found.node or row.node
+        row.extended_status, row.node = status, node
     if changed or moved:
         log.info("container %s runs on %s with %s", row.name, found.node or "the engine", changed or "its addresses")
         parts.bus.publish(
