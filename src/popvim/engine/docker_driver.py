@@ -461,8 +461,14 @@ class DockerDriver:
         """
         try:
             with _translated():
-                info = self._api.exec_inspect(exec_id)
                 full_id = self._api.inspect_container(container_id)["Id"]
+                info = self._api.exec_inspect(exec_id)
+                # Output can arrive (and fill the cap) before the engine records the exec as running
+                # with its PID: until then it is neither running nor ended, so look again.
+                until = time.monotonic() + 2.0
+                while not info.get("Running") and info.get("ExitCode") is None and time.monotonic() < until:
+                    time.sleep(0.02)
+                    info = self._api.exec_inspect(exec_id)
         except EngineError as exc:
             log.warning("cannot inspect exec %s to end it: %s", exec_id[:12], exc.message)
             return
