@@ -10,7 +10,11 @@ Phases, each round in alternating order:
 1. *deploy*: Appendix C's SIPp NSD with 5 clients (1 server + 5 clients),
    ``POST .../instantiate`` until COMPLETED and every VNFC RUNNING, versus
    ``docker stack deploy`` of the same shape (an attachable overlay, a server
-   service, a client service of 5 replicas, dnsrr) until 6 tasks run.
+   service, a client service of 5 replicas, dnsrr) until 6 tasks run. The
+   compose file tells the clients the server's name; popvim does once with the
+   dependency parameter ``hostname`` (like for like, ``SERVER_HOSTNAME=sipp-server-0``;
+   the first round checks that a client's calls reach the server by it) and once
+   with Appendix C's ``private`` (its address, known only once Swarm places it).
 2. *scale 1 to 10*: the NS's clients scaled out by 9 (scale_in_out raised to
    10) until COMPLETED and 10 clients RUNNING, versus ``docker service scale
    client=10`` until 10 tasks run.
@@ -175,6 +179,26 @@ def popvim_deploy(
     if timeline.errors:
         print(f"  tasks that did not run at once: {sorted(timeline.errors)}")
     return took, url, steps
+
+
+def named_nsd(nsd: dict[str, Any]) -> dict[str, Any]:
+    """The NSD with its clients told the server's name (``hostname``) rather than its address."""
+    named = json.loads(json.dumps(nsd))
+    named["name"] = f"{nsd['name']}-named"
+    for dependency in named["vnf_dependency"]:
+        dependency["parameters"] = ["hostname"]
+    return named
+
+
+def calls_by_name(api: httpx.Client, url: str) -> None:
+    """Until a client of the named deploy has completed a call to the server by its name."""
+    client = next(v for v in api.get(url).json()["vnfInstances"] if v["vnfName"] == "sipp-client")["vnfcs"][0]
+    wait_for(
+        lambda: "to sipp-server-0:5060 completed" in api.get(f"/v1/containers/{client['popContainerId']}/logs").text,
+        timeout=60,
+        interval=0.5,
+        what="a call by the server's name",
+    )
 
 
 def popvim_teardown(api: httpx.Client, url: str) -> None:
@@ -413,7 +437,7 @@ def main() -> int:
     lab = Lab(name="pvbench" if own_lab else _lab_name(host), size=3)
     daemon: Daemon | None = None
     results: dict[str, Any] = {
-        "deploy": {"popvim": [], "stack deploy": []},
+        "deploy": {"popvim (hostname)": [], "popvim (address)": [], "stack deploy": []},
         "scale": {"popvim": [], "service scale": []},
         "floor": {"address told": [], "name told": []},
     }
@@ -428,20 +452,23 @@ def main() -> int:
         daemon = swarm_daemon(workdir / "state").start(timeout=120)
         settings = sipp_settings(sipp_nsd(5))
         with daemon.client(timeout=300) as api:
-            deploy_nsd = onboard(api, sipp_nsd(5))
+            deploy_nsds = {"address": onboard(api, sipp_nsd(5)), "hostname": onboard(api, named_nsd(sipp_nsd(5)))}
             scale_nsd_doc = sipp_nsd(1)
             client = next(v for v in scale_nsd_doc["vnfd"] if v["name"] == "sipp-client")
             client["vdu"][0]["scale_in_out"] = 10
             scale_nsd = onboard(api, scale_nsd_doc)
             for r in range(args.rounds):
-                order = ["popvim", "stack"] if r % 2 == 0 else ["stack", "popvim"]
-                for side in order:
-                    if side == "popvim":
-                        took, url, steps = popvim_deploy(api, deploy_nsd, manager, daemon.name)
-                        results["deploy"]["popvim"].append(took)
-                        results.setdefault("deploy timeline (popvim)", []).append(steps)
+                sides = ["hostname", "address", "stack"]
+                for side in sides[r % 3 :] + sides[: r % 3]:
+                    if side != "stack":
+                        took, url, steps = popvim_deploy(api, deploy_nsds[side], manager, daemon.name)
+                        results["deploy"][f"popvim ({side})"].append(took)
+                        results.setdefault(f"deploy timeline (popvim, {side})", []).append(steps)
+                        if side == "hostname" and r == 0:
+                            calls_by_name(api, url)
                         popvim_teardown(api, url)
-                        results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
+                        if side == "address":
+                            results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
                     else:
                         took, name, steps = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings)
                         results["deploy"]["stack deploy"].append(took)
@@ -458,7 +485,7 @@ def main() -> int:
                     + json.dumps(
                         {k: {s: round(v[-1]) for s, v in d.items()} for k, d in results.items() if isinstance(d, dict)}
                     )
-                    + f"; popvim deploy timeline: {results.get('deploy timeline (popvim)', [{}])[-1]}"
+                    + f"; popvim deploy timeline: {results.get('deploy timeline (popvim, hostname)', [{}])[-1]}"
                 )
             if not args.no_death:
                 results["node death"] = node_death(lab, daemon, api)
@@ -483,14 +510,19 @@ def _lab_name(host: docker.DockerClient) -> str:
 def report(results: dict[str, Any]) -> None:
     print()
     print(f"{'phase':<22}{'popvim ms (median)':>20}{'swarm ms (median)':>20}{'ratio':>8}")
-    for phase, (a, b) in (
-        ("deploy 1+5 to running", ("popvim", "stack deploy")),
-        ("scale 1 to 10", ("popvim", "service scale")),
-        ("floor (SDK, no popvim)", ("address told", "name told")),
+    for phase, key, (a, b) in (
+        ("deploy, hostname", "deploy", ("popvim (hostname)", "stack deploy")),
+        ("deploy, address", "deploy", ("popvim (address)", "stack deploy")),
+        ("scale 1 to 10", "scale", ("popvim", "service scale")),
+        ("floor (SDK, no popvim)", "floor", ("address told", "name told")),
     ):
-        pa, pb = statistics.median(results[phase.split()[0]][a]), statistics.median(results[phase.split()[0]][b])
+        pa, pb = statistics.median(results[key][a]), statistics.median(results[key][b])
         print(f"{phase:<22}{pa:>20.0f}{pb:>20.0f}{pa / pb:>7.2f}x")
-    for side, start in (("popvim", "instantiate"), ("stack", "docker stack deploy")):
+    for side, start in (
+        ("popvim, hostname", "instantiate"),
+        ("popvim, address", "instantiate"),
+        ("stack", "docker stack deploy"),
+    ):
         steps = results.get(f"deploy timeline ({side})")
         if steps:
             print(f"{side} deploy, ms after {start} (median over rounds):")

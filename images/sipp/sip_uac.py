@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """A minimal SIP UAC standing in for `sipp -sn uac` (seed 001, 4.5.2 and ch. 5), which is not
-packaged here: calls $SERVER_PRIVATE:5060 over UDP (INVITE -> 100/200 -> ACK -> pause -> BYE -> 200)
+packaged here: calls $SERVER_PRIVATE:5060 (else $SERVER_HOSTNAME, what a dependency on the
+server's ``hostname`` tells) over UDP (INVITE -> 100/200 -> ACK -> pause -> BYE -> 200)
 at the rate the seed's NSD (Appendix C) sets through SIPP_* variables, forever, as a VNF does.
 """
 
@@ -21,7 +22,7 @@ T1 = 0.5  # RFC 3261 timer A start; doubles per retransmission
 TRANSACTION_TIMEOUT = 4.0  # far below timer B (32 s): a test VNF should report failures quickly
 SUMMARY_EVERY = 5.0
 MAX_BACKOFF = 30.0
-DEFAULTS = {"SERVER_PRIVATE": "", "SIPP_LENGTH": "0", "SIPP_RATE": "10", "SIPP_RATE_PERIOD": "1000",
+DEFAULTS = {"SERVER_PRIVATE": "", "SERVER_HOSTNAME": "", "SIPP_LENGTH": "0", "SIPP_RATE": "10", "SIPP_RATE_PERIOD": "1000",
             "SIPP_RATE_MAX": "0", "SIPP_RATE_INCREASE": "0", "SIPP_RTP_ECHO": "", "SIPP_TRANSPORT_MODE": "u1",
             "SIPP_MAX_CALLS": "0"}  # SIPP_MAX_CALLS is sipp's -m: stop after that many calls (0: never)
 UDP_MODES = ("u1", "un", "ui")  # ui without an injection file is u1: there is one local address
@@ -59,7 +60,8 @@ def load_config(settings: dict[str, str]) -> Config:
     if mode not in UDP_MODES:
         raise ValueError(f"SIPP_TRANSPORT_MODE={mode} is not supported by this stand-in: only the UDP "
                           f"modes {', '.join(UDP_MODES)} are (no TCP t1/tn, TLS l1/ln or compression c1/cn)")
-    return Config(settings["SERVER_PRIVATE"], number(settings, "SIPP_LENGTH"), number(settings, "SIPP_RATE"),
+    server = settings["SERVER_PRIVATE"] or settings["SERVER_HOSTNAME"]
+    return Config(server, number(settings, "SIPP_LENGTH"), number(settings, "SIPP_RATE"),
                   number(settings, "SIPP_RATE_PERIOD", 1), number(settings, "SIPP_RATE_MAX"),
                   number(settings, "SIPP_RATE_INCREASE"), mode, int(number(settings, "SIPP_MAX_CALLS")))
 
@@ -182,7 +184,7 @@ async def wait_for_server(cfg: Config, stop: asyncio.Event) -> Endpoint | None:
         probe = None
         try:
             if not cfg.server:
-                raise CallFailed("SERVER_PRIVATE is not set")
+                raise CallFailed("neither SERVER_PRIVATE nor SERVER_HOSTNAME is set")
             probe = Dialog(await open_endpoint(cfg.server), cfg.server, f"probe-{secrets.token_hex(6)}")
             answer = await probe.transact("OPTIONS", probe.request("OPTIONS", 1))
             probe.close(probe.endpoint)

@@ -3,12 +3,13 @@ with the stand-in SIPp images, placing calls, scaled to 5 clients, then terminat
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import docker
 from support.daemon import Daemon, wait_for
-from support.nslcm import env_of, vnf, wait_op
+from support.nslcm import deploy, env_of, vnf, wait_op
 
 NSD = Path(__file__).parents[1] / "unit" / "fixtures" / "nsd" / "sipp-openbaton.json"
 SIPP_KEYS = (
@@ -117,3 +118,27 @@ def test_the_same_service_from_tosca(daemon: Daemon, engine: docker.DockerClient
         assert not engine.containers.list(
             all=True, filters={"label": f"io.popvim.pop={daemon.name}", "name": "sipp-tosca"}
         )
+
+
+def test_clients_told_the_servers_hostname_call_it_by_that_name(daemon: Daemon, engine: docker.DockerClient) -> None:
+    """Appendix C with the dependency's parameter ``hostname`` instead of ``private``: the client is
+    told the server's name in the service's names, starts without waiting for the server, and its
+    calls reach the server by that name."""
+    nsd = json.loads(NSD.read_text())
+    (dependency,) = nsd["vnf_dependency"]
+    dependency["parameters"] = ["hostname"]
+    with daemon.client() as api:
+        instance, op = deploy(api, nsd, "sipp-named")
+        assert op["operationState"] == "COMPLETED", op
+        url = f"/nslcm/v1/ns_instances/{instance['id']}"
+        client = vnf(api.get(url).json(), "sipp-client")["vnfcs"][0]
+        env = env_of(api, client["popContainerId"])
+        assert env["SERVER_HOSTNAME"] == "sipp-server-0" and "SERVER_PRIVATE" not in env
+        wait_for(
+            lambda: completed_calls(api, client["popContainerId"], "sipp-server-0") >= 3,
+            timeout=30,
+            what="calls to the server by its name",
+        )
+        end = api.post(f"{url}/terminate")
+        assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+        assert not engine.containers.list(all=True, filters={"label": f"io.popvim.nfv.ns={instance['id']}"})

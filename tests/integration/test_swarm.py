@@ -259,6 +259,39 @@ def test_the_sipp_service_spreads_over_nodes_places_calls_scales_and_terminates(
     assert api.delete(url).status_code == 204
 
 
+def test_clients_told_the_servers_hostname_reach_it_by_name_across_nodes(
+    api: httpx.Client, pop: Daemon, swarm_lab: Lab, sipp_images: None
+) -> None:
+    """The dependency parameter ``hostname``: the clients start without waiting for the server to
+    be placed, and their calls reach it by its name in the service's names, on other nodes too."""
+    manager = swarm_lab.manager()
+    nsd = json.loads(NSD.read_text())
+    nsd["name"] = "sipp-named"
+    client_vdu = next(v for v in nsd["vnfd"] if v["name"] == "sipp-client")["vdu"][0]
+    client_vdu["vnfc"] = client_vdu["vnfc"] * 3
+    nsd["vnf_dependency"][0]["parameters"] = ["hostname"]
+    instance, op = deploy(api, nsd, "named")
+    assert op["operationState"] == "COMPLETED", op
+    url = f"/nslcm/v1/ns_instances/{instance['id']}"
+    record = api.get(url).json()
+    server, clients = vnf(record, "sipp-server")["vnfcs"][0], vnf(record, "sipp-client")["vnfcs"]
+    node = {
+        c["name"]: node_of(manager, api.get(f"/v1/containers/{c['popContainerId']}").json()["engine_id"])
+        for c in [server, *clients]
+    }
+    assert {node[c["name"]] for c in clients} - {node[server["name"]]}, "no call crosses nodes"
+    for c in clients:
+        assert env_of(api, c["popContainerId"])["SERVER_HOSTNAME"] == "sipp-server-0"
+        wait_for(
+            lambda c=c: completed_calls(api, c["popContainerId"], "sipp-server-0") >= 1,
+            timeout=60,
+            what=f"client {c['name']} to call the server by its name",
+        )
+    end = api.post(f"{url}/terminate")
+    assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
+    assert api.delete(url).status_code == 204
+
+
 def pop_cli(daemon: Daemon, home: Path, *args: str) -> str:
     """``pop`` as a user runs it (a subprocess with POP_HOST and POP_AUTH), its stdout; it must succeed."""
     env = {k: v for k, v in os.environ.items() if k not in ("POP_AUTH", "POP_HOST", "XDG_CONFIG_HOME")}

@@ -150,6 +150,40 @@ def test_a_placed_source_that_fails_to_start_rolls_back_its_started_targets(
     assert pop.containers_by_id == {} and pop.networks_by_id == {}
 
 
+def test_a_target_told_only_its_sources_hostname_starts_alongside_it(orchestrator: Orchestrator, pop: FakePop) -> None:
+    """``hostname`` (Open Baton's parameter) tells the source's name in the service's names,
+    known before it starts: on one engine too, the client starts while the server's start waits."""
+    descriptor = nsd(servers=2)
+    descriptor["vnf_dependency"][0]["parameters"] = ["hostname"]
+    instance = orchestrator.create_instance(orchestrator.onboard(descriptor).id, "svc")
+    server = naming.container_name("svc", instance.id, "app-server", 0)
+    hold = pop.holds[server] = threading.Event()
+    op = orchestrator.instantiate(instance.id)
+    try:
+        client = wait_for(lambda: next((n for n in pop.started if "app-client" in n), None), WAIT)
+        assert server not in pop.started
+    finally:
+        hold.set()
+    assert ended(orchestrator, op).operation_state == "COMPLETED"
+    assert pop.by_name(client).metadata["SERVER_HOSTNAME"] == "app-server-0"
+    assert pop.by_name(client).metadata["SERVER_HOSTNAME_ALL"] == "app-server-0,app-server-1"
+    assert "SERVER_PRIVATE" not in pop.by_name(client).metadata
+
+
+def test_a_target_told_an_address_and_a_hostname_waits_for_the_address(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    descriptor = nsd()
+    descriptor["vnf_dependency"][0]["parameters"] = ["hostname", "private"]
+    _, op = deploy(orchestrator, descriptor)
+    assert op.operation_state == "COMPLETED", op
+    (server,) = vnfcs(orchestrator, op.ns_instance_id, "app-server")
+    (client,) = vnfcs(orchestrator, op.ns_instance_id, "app-client")
+    assert pop.started.index(client.name) > pop.started.index(server.name)
+    told = pop.by_name(client.name).metadata
+    assert (told["SERVER_HOSTNAME"], told["SERVER_PRIVATE"]) == ("app-server-0", server.addresses["private"])
+
+
 def test_a_virtual_links_bandwidth_reaches_its_network(orchestrator: Orchestrator, pop: FakePop) -> None:
     descriptor = nsd()
     descriptor["vld"][0]["bandwidth"] = "10mbit"  # popvim's Open Baton extension; the PoP enforces it (tc)

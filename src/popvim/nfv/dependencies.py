@@ -1,10 +1,20 @@
 """Dependency resolution: the order VNFs start in, and what each is told about its sources.
 
 A dependency names a source VNF, a target VNF and parameters. For each parameter P the
-target's metadata gets ``<SOURCE TYPE>_<P>``: the source's configuration value P, else
-the source's address on its virtual link P. Sources therefore start before targets.
+target's metadata gets ``<SOURCE TYPE>_<P>``: the source's configuration value P; for
+``hostname`` (as in Open Baton), the source instance's name in the service's names
+(nfv/discovery.py: ``<vnf>-<index>``, which every VNFC of the service resolves once the
+source runs, on any site); else the source's address on its virtual link P.
+
+An address is known only once the source is placed (on one engine, once its start returns),
+so a target told one starts after it. A target told only names and configuration values
+needs nothing from the source's start: it is created after its source and starts alongside
+it, as ``docker stack deploy`` starts a service told another's name; like any client of a
+name it waits for the name to answer.
+
 A source whose address changes later (a cluster PoP moved it) leaves its running targets
 configured with the old one: `stale_keys` finds them, and the controllers re-create them.
+A name never changes.
 """
 
 from __future__ import annotations
@@ -12,13 +22,33 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
+from popvim.nfv.descriptors.model import Dependency, NetworkServiceDescriptor, VnfDescriptor
+from popvim.nfv.discovery import instance_name
 from popvim.nfv.errors import Invalid
+from popvim.store.nfv_models import NsInstanceRow
+
+HOSTNAME = "hostname"  # Open Baton's parameter for the source's name rather than an address of it
 
 
 def dependency_key(source: VnfDescriptor, parameter: str) -> str:
     """A source of type ``server`` and parameter ``private`` give ``SERVER_PRIVATE``."""
     return re.sub(r"[^A-Za-z0-9]", "_", f"{source.type or source.name}_{parameter}").upper()
+
+
+def tells_addresses(nsd: NetworkServiceDescriptor, dep: Dependency) -> bool:
+    """Whether a dependency tells its target an address of the source (which makes the target
+    wait for the source to be placed), not only names and configuration values."""
+    source = nsd.vnf(dep.source)
+    return any(p != HOSTNAME and p not in source.configuration for p in dep.parameters)
+
+
+def source_values(ns: NsInstanceRow) -> dict[str, list[dict[str, str]]]:
+    """VNF name -> what each of its VNFCs, in index order, can tell a target: its addresses
+    (virtual link -> address) and its ``hostname``."""
+    return {
+        v.vnf_name: [{**dict(c.addresses or {}), HOSTNAME: instance_name(v.vnf_name, c.index)} for c in v.vnfcs]
+        for v in ns.vnfs
+    }
 
 
 def start_order(nsd: NetworkServiceDescriptor) -> list[list[VnfDescriptor]]:
@@ -45,9 +75,9 @@ def dependency_values(
 ) -> dict[str, str]:
     """What ``target`` is told about its sources.
 
-    ``addresses``: VNF name -> the addresses (virtual link -> address) of its VNFCs in index
-    order. For a source with several instances ``KEY`` is the first instance's value and
-    ``KEY_ALL`` all of them, comma-separated in index order.
+    ``addresses``: VNF name -> what its VNFCs can tell, in index order (`source_values`). For
+    a source with several instances ``KEY`` is the first instance's value and ``KEY_ALL`` all
+    of them, comma-separated in index order.
     """
     values: dict[str, str] = {}
     for dep in (d for d in nsd.dependencies if d.target == target.name):

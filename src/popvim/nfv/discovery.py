@@ -42,6 +42,12 @@ def dns_label(text: str) -> str:
     return LABEL.sub("-", text.lower()).strip("-") or "x"
 
 
+def instance_name(vnf: str, index: int) -> str:
+    """Instance ``index`` of ``vnf``, as the service's VNFCs resolve it (what a ``hostname``
+    dependency parameter tells: nfv/dependencies.py)."""
+    return f"{dns_label(vnf)}-{index}"
+
+
 def reachable(site_address: str) -> bool:
     try:
         return not ipaddress.ip_address(site_address).is_loopback
@@ -73,8 +79,7 @@ def hosts(
             address = site_address(instance.pop)
             if not reachable(address):
                 continue
-        vnf = dns_label(instance.vnf)
-        one = f"{vnf}-{instance.index}"
+        vnf, one = dns_label(instance.vnf), instance_name(instance.vnf, instance.index)
         lines.append(f"{address}\t{vnf} {vnf}.{ns} {one} {one}.{ns}")
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ from datetime import UTC
 
 from popvim.client import PopError
 from popvim.client import models as pop_models
-from popvim.nfv.dependencies import stale_keys
+from popvim.nfv.dependencies import source_values, stale_keys
 from popvim.nfv.descriptors.model import NetworkServiceDescriptor
 from popvim.nfv.rows import ns_row, vnf_record
 from popvim.nfv.states import VnfcState
@@ -82,7 +82,7 @@ class Observer:
         """
         with self._store.session() as session:
             ns = ns_row(session, ns_id)
-            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            values = source_values(ns)
             settled = {v.vnf_name: all(c.state == VnfcState.RUNNING for c in v.vnfcs) for v in ns.vnfs}
             targets = [
                 (c.id, v.vnf_name, dict(c.md or {})) for v in ns.vnfs for c in v.vnfcs if c.state == VnfcState.RUNNING
@@ -92,7 +92,7 @@ class Observer:
             sources = {d.source for d in nsd.dependencies if d.target == vnf_name}
             if not sources or not all(settled.get(s, False) for s in sources):
                 continue
-            keys = stale_keys(nsd, nsd.vnf(vnf_name), addresses, told)
+            keys = stale_keys(nsd, nsd.vnf(vnf_name), values, told)
             if keys:
                 stale[vnfc_id] = keys
         return stale

@@ -15,7 +15,7 @@ from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.client import PopError
 from popvim.client import models as pop_models
 from popvim.nfv import cleanup, naming
-from popvim.nfv.dependencies import dependency_values
+from popvim.nfv.dependencies import dependency_values, source_values
 from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
 from popvim.nfv.errors import describe
 from popvim.nfv.rows import ns_row
@@ -78,7 +78,7 @@ class Vnfcs:
         with self._store.session() as session:
             ns = ns_row(session, ns_id)
             networks = {(n.virtual_link, n.pop_name): n.network_name for n in ns.networks}
-            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            sources = source_values(ns)
             ns_name = ns.name
         pop_name = vnf.pop or self._pops.local_name
         client = self._pops.client(pop_name)
@@ -87,7 +87,7 @@ class Vnfcs:
             for cp in vnf.connection_points
         }
         extra = self._extras(ns_id, nsd, vnf, pop_name, index) if self._extras else _Plain({}, None, dict(vnf.ports))
-        told = dependency_values(nsd, vnf, addresses) if resolve else {}
+        told = dependency_values(nsd, vnf, sources) if resolve else {}
         metadata = {**vnf.configuration, **told, **extra.metadata}
         command = extra.command or vnf.command
         name = naming.container_name(ns_name, ns_id, vnf.name, index)
@@ -134,17 +134,16 @@ class Vnfcs:
             return vnfc_id
 
     def resolve(self, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
-        """Tell a CREATED container made without them its dependencies' values (its sources have
-        started: their addresses are known), as metadata merged before its start."""
+        """Tell a CREATED container made without them its dependencies' values (its sources'
+        addresses are known now), as metadata merged before its start."""
         with self._store.session() as session:
             row = session.get(VnfcRecordRow, vnfc_id)
             if row is None or row.state != VnfcState.CREATED:
                 return
-            ns = row.vnf.ns
-            addresses = {v.vnf_name: [dict(c.addresses or {}) for c in v.vnfcs] for v in ns.vnfs}
+            sources = source_values(row.vnf.ns)
             vnf = nsd.vnf(row.vnf.vnf_name)
             pop_name, pop_container_id = row.pop_name, row.pop_container_id
-        told = dependency_values(nsd, vnf, addresses)
+        told = dependency_values(nsd, vnf, sources)
         if not told:
             return
         self._pops.client(pop_name).set_metadata(f"id:{pop_container_id}", told)

@@ -1,10 +1,11 @@
 """Instantiate: the instance's networks, then its VNFs level by level, sources first.
 
-A source's addresses configure its targets (popvim.nfv.dependencies), so each level starts
-after the one before it has started, and is told its sources' addresses (metadata, before its
+A source's addresses configure its targets (popvim.nfv.dependencies), so a level told them
+starts after those sources have started, and is told their addresses (metadata, before its
 start) then; its containers are created meanwhile. On a cluster PoP (Swarm) a source's
 addresses are known once the PoP has placed it, before it runs: its targets start from then,
-alongside it. Any failure rolls back everything made.
+alongside it. A level told only names (``hostname``) and configuration values starts as soon
+as it is created. Any failure rolls back everything made.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import delete
 
 from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.nfv import naming
-from popvim.nfv.dependencies import start_order
+from popvim.nfv.dependencies import start_order, tells_addresses
 from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
 from popvim.nfv.errors import Conflict, describe
 from popvim.nfv.fanout import parallel
@@ -52,24 +53,31 @@ def run(ctx: Context, ns_id: str) -> None:
             [(vnf, records[vnf.name], index) for vnf in level for index in range(vnf.initial_instances)]
             for level in levels
         ]
-        level_ids = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
-        level_starts = [ctx.pool.submit(ctx.vnfcs.start, vnfc) for vnfc in level_ids]
-        starts: list[Future[None]] = list(level_starts)
+        first = parallel(ctx.pool, jobs[0], lambda job: ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2]))
+        starts: dict[str, tuple[str, Future[None]]] = {}  # VNFC id -> (its VNF, its start)
+        for job, vnfc in zip(jobs[0], first, strict=True):
+            starts[vnfc] = (job[0].name, ctx.pool.submit(ctx.vnfcs.start, vnfc))
         # The later levels' containers are created (records written, addresses reserved) while the
         # first level starts (not before: the first level's creates come first); each is told its
-        # sources' addresses just before it starts.
+        # sources' values just before it starts, once the sources it is told addresses of have them.
         later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level])
         try:
             for level in jobs[1:]:
-                _until_addressed(ctx, level_ids, level_starts)
+                told_addresses = {
+                    d.source
+                    for vnf in {job[0].name for job in level}
+                    for d in nsd.dependencies
+                    if d.target == vnf and tells_addresses(nsd, d)
+                }
+                _until_addressed(ctx, {v: start for v, (vnf, start) in starts.items() if vnf in told_addresses})
                 created = later.result()
-                level_ids = [created[id(job)] for job in level]
-                level_starts = [ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc) for vnfc in level_ids]
-                starts += level_starts
-            for future in starts:
-                future.result()
+                for job in level:
+                    vnfc = created[id(job)]
+                    starts[vnfc] = (job[0].name, ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc))
+            for _vnf, start in starts.values():
+                start.result()
         except Exception:
-            wait(starts)  # a rollback never races a start still running
+            wait([start for _vnf, start in starts.values()])  # a rollback never races a start still running
             raise
         finally:
             later.join()
@@ -118,12 +126,12 @@ class _Later:
         return self._made
 
 
-def _until_addressed(ctx: Context, vnfc_ids: list[str], starts: list[Future[None]]) -> None:
-    """Until every VNFC of a level has the addresses it runs with, so that the next level can be
-    told them: its Start has returned or, on a cluster PoP (Swarm, which picks addresses when it
-    places a task), the PoP shows it placed while the Start still waits for it to run. A failed
-    Start is raised."""
-    waiting = dict(zip(vnfc_ids, starts, strict=True))
+def _until_addressed(ctx: Context, starts: dict[str, Future[None]]) -> None:
+    """Until every VNFC of ``starts`` (VNFC id -> its start) has the addresses it runs with, so
+    that a later level can be told them: its Start has returned or, on a cluster PoP (Swarm,
+    which picks addresses when it places a task), the PoP shows it placed while the Start still
+    waits for it to run. A failed Start is raised."""
+    waiting = dict(starts)
     while True:
         for vnfc_id, start in list(waiting.items()):
             if start.done():
