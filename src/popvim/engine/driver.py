@@ -254,8 +254,9 @@ class WorkloadEngine(Protocol):
 
     def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
         """Runs the unit; returns once it runs. An engine that places containers calls ``placed``
-        (at most once, before it returns) as soon as it has chosen the unit's node and addresses,
-        so that the domain can show them while the unit is still starting."""
+        (before it returns) as soon as it has chosen the unit's node and addresses, so that the
+        domain can show them while the unit is still starting; again if it placed it anew, and
+        last with the unit running (``running``), so that the domain need not ask once more."""
         ...
 
     def stop_container(self, container_id: str, timeout: float) -> None:

@@ -174,7 +174,8 @@ def _swarm_range(subnet: str) -> str:
 
 
 class _TaskPoll:
-    """The tasks of every service a Start or Stop waits on, read in one query per interval.
+    """The tasks of every service a Start or Stop waits on, read in one query per interval, and
+    at once when a node's engine reports a container of one of them (`nudge`).
 
     Each waits for its service's tasks to reach a state; polled one by one, six Starts at once
     made 120 queries a second to the manager, on the CPUs the nodes start those tasks with.
@@ -185,6 +186,7 @@ class _TaskPoll:
     def __init__(self, api: docker.APIClient, interval: float) -> None:
         self._api, self._interval = api, interval
         self._changed = threading.Condition()
+        self._nudged = threading.Event()
         self._waiting: dict[str, int] = {}  # service id -> how many wait on it
         self._seen: dict[str, list[dict[str, Any]] | EngineError] = {}
         self._round = 0
@@ -229,7 +231,14 @@ class _TaskPoll:
             with self._changed:
                 self._seen, self._round = seen, self._round + 1
                 self._changed.notify_all()
-            time.sleep(self._interval)
+            self._nudged.wait(self._interval)
+            self._nudged.clear()
+
+    def nudge(self, service_id: str) -> None:
+        """A node's engine said a task of ``service_id`` changed: if a Start or Stop waits on it,
+        look now rather than at the end of the interval."""
+        if service_id in self._waiting:
+            self._nudged.set()
 
     def _query(self, ids: list[str]) -> dict[str, list[dict[str, Any]] | EngineError]:
         seen: dict[str, list[dict[str, Any]] | EngineError] = {i: [] for i in ids}
@@ -455,20 +464,27 @@ class SwarmDriver:
     def start_container(self, container_id: str, placed: Callable[[EngineContainer], None] | None = None) -> None:
         """Scale to one (a no-op right after create) and wait for the task to run: a start that
         Swarm cannot place fails here. ``placed`` hears of the task once Swarm has given it a node
-        and its addresses (allocated by the manager, a second or more before the task runs)."""
+        and its addresses (allocated by the manager, a second or more before the task runs), of a
+        task that replaced it, and last of the task running (``running``), so the caller need not
+        ask where it runs."""
         with _translated():
             service = self._api.inspect_service(container_id)
         if service["Spec"]["Mode"]["Replicated"]["Replicas"] != 1:
             self._scale(container_id, 1)
         deadline = time.monotonic() + self._start_timeout
+        told: tuple[str, bool] | None = None  # the task ``placed`` last heard of, and whether it ran then
         with self._task_poll.watching(service["ID"]) as next_tasks:
             while True:
                 tasks = next_tasks()
-                if any((t.get("Status") or {}).get("State") in ("running", "complete") for t in tasks):
+                task = current_task(tasks)
+                ran = any((t.get("Status") or {}).get("State") in ("running", "complete") for t in tasks)
+                if placed is not None and task is not None and (task["ID"], ran) != told:
+                    found = self._placed(service, tasks)
+                    if found is not None:
+                        placed(found)
+                        told = (task["ID"], ran)
+                if ran:
                     return
-                if placed is not None and (found := self._placed(service, tasks)) is not None:
-                    placed(found)
-                    placed = None
                 for task in tasks:
                     state = (task.get("Status") or {}).get("State")
                     error = str((task.get("Status") or {}).get("Err") or state)
@@ -769,6 +785,9 @@ class SwarmEvents:
                     raw = next(stream, None)
                 if raw is None:
                     return
+                service_id = ((raw.get("Actor") or {}).get("Attributes") or {}).get("com.docker.swarm.service.id")
+                if service_id:
+                    self._driver._task_poll.nudge(service_id)  # noqa: SLF001
                 event = self._translate(raw)
                 if event is not None:
                     self._queue.put(event)

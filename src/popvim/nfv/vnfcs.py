@@ -8,6 +8,7 @@ unnamed container.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import NamedTuple, Protocol
 
@@ -20,11 +21,13 @@ from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
 from popvim.nfv.errors import describe
 from popvim.nfv.rows import ns_row
 from popvim.nfv.states import VnfcState
-from popvim.nfv.surface import PopDirectory
+from popvim.nfv.surface import PopApi, PopDirectory
 from popvim.store.db import Store
 from popvim.store.nfv_models import VnfcRecordRow
 
 log = logging.getLogger(__name__)
+
+FLAVOURS_TTL = 10.0  # s a PoP's flavour names are reused for: an operation's creates ask once, not per VNFC
 
 
 class Creation(Protocol):
@@ -59,6 +62,7 @@ class Vnfcs:
         self._store = store
         self._pops = pops
         self._extras = extras
+        self._flavours: dict[str, tuple[float, frozenset[str]]] = {}  # PoP -> (when asked, its flavour ids)
 
     def create(
         self,
@@ -104,7 +108,7 @@ class Vnfcs:
                 name,
                 vnf.image,
                 # A flavour the PoP does not offer is left to the PoP's default, with cpus and memory as asked.
-                flavour=vnf.flavour if vnf.flavour in {f.id for f in client.flavours()} else "",
+                flavour=vnf.flavour if vnf.flavour in self._flavour_ids(pop_name, client) else "",
                 endpoints=endpoints or None,
                 command=list(command) if command else None,
                 ports={k: v or 0 for k, v in extra.ports.items()} or None,
@@ -132,6 +136,13 @@ class Vnfcs:
             row.state = VnfcState.of_container(container.status)
             row.addresses = {by_network.get(net, net): e.address for net, e in container.endpoints.items()}
             return vnfc_id
+
+    def _flavour_ids(self, pop_name: str, client: PopApi) -> frozenset[str]:
+        asked, ids = self._flavours.get(pop_name, (0.0, frozenset()))
+        if time.monotonic() - asked > FLAVOURS_TTL:
+            ids = frozenset(f.id for f in client.flavours())
+            self._flavours[pop_name] = (time.monotonic(), ids)
+        return ids
 
     def resolve(self, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
         """Tell a CREATED container made without them its dependencies' values (its sources'

@@ -10,6 +10,7 @@ as it is created. Any failure rolls back everything made.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -58,22 +59,26 @@ def run(ctx: Context, ns_id: str) -> None:
         for job, vnfc in zip(jobs[0], first, strict=True):
             starts[vnfc] = (job[0].name, ctx.pool.submit(ctx.vnfcs.start, vnfc))
         # The later levels' containers are created (records written, addresses reserved) while the
-        # first level starts (not before: the first level's creates come first); each is told its
-        # sources' values just before it starts, once the sources it is told addresses of have them.
-        later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level])
+        # first level starts (not before: the first level's creates come first). Each is told its
+        # sources' values just before it starts, once the sources it is told addresses of have them;
+        # one told only values its first-level sources' records hold already is told them at create.
+        firsts = {vnf.name for vnf in levels[0]}
+        resolved = {
+            vnf.name
+            for level in levels[1:]
+            for vnf in level
+            if not _address_sources(nsd, [vnf]) and _sources(nsd, [vnf]) <= firsts
+        }
+        later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level], resolved)
         try:
-            for level in jobs[1:]:
-                told_addresses = {
-                    d.source
-                    for vnf in {job[0].name for job in level}
-                    for d in nsd.dependencies
-                    if d.target == vnf and tells_addresses(nsd, d)
-                }
-                _until_addressed(ctx, {v: start for v, (vnf, start) in starts.items() if vnf in told_addresses})
+            for vnfs, level in zip(levels[1:], jobs[1:], strict=True):
+                waited = _address_sources(nsd, vnfs)
+                _until_addressed(ctx, {v: start for v, (vnf, start) in starts.items() if vnf in waited})
                 created = later.result()
                 for job in level:
-                    vnfc = created[id(job)]
-                    starts[vnfc] = (job[0].name, ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc))
+                    vnfc, name = created[id(job)], job[0].name
+                    step = ctx.vnfcs.start if name in resolved else functools.partial(_configure_and_start, ctx, nsd)
+                    starts[vnfc] = (name, ctx.pool.submit(step, vnfc))
             for _vnf, start in starts.values():
                 start.result()
         except Exception:
@@ -93,16 +98,19 @@ Job = tuple[VnfDescriptor, str, int]
 
 
 class _Later:
-    """Creates the later levels' containers, unconfigured, in a thread of its own (not the pool's:
-    the jobs it hands the pool must never wait for a pool worker it holds)."""
+    """Creates the later levels' containers in a thread of its own (not the pool's: the jobs it
+    hands the pool must never wait for a pool worker it holds); unconfigured, but for the VNFs
+    in ``resolved``."""
 
-    def __init__(self, ctx: Context, ns_id: str, nsd: NetworkServiceDescriptor, jobs: list[Job]) -> None:
+    def __init__(
+        self, ctx: Context, ns_id: str, nsd: NetworkServiceDescriptor, jobs: list[Job], resolved: set[str]
+    ) -> None:
         self._jobs = jobs
         self._made: dict[int, str] = {}
         self._error: Exception | None = None
 
         def create(job: Job) -> str:
-            return ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=False)
+            return ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=job[0].name in resolved)
 
         def run() -> None:
             try:
@@ -142,6 +150,17 @@ def _until_addressed(ctx: Context, starts: dict[str, Future[None]]) -> None:
         if not waiting:
             return
         wait(waiting.values(), timeout=PLACED_POLL, return_when=FIRST_COMPLETED)
+
+
+def _sources(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> set[str]:
+    names = {v.name for v in vnfs}
+    return {d.source for d in nsd.dependencies if d.target in names}
+
+
+def _address_sources(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> set[str]:
+    """The sources whose addresses ``vnfs`` are told."""
+    names = {v.name for v in vnfs}
+    return {d.source for d in nsd.dependencies if d.target in names and tells_addresses(nsd, d)}
 
 
 def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:

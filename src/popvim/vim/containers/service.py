@@ -147,11 +147,13 @@ class ContainerService:
             try:
                 row.engine_id = parts.engine.create_container(spec)
                 session.commit()  # a crash from here on leaves an engine id to reconcile
+                seen: list[EngineContainer] = []
 
                 def placed(found: EngineContainer) -> None:
                     # Shown at once: a client (the orchestrator) can tell dependents these addresses
                     # while the engine is still starting the container.
-                    if placement.follow(parts, row, found, doing=placement.STARTING_STATUS):
+                    seen.append(found)
+                    if not found.running and placement.follow(parts, row, found, doing=placement.STARTING_STATUS):
                         session.commit()
 
                 parts.engine.start_container(row.engine_id, placed)
@@ -161,7 +163,8 @@ class ContainerService:
                 raise EngineFailure(f"container {row.name!r} failed to start: {exc.message}") from exc
             links.shape_started(parts, session, row)
             transition(row, S.RUNNING, "the container is running", parts.bus)
-            placement.follow(parts, row)  # a cluster engine chose its node and addresses
+            # A cluster engine chose its node and addresses; it told them with the task running, if it could.
+            placement.follow(parts, row, seen[-1] if seen and seen[-1].running else None)
             row.ports = published_ports(parts.engine, row.engine_id, row.ports)
             session.flush()
             return view(row)
