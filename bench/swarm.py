@@ -59,7 +59,7 @@ from _common import write_results  # noqa: E402
 from ns_deploy_vs_compose import sipp_nsd, sipp_settings  # noqa: E402
 from support.daemon import Daemon, wait_for  # noqa: E402
 from support.lab import Lab  # noqa: E402
-from support.swarm import load_images, purge, running_task, swarm_daemon, task_address  # noqa: E402
+from support.swarm import load_images, purge, running_task, swarm_daemon, task_address, tasks  # noqa: E402
 
 SERVER_IMAGE = "mcilloni/sipp-server:latest"
 CLIENT_IMAGE = "mcilloni/sipp-client:latest"
@@ -313,12 +313,11 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
     jobs: list[tuple[str, str, list[str]]]
     if told == "name":
         jobs = [(server_image, server, [])] + [(client_image, c, [f"SERVER_PRIVATE={server}"]) for c in clients]
-        threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
     else:
         ids.append(make(server_image, server, []))
         address = wait_for(lambda: (t := placed_task(manager, ids[0])) and task_address(t, net.name), 60, 0.01)
         jobs = [(client_image, c, [f"SERVER_PRIVATE={address}"]) for c in clients]
-        threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
+    threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
     for t in threads:
         t.start()
     for t in threads:
@@ -333,7 +332,7 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
 
 def placed_task(manager: docker.DockerClient, service_id: str) -> dict[str, Any] | None:
     """The service's task once it has a node and an address."""
-    for task in manager.api.tasks(filters={"service": service_id}):
+    for task in tasks(manager, service_id):
         if task.get("NodeID") and any(a.get("Addresses") for a in task.get("NetworksAttachments") or []):
             return dict(task)
     return None

@@ -476,13 +476,13 @@ class SwarmDriver:
         with self._task_poll.watching(service["ID"]) as next_tasks:
             while True:
                 tasks = next_tasks()
-                task = current_task(tasks)
+                current = current_task(tasks)
                 ran = any((t.get("Status") or {}).get("State") in ("running", "complete") for t in tasks)
-                if placed is not None and task is not None and (task["ID"], ran) != told:
+                if placed is not None and current is not None and (current["ID"], ran) != told:
                     found = self._placed(service, tasks)
                     if found is not None:
                         placed(found)
-                        told = (task["ID"], ran)
+                        told = (current["ID"], ran)
                 if ran:
                     return
                 for task in tasks:
@@ -500,8 +500,7 @@ class SwarmDriver:
                             self._scale(container_id, 0)
                         raise EngineError(f"the Swarm task {state}: {error}")
                 if time.monotonic() > deadline:
-                    pending = current_task(tasks)
-                    why = ((pending or {}).get("Status") or {}).get("Err") or "no task ran"
+                    why = ((current or {}).get("Status") or {}).get("Err") or "no task ran"
                     with contextlib.suppress(EngineError):
                         self._scale(container_id, 0)
                     raise EngineError(f"Swarm did not run the service within {self._start_timeout:g} s: {why}")

@@ -10,7 +10,6 @@ as it is created. Any failure rolls back everything made.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import uuid
@@ -21,7 +20,7 @@ from sqlalchemy import delete
 from popvim.client import AlreadyExists as PopAlreadyExists
 from popvim.nfv import naming
 from popvim.nfv.dependencies import start_order, tells_addresses
-from popvim.nfv.descriptors.model import NetworkServiceDescriptor, VnfDescriptor
+from popvim.nfv.descriptors.model import Dependency, NetworkServiceDescriptor, VnfDescriptor
 from popvim.nfv.errors import Conflict, describe
 from popvim.nfv.fanout import parallel
 from popvim.nfv.rows import ns_row
@@ -67,18 +66,18 @@ def run(ctx: Context, ns_id: str) -> None:
             vnf.name
             for level in levels[1:]
             for vnf in level
-            if not _address_sources(nsd, [vnf]) and _sources(nsd, [vnf]) <= firsts
+            if all(d.source in firsts and not tells_addresses(nsd, d) for d in _into(nsd, [vnf]))
         }
         later = _Later(ctx, ns_id, nsd, [job for level in jobs[1:] for job in level], resolved)
         try:
             for vnfs, level in zip(levels[1:], jobs[1:], strict=True):
-                waited = _address_sources(nsd, vnfs)
+                waited = {d.source for d in _into(nsd, vnfs) if tells_addresses(nsd, d)}
                 _until_addressed(ctx, {v: start for v, (vnf, start) in starts.items() if vnf in waited})
                 created = later.result()
                 for job in level:
                     vnfc, name = created[id(job)], job[0].name
-                    step = ctx.vnfcs.start if name in resolved else functools.partial(_configure_and_start, ctx, nsd)
-                    starts[vnfc] = (name, ctx.pool.submit(step, vnfc))
+                    start = ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc, name not in resolved)
+                    starts[vnfc] = (name, start)
             for _vnf, start in starts.values():
                 start.result()
         except Exception:
@@ -152,19 +151,15 @@ def _until_addressed(ctx: Context, starts: dict[str, Future[None]]) -> None:
         wait(waiting.values(), timeout=PLACED_POLL, return_when=FIRST_COMPLETED)
 
 
-def _sources(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> set[str]:
+def _into(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> list[Dependency]:
+    """The dependencies whose targets are among ``vnfs``."""
     names = {v.name for v in vnfs}
-    return {d.source for d in nsd.dependencies if d.target in names}
+    return [d for d in nsd.dependencies if d.target in names]
 
 
-def _address_sources(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> set[str]:
-    """The sources whose addresses ``vnfs`` are told."""
-    names = {v.name for v in vnfs}
-    return {d.source for d in nsd.dependencies if d.target in names and tells_addresses(nsd, d)}
-
-
-def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
-    ctx.vnfcs.resolve(nsd, vnfc_id)
+def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str, resolve: bool) -> None:
+    if resolve:
+        ctx.vnfcs.resolve(nsd, vnfc_id)
     ctx.vnfcs.start(vnfc_id)
 
 
