@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,31 @@ def running_tasks(manager: docker.DockerClient, label: str) -> list[dict[str, An
             if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
         ]
     return found
+
+
+class Cpu:
+    """CPU seconds spent while a deploy runs: the whole machine's (every engine, the nodes' tasks,
+    popvimd, this bench) and popvimd's own. On a machine whose CPUs a Swarm deploy nearly fills,
+    what a manager spends beside Swarm shows in the wall time."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pid: int | None = None) -> None:
+        self._pid = pid
+        self._start = self._read()
+
+    def _read(self) -> tuple[float, float]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+        own = 0
+        if self._pid is not None:
+            stat = Path(f"/proc/{self._pid}/stat").read_text().rsplit(")", 1)[1].split()
+            own = int(stat[11]) + int(stat[12])
+        return busy / self.TICK, own / self.TICK
+
+    def spent(self) -> dict[str, float]:
+        end = self._read()
+        return {"machine cpu s": round(end[0] - self._start[0], 2), "popvimd cpu s": round(end[1] - self._start[1], 2)}
 
 
 def poll(predicate: Callable[[], bool], timeout: float = 300, interval: float = 0.05) -> None:
@@ -165,17 +191,17 @@ def vnfcs_running(api: httpx.Client, url: str, count: int) -> bool:
 
 
 def popvim_deploy(
-    api: httpx.Client, nsd_id: str, manager: docker.DockerClient, pop_name: str
+    api: httpx.Client, nsd_id: str, manager: docker.DockerClient, pid: int
 ) -> tuple[float, str, dict[str, float]]:
     instance = api.post("/nslcm/v1/ns_instances", json={"nsdId": nsd_id, "nsName": f"b{uuid.uuid4().hex[:6]}"}).json()
     url = f"/nslcm/v1/ns_instances/{instance['id']}"
     t0 = time.perf_counter()
-    timeline = Timeline(manager, f"io.popvim.nfv.ns={instance['id']}", t0)
+    cpu, timeline = Cpu(pid), Timeline(manager, f"io.popvim.nfv.ns={instance['id']}", t0)
     go = api.post(f"{url}/instantiate")
     wait_op(api, go.headers["Location"])
     poll(lambda: vnfcs_running(api, url, 6))
     took = ms(t0)
-    steps = {**timeline.stop(), "all RUNNING in popvim": took}
+    steps = {**timeline.stop(), "all RUNNING in popvim": took, **cpu.spent()}
     if timeline.errors:
         print(f"  tasks that did not run at once: {sorted(timeline.errors)}")
     return took, url, steps
@@ -246,18 +272,23 @@ def compose(settings: dict[str, str], clients: int, subnet: str) -> str:
 
 
 def stack_deploy(
-    manager: docker.DockerClient, workdir: Path, clients: int, subnet: str, settings: dict[str, str]
+    manager: docker.DockerClient,
+    workdir: Path,
+    clients: int,
+    subnet: str,
+    settings: dict[str, str],
+    pid: int | None = None,
 ) -> tuple[float, str, dict[str, float]]:
     name = f"b{uuid.uuid4().hex[:6]}"
     path = workdir / f"{name}.yml"
     path.write_text(compose(settings, clients, subnet))
     label = f"com.docker.stack.namespace={name}"
     t0 = time.perf_counter()
-    timeline = Timeline(manager, label, t0)
+    cpu, timeline = Cpu(pid), Timeline(manager, label, t0)
     subprocess.run(["docker", "stack", "deploy", "-c", str(path), name], check=True, capture_output=True)
     poll(lambda: len(running_tasks(manager, label)) >= 1 + clients)
     took = ms(t0)
-    return took, name, {**timeline.stop(), "all running": took}
+    return took, name, {**timeline.stop(), "all running": took, **cpu.spent()}
 
 
 def stack_rm(manager: docker.DockerClient, name: str) -> None:
@@ -449,6 +480,8 @@ def main() -> int:
         manager = lab.manager()
         workdir = Path(tempfile.mkdtemp(prefix="bench-swarm-"))
         daemon = swarm_daemon(workdir / "state").start(timeout=120)
+        assert daemon.proc is not None
+        pid = daemon.proc.pid
         settings = sipp_settings(sipp_nsd(5))
         with daemon.client(timeout=300) as api:
             deploy_nsds = {"address": onboard(api, sipp_nsd(5)), "hostname": onboard(api, named_nsd(sipp_nsd(5)))}
@@ -460,7 +493,7 @@ def main() -> int:
                 sides = ["hostname", "address", "stack"]
                 for side in sides[r % 3 :] + sides[: r % 3]:
                     if side != "stack":
-                        took, url, steps = popvim_deploy(api, deploy_nsds[side], manager, daemon.name)
+                        took, url, steps = popvim_deploy(api, deploy_nsds[side], manager, pid)
                         results["deploy"][f"popvim ({side})"].append(took)
                         results.setdefault(f"deploy timeline (popvim, {side})", []).append(steps)
                         if side == "hostname" and r == 0:
@@ -469,7 +502,7 @@ def main() -> int:
                         if side == "address":
                             results["scale"]["popvim"].append(popvim_scale(api, scale_nsd))
                     else:
-                        took, name, steps = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings)
+                        took, name, steps = stack_deploy(manager, workdir, 5, f"10.190.{r}.0/24", settings, pid)
                         results["deploy"]["stack deploy"].append(took)
                         results.setdefault("deploy timeline (stack)", []).append(steps)
                         stack_rm(manager, name)
@@ -526,7 +559,8 @@ def report(results: dict[str, Any]) -> None:
         if steps:
             print(f"{side} deploy, ms after {start} (median over rounds):")
             for key in steps[0]:
-                print(f"  {key:<30}{statistics.median(s.get(key, -1) for s in steps):>8.0f}")
+                median = statistics.median(s.get(key, -1) for s in steps)
+                print(f"  {key:<30}{median:>8.2f}" if key.endswith("cpu s") else f"  {key:<30}{median:>8.0f}")
     death = results.get("node death")
     if death:
         print(

@@ -12,6 +12,7 @@ import math
 import os
 import secrets
 import signal
+import socket
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ T1 = 0.5  # RFC 3261 timer A start; doubles per retransmission
 TRANSACTION_TIMEOUT = 4.0  # far below timer B (32 s): a test VNF should report failures quickly
 SUMMARY_EVERY = 5.0
 MAX_BACKOFF = 30.0
+# s: a name popvim has not yet written to /etc/hosts goes to the resolver, which may forward it
+# to an upstream server the VNF cannot reach and wait many seconds; ask again soon instead
+RESOLVE_TIMEOUT = 1.0
 DEFAULTS = {"SERVER_PRIVATE": "", "SERVER_HOSTNAME": "", "SIPP_LENGTH": "0", "SIPP_RATE": "10", "SIPP_RATE_PERIOD": "1000",
             "SIPP_RATE_MAX": "0", "SIPP_RATE_INCREASE": "0", "SIPP_RTP_ECHO": "", "SIPP_TRANSPORT_MODE": "u1",
             "SIPP_MAX_CALLS": "0"}  # SIPP_MAX_CALLS is sipp's -m: stop after that many calls (0: never)
@@ -93,7 +97,13 @@ class Endpoint(asyncio.DatagramProtocol):
 async def open_endpoint(server: str) -> Endpoint:
     """A connected socket: the kernel picks our address toward the server, and ICMP errors reach us."""
     loop = asyncio.get_running_loop()
-    return (await loop.create_datagram_endpoint(Endpoint, remote_addr=(server, PORT)))[1]
+    try:
+        found = await asyncio.wait_for(
+            loop.getaddrinfo(server, PORT, type=socket.SOCK_DGRAM), RESOLVE_TIMEOUT
+        )
+    except TimeoutError:
+        raise CallFailed(f"{server} did not resolve within {RESOLVE_TIMEOUT:g} s") from None
+    return (await loop.create_datagram_endpoint(Endpoint, remote_addr=found[0][4]))[1]
 
 
 class Dialog:

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 
 from popvim import config as cfg
-from popvim.engine.swarm_driver import _constraints, _restart_condition, _swarm_range, container_view, current_task
+from popvim.engine.errors import EngineError
+from popvim.engine.swarm_driver import (
+    _constraints,
+    _moved_task,
+    _on_node,
+    _restart_condition,
+    _swarm_range,
+    container_view,
+    current_task,
+)
 
 
 def service(replicas: int) -> dict[str, Any]:
@@ -54,6 +63,27 @@ def test_the_newest_task_meant_to_run_stands_for_the_container() -> None:
     assert current_task([new, old]) is new
     c = container_view(service(1), [old, new], NAMES)
     assert (c.status, c.running, c.node, c.networks) == ("running", True, "pvlab-2", {"p-private": "10.0.0.130"})
+
+
+def test_the_task_query_slows_down_only_once_every_waited_task_is_on_its_node() -> None:
+    # on its node, the next change is a container event (it nudges the query); before, only the manager knows
+    assert _on_node([task("starting", "running", "2"), task("failed", "shutdown", "1")])
+    assert _on_node([task("running", "shutdown", "1")])  # a Stop: the container's death is an event
+    assert not _on_node([task("assigned", "running", "2"), task("running", "running", "1")])
+    assert not _on_node([task("failed", "shutdown", "1")])  # its replacement is still to be made
+    assert not _on_node([])
+    assert not _on_node(EngineError("the manager did not answer"))
+
+
+def test_a_container_starting_or_ending_nudges_the_task_query_and_an_exec_does_not() -> None:
+    def event(action: str, service: str | None = "svc1") -> dict[str, Any]:
+        attributes = {"com.docker.swarm.service.id": service} if service else {}
+        return {"Type": "container", "Action": action, "Actor": {"Attributes": attributes}}
+
+    assert [_moved_task(event(a)) for a in ("create", "start", "die", "destroy")] == ["svc1"] * 4
+    assert _moved_task(event("exec_start: sh -c printf")) is None  # names being written
+    assert _moved_task(event("exec_die")) is None
+    assert _moved_task(event("start", service=None)) is None  # not a Swarm task
 
 
 def test_a_task_being_replaced_is_restarting_and_a_clean_exit_is_exited() -> None:

@@ -63,6 +63,13 @@ LABEL_CONSTRAINTS = "io.popvim.constraints"  # on a container: Swarm constraints
 _STARTING = {"new", "allocated", "pending", "assigned", "accepted", "ready", "preparing", "starting"}
 _ENDED = {"complete", "failed", "shutdown", "rejected", "orphaned", "remove"}
 _WAIT_INTERVAL = 0.05  # s between rounds of the one task query that every waiting Start and Stop shares
+# Task states on the node: what comes next is a container event of that node's engine, which nudges
+# the query (_TaskPoll.nudge), so the rounds can be that much further apart
+_ON_NODE = {"preparing", "ready", "starting", "running"}
+_ON_NODE_INTERVAL = 0.5
+_NUDGED_FOR = 1.0  # s of rounds at _WAIT_INTERVAL after a nudge: the manager hears of the change a moment later
+# The container events that move a task on (not exec_*, attach, resize: an Exec must not cost a query)
+_LIFECYCLE = {"create", "start", "die", "stop", "kill", "destroy", "oom"}
 
 
 def _restart_condition(policy: str | None) -> dict[str, Any]:
@@ -173,9 +180,27 @@ def _swarm_range(subnet: str) -> str:
     return str(list(net.subnets(prefixlen_diff=1))[1])
 
 
+def _on_node(tasks: list[dict[str, Any]] | EngineError) -> bool:
+    """Whether each task of a service that has not ended is on its node (and one is)."""
+    if isinstance(tasks, EngineError):
+        return False
+    states = [(t.get("Status") or {}).get("State") for t in tasks]
+    live = [state for state in states if state not in _ENDED]
+    return bool(live) and all(state in _ON_NODE for state in live)
+
+
+def _moved_task(raw: dict[str, Any]) -> str | None:
+    """The service whose task a node's container event moves on (started, ended), if any."""
+    service_id = ((raw.get("Actor") or {}).get("Attributes") or {}).get("com.docker.swarm.service.id")
+    action = (raw.get("Action") or raw.get("status") or "").split(":")[0]
+    return str(service_id) if service_id and action in _LIFECYCLE else None
+
+
 class _TaskPoll:
-    """The tasks of every service a Start or Stop waits on, read in one query per interval, and
-    at once when a node's engine reports a container of one of them (`nudge`).
+    """The tasks of every service a Start or Stop waits on, read in one query per interval (50 ms
+    while one is still with the manager or for a second after a nudge, 0.5 s once all are on their
+    nodes), and at once when a node's engine reports a container of one of them starting or ending
+    (`nudge`).
 
     Each waits for its service's tasks to reach a state; polled one by one, six Starts at once
     made 120 queries a second to the manager, on the CPUs the nodes start those tasks with.
@@ -187,6 +212,7 @@ class _TaskPoll:
         self._api, self._interval = api, interval
         self._changed = threading.Condition()
         self._nudged = threading.Event()
+        self._hot_until = 0.0  # monotonic time until which rounds follow each other at ``interval``
         self._waiting: dict[str, int] = {}  # service id -> how many wait on it
         self._seen: dict[str, list[dict[str, Any]] | EngineError] = {}
         self._round = 0
@@ -231,13 +257,15 @@ class _TaskPoll:
             with self._changed:
                 self._seen, self._round = seen, self._round + 1
                 self._changed.notify_all()
-            self._nudged.wait(self._interval)
+            calm = time.monotonic() > self._hot_until and all(_on_node(t) for t in seen.values())
+            self._nudged.wait(_ON_NODE_INTERVAL if calm else self._interval)
             self._nudged.clear()
 
     def nudge(self, service_id: str) -> None:
         """A node's engine said a task of ``service_id`` changed: if a Start or Stop waits on it,
         look now rather than at the end of the interval."""
         if service_id in self._waiting:
+            self._hot_until = time.monotonic() + _NUDGED_FOR
             self._nudged.set()
 
     def _query(self, ids: list[str]) -> dict[str, list[dict[str, Any]] | EngineError]:
@@ -784,7 +812,7 @@ class SwarmEvents:
                     raw = next(stream, None)
                 if raw is None:
                     return
-                service_id = ((raw.get("Actor") or {}).get("Attributes") or {}).get("com.docker.swarm.service.id")
+                service_id = _moved_task(raw)
                 if service_id:
                     self._driver._task_poll.nudge(service_id)  # noqa: SLF001
                 event = self._translate(raw)

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from popvim.nfv.descriptors import read_descriptor
 from popvim.nfv.descriptors.model import DescriptorError, NetworkServiceDescriptor, Problem
-from popvim.nfv.errors import Conflict
+from popvim.nfv.errors import Conflict, NotFound
 from popvim.nfv.records import NsDescriptor, nsd_view
-from popvim.nfv.rows import now, ns_row, nsd_row
+from popvim.nfv.rows import now, nsd_row
 from popvim.store.db import Store
 from popvim.store.nfv_models import NsdRow, NsInstanceRow
 
@@ -91,5 +91,14 @@ class Catalogue:
         return self.parsed(nsd_row(session, ns.nsd_id))
 
     def of_instance(self, ns_id: str) -> NetworkServiceDescriptor:
+        """Reads the instance's descriptor id alone (not the instance with its VNFs and VNFCs, nor the
+        descriptor's source once parsed): the load balancers and the names ask on every container event."""
         with self._store.session() as session:
-            return self.of(session, ns_row(session, ns_id))
+            nsd_id = session.scalar(select(NsInstanceRow.nsd_id).where(NsInstanceRow.id == ns_id)) or session.scalar(
+                select(NsInstanceRow.nsd_id).where(NsInstanceRow.name == ns_id)
+            )
+            if nsd_id is None:
+                raise NotFound(f"NS instance {ns_id!r} not found")
+            with self._lock:
+                nsd = self._parsed.get(nsd_id)
+            return nsd or self.parsed(nsd_row(session, nsd_id))

@@ -162,6 +162,9 @@ class LoadBalancers:
         self._lb_seen: dict[tuple[str, str, int], str] = {}  # ... read from this Pop container
         self._watches: dict[str, EventWatch] = {}
         self._dirty: dict[tuple[str, str], None] = {}
+        # Pop container id -> (its events so far, the /etc/hosts text written to it after the last of them)
+        self._names: dict[str, tuple[int, str]] = {}
+        self._events: dict[str, int] = {}  # Pop container id -> how many of its events were heard
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stop = threading.Event()
@@ -329,9 +332,12 @@ class LoadBalancers:
         with self._lock:
             for container in listing:
                 self._live[container.id] = container.status
+            self._names.clear()  # what happened while the stream was closed went unheard: write all anew
         self._mark_all()
 
     def _on_event(self, pop_name: str, event: Event) -> None:
+        with self._lock:  # a (re)started or moved container has a file of its own again: write it anew
+            self._events[event.subject] = self._events.get(event.subject, 0) + 1
         state = event.data.get("state") if event.kind == "container.state" else None
         if event.kind == "container.deleted":
             state = "DELETED"
@@ -342,6 +348,8 @@ class LoadBalancers:
             if state == "DELETED":
                 self._live.pop(event.subject, None)
                 self._published.pop(event.subject, None)
+                self._names.pop(event.subject, None)
+                self._events.pop(event.subject, None)
                 self._leaving.pop(event.subject, None)
         with self._store.session() as session:
             found = session.execute(
@@ -482,9 +490,15 @@ class LoadBalancers:
             if not viewer.running or not container_id:
                 continue
             text = discovery.hosts(ns_name, nsd, viewer, instances, site)
+            with self._lock:
+                heard = self._events.get(container_id, 0)
+                if self._names.get(container_id) == (heard, text):
+                    continue  # it has these names, and nothing happened to it since
             out = self._pops.client(viewer.pop, timeout=15).exec(f"id:{container_id}", [*discovery.WRITE, text])
             if out.exit_code != 0:
                 raise RuntimeError(f"writing /etc/hosts failed ({out.exit_code}): {out.stderr.strip()[-200:]}")
+            with self._lock:
+                self._names[container_id] = (heard, text)
             written += 1
         return written
 
