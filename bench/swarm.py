@@ -29,6 +29,8 @@ Phases, each round in alternating order:
    address its new task has, and until ``docker service ps`` shows as many
    running tasks elsewhere. The node is started again afterwards.
 
+Each deploy also reports where its time went (when the manager saw each service made and its
+task running) and the CPU seconds the machine and popvimd spent meanwhile.
 Results: a table on stdout and JSON in bench/results/.
 """
 
