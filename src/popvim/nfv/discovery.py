@@ -3,7 +3,8 @@
 Each RUNNING VNFC's ``/etc/hosts`` is rewritten (one Exec through the Pop
 protocol) whenever an instance of its service starts, dies, is healed or is
 scaled: the same event streams that drive the load balancers (nfv/loadbalancer.py)
-drive this, so no PoP is polled. The names:
+drive this, so no PoP is polled. A VNFC whose names did not change, and that had no event
+since they were last written to it, is not written again. The names:
 
 - ``<vnf>`` and ``<vnf>.<ns>``: every RUNNING instance of the VNF (one line each,
   lowest index first, so a resolver that takes one address takes instance 0);
