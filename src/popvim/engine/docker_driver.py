@@ -183,6 +183,11 @@ def _cpu_percent(stats: dict[str, Any]) -> float:
     return round(float(cpu_delta / system_delta * online * 100.0), 3)
 
 
+def event_action(raw: dict[str, Any]) -> str:
+    """A Docker event's action without its detail ("exec_start: sh -c ..." is "exec_start")."""
+    return str(raw.get("Action") or raw.get("status") or "").split(":")[0]
+
+
 class DockerDriver:
     """`EngineDriver` over one Docker engine (a local socket or ``tcp://``)."""
 
@@ -676,7 +681,7 @@ class _EventStream:
             attrs = actor.get("Attributes") or {}
             code = str(attrs.get("exitCode", ""))
             yield EngineEvent(
-                action=(raw.get("Action") or raw.get("status") or "").split(":")[0],
+                action=event_action(raw),
                 container_id=actor.get("ID") or raw.get("id") or "",
                 labels=dict(attrs),
                 exit_code=int(code) if code.lstrip("-").isdigit() else None,

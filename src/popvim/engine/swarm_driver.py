@@ -29,7 +29,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from popvim.engine.docker_driver import DockerDriver, _engine_time, _translated
+from popvim.engine.docker_driver import DockerDriver, _engine_time, _translated, event_action
 from popvim.engine.driver import (
     ContainerSpec,
     EngineContainer,
@@ -192,8 +192,7 @@ def _on_node(tasks: list[dict[str, Any]] | EngineError) -> bool:
 def _moved_task(raw: dict[str, Any]) -> str | None:
     """The service whose task a node's container event moves on (started, ended), if any."""
     service_id = ((raw.get("Actor") or {}).get("Attributes") or {}).get("com.docker.swarm.service.id")
-    action = (raw.get("Action") or raw.get("status") or "").split(":")[0]
-    return str(service_id) if service_id and action in _LIFECYCLE else None
+    return str(service_id) if service_id and event_action(raw) in _LIFECYCLE else None
 
 
 class _TaskPoll:
@@ -832,7 +831,7 @@ class SwarmEvents:
         service_id = attrs.get("com.docker.swarm.service.id", "")
         if not service_id:
             return None
-        action = (raw.get("Action") or raw.get("status") or "").split(":")[0]
+        action = event_action(raw)
         code = str(attrs.get("exitCode", ""))
         exit_code = int(code) if code.lstrip("-").isdigit() else None
         if action == "die" and exit_code != 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -78,17 +79,21 @@ class Catalogue:
             self._parsed.pop(nsd_id, None)
 
     def parsed(self, row: NsdRow) -> NetworkServiceDescriptor:
+        return self._by_id(row.id, lambda: row)
+
+    def _by_id(self, nsd_id: str, row: Callable[[], NsdRow]) -> NetworkServiceDescriptor:
+        """The parsed descriptor; its row (with the source) is read only when it is not parsed yet."""
         with self._lock:
-            nsd = self._parsed.get(row.id)
+            nsd = self._parsed.get(nsd_id)
         if nsd is None:
-            nsd = read_descriptor(row.source)
+            nsd = read_descriptor(row().source)
             with self._lock:
-                self._parsed[row.id] = nsd
+                self._parsed[nsd_id] = nsd
         return nsd
 
     def of(self, session: Session, ns: NsInstanceRow) -> NetworkServiceDescriptor:
         """The descriptor an instance was made from."""
-        return self.parsed(nsd_row(session, ns.nsd_id))
+        return self._by_id(ns.nsd_id, lambda: nsd_row(session, ns.nsd_id))
 
     def of_instance(self, ns_id: str) -> NetworkServiceDescriptor:
         """Reads the instance's descriptor id alone (not the instance with its VNFs and VNFCs, nor the
@@ -99,6 +104,4 @@ class Catalogue:
             )
             if nsd_id is None:
                 raise NotFound(f"NS instance {ns_id!r} not found")
-            with self._lock:
-                nsd = self._parsed.get(nsd_id)
-            return nsd or self.parsed(nsd_row(session, nsd_id))
+            return self._by_id(nsd_id, lambda: nsd_row(session, nsd_id))
