@@ -35,6 +35,7 @@ class FakePop:
         self.unreachable = False
         self.gate: threading.Event | None = None
         self.holds: dict[str, threading.Event] = {}  # container name -> holds its start (over ``gate``)
+        self.create_holds: dict[str, threading.Event] = {}  # container name -> holds its create
         self.places = False  # a cluster PoP (Swarm): a start places the container (node, new addresses) first
         self.starting: list[str] = []  # container names, in the order their start was asked
         self.failing_starts: set[str] = set()  # container names whose start fails (after ``gate``)
@@ -95,6 +96,8 @@ class FakePop:
         labels: dict[str, str] | None = None,
     ) -> models.Container:
         self._reach()
+        if name in self.create_holds:
+            assert self.create_holds[name].wait(30), f"the create of {name} was held for ever"
         with self._lock:
             self.created.append(name)
             if image in self.broken_images:

@@ -170,6 +170,47 @@ def test_a_target_told_only_its_sources_hostname_starts_alongside_it(orchestrato
     assert "SERVER_PRIVATE" not in pop.by_name(client).metadata
 
 
+def test_a_target_told_only_names_starts_without_waiting_for_the_rest_of_its_level(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    """On a Swarm PoP a container's service is made at its start: a client told only the
+    server's name starts once it is created, not once the slowest create of its level ends."""
+    descriptor = nsd()
+    descriptor["vnf_dependency"][0]["parameters"] = ["hostname"]
+    descriptor["vnfd"][0]["vdu"][0]["vnfc"] *= 2  # two clients
+    instance = orchestrator.create_instance(orchestrator.onboard(descriptor).id, "svc")
+    first, second = (naming.container_name("svc", instance.id, "app-client", i) for i in (0, 1))
+    hold = pop.create_holds[second] = threading.Event()
+    op = orchestrator.instantiate(instance.id)
+    try:
+        wait_for(lambda: first in pop.started, WAIT)
+        assert second not in pop.created
+    finally:
+        hold.set()
+    assert ended(orchestrator, op).operation_state == "COMPLETED"
+    assert {c.state for c in vnfcs(orchestrator, instance.id, "app-client")} == {VnfcState.RUNNING}
+
+
+def test_a_target_told_the_address_of_a_vnf_told_only_names_waits_for_it(
+    orchestrator: Orchestrator, pop: FakePop
+) -> None:
+    """server -> relay (its name) -> client (the relay's address): the relay is started as soon as
+    it is created, and the client still waits for the relay's start and is told its address."""
+    descriptor = nsd()
+    relay = vnfd("app-relay", "relay", "relay-image")
+    descriptor["vnfd"].append(relay)
+    descriptor["vnf_dependency"] = [
+        {"source": {"name": "app-server"}, "target": {"name": "app-relay"}, "parameters": ["hostname"]},
+        {"source": {"name": "app-relay"}, "target": {"name": "app-client"}, "parameters": ["private"]},
+    ]
+    _, op = deploy(orchestrator, descriptor)
+    assert op.operation_state == "COMPLETED", op
+    (relay_record,) = vnfcs(orchestrator, op.ns_instance_id, "app-relay")
+    (client,) = vnfcs(orchestrator, op.ns_instance_id, "app-client")
+    assert pop.started.index(client.name) > pop.started.index(relay_record.name)
+    assert pop.by_name(client.name).metadata["RELAY_PRIVATE"] == relay_record.addresses["private"]
+
+
 def test_a_target_told_an_address_and_a_hostname_waits_for_the_address(
     orchestrator: Orchestrator, pop: FakePop
 ) -> None:

@@ -60,7 +60,8 @@ def run(ctx: Context, ns_id: str) -> None:
         # The later levels' containers are created (records written, addresses reserved) while the
         # first level starts (not before: the first level's creates come first). Each is told its
         # sources' values just before it starts, once the sources it is told addresses of have them;
-        # one told only values its first-level sources' records hold already is told them at create.
+        # one told only values its first-level sources' records hold already is told them at create,
+        # and started as soon as it is created.
         firsts = {vnf.name for vnf in levels[0]}
         resolved = {
             vnf.name
@@ -74,17 +75,18 @@ def run(ctx: Context, ns_id: str) -> None:
                 waited = {d.source for d in _into(nsd, vnfs) if tells_addresses(nsd, d)}
                 _until_addressed(ctx, {v: start for v, (vnf, start) in starts.items() if vnf in waited})
                 created = later.result()
+                starts.update(later.starts())  # a later level may be told their addresses
                 for job in level:
                     vnfc, name = created[id(job)], job[0].name
-                    start = ctx.pool.submit(_configure_and_start, ctx, nsd, vnfc, name not in resolved)
-                    starts[vnfc] = (name, start)
+                    if name not in resolved:  # a resolved one was started as soon as it was created
+                        starts[vnfc] = (name, ctx.pool.submit(_resolve_and_start, ctx, nsd, vnfc))
             for _vnf, start in starts.values():
                 start.result()
         except Exception:
-            wait([start for _vnf, start in starts.values()])  # a rollback never races a start still running
+            later.join()  # a rollback never races a create or a start still running
+            starts.update(later.starts())
+            wait([start for _vnf, start in starts.values()])
             raise
-        finally:
-            later.join()
         with ctx.store.session() as session:
             ns_row(session, ns_id).state = NsState.INSTANTIATED
     except Exception as exc:
@@ -99,7 +101,9 @@ Job = tuple[VnfDescriptor, str, int]
 class _Later:
     """Creates the later levels' containers in a thread of its own (not the pool's: the jobs it
     hands the pool must never wait for a pool worker it holds); unconfigured, but for the VNFs
-    in ``resolved``."""
+    in ``resolved``, which are told all they need at create and so are started as soon as each
+    is created (none waits for the slowest create of its level: on a Swarm PoP the service is
+    made at start)."""
 
     def __init__(
         self, ctx: Context, ns_id: str, nsd: NetworkServiceDescriptor, jobs: list[Job], resolved: set[str]
@@ -107,9 +111,15 @@ class _Later:
         self._jobs = jobs
         self._made: dict[int, str] = {}
         self._error: Exception | None = None
+        self._started: dict[str, tuple[str, Future[None]]] = {}  # VNFC id -> (its VNF, its start)
+        self._lock = threading.Lock()
 
         def create(job: Job) -> str:
-            return ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=job[0].name in resolved)
+            vnfc = ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=job[0].name in resolved)
+            if job[0].name in resolved:
+                with self._lock:
+                    self._started[vnfc] = (job[0].name, ctx.pool.submit(ctx.vnfcs.start, vnfc))
+            return vnfc
 
         def run() -> None:
             try:
@@ -131,6 +141,11 @@ class _Later:
         if self._error is not None:
             raise self._error
         return self._made
+
+    def starts(self) -> dict[str, tuple[str, Future[None]]]:
+        """The starts of the resolved VNFCs created so far: VNFC id -> (its VNF, its start)."""
+        with self._lock:
+            return dict(self._started)
 
 
 def _until_addressed(ctx: Context, starts: dict[str, Future[None]]) -> None:
@@ -157,9 +172,8 @@ def _into(nsd: NetworkServiceDescriptor, vnfs: list[VnfDescriptor]) -> list[Depe
     return [d for d in nsd.dependencies if d.target in names]
 
 
-def _configure_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str, resolve: bool) -> None:
-    if resolve:
-        ctx.vnfcs.resolve(nsd, vnfc_id)
+def _resolve_and_start(ctx: Context, nsd: NetworkServiceDescriptor, vnfc_id: str) -> None:
+    ctx.vnfcs.resolve(nsd, vnfc_id)
     ctx.vnfcs.start(vnfc_id)
 
 
