@@ -21,7 +21,9 @@ Phases, each round in alternating order:
 3. *the floor*, no popvim: the same six services made through the SDK, the clients told the
    server's name at once (the compose file's way) or, as popvim's dependencies do, its address,
    which Swarm gives only when it places the server's task. What telling an address costs on
-   Swarm itself, whoever does it.
+   Swarm itself, whoever does it. And the stack's own shape through the SDK (a server service
+   and one client service of 5 replicas, told the name): what six one-replica services, popvim's
+   mapping of six containers, cost Swarm beside two services.
 4. *node death*: 6 sleepers (popvim containers; a 6-replica service for the
    CLI side, on the same lab at once), then the node holding most of popvim's
    is stopped (``lab.sh stop-node``); timed from that call until popvim's REST
@@ -324,7 +326,9 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
     """1 server + 5 clients as six services through the SDK, no popvim: ``told="name"`` makes all
     six at once and tells the clients the server's name (as the compose file does); ``"address"``
     makes the server, waits for Swarm to place its task (its address allocated, a node assigned),
-    then makes the clients told that address (what popvim's dependencies do). Until all run."""
+    then makes the clients told that address (what popvim's dependencies do); ``"replicas"`` makes
+    the compose file's two services at once (the clients one service of 5 replicas, told the
+    name). Until all six tasks run."""
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
     endpoint = docker.types.EndpointSpec(mode="dnsrr")
     labels = {"popvim.bench": "floor"}
@@ -334,22 +338,25 @@ def raw_deploy(manager: docker.DockerClient, subnet: str, told: str) -> float:
         f"bfloor-{uuid.uuid4().hex[:6]}", driver="overlay", attachable=True, ipam=ipam, labels=labels
     )
 
-    def make(image: str, name: str, env: list[str]) -> str:
+    def make(image: str, name: str, env: list[str], replicas: int = 1) -> str:
+        mode = docker.types.ServiceMode("replicated", replicas=replicas)
         made = manager.services.create(
-            image, name=name, env=env, endpoint_spec=endpoint, networks=[net.id], labels=labels
+            image, name=name, env=env, endpoint_spec=endpoint, networks=[net.id], labels=labels, mode=mode
         )
         return str(made.id)
 
     server = f"bfloor-s-{uuid.uuid4().hex[:6]}"
     clients = [f"bfloor-c-{uuid.uuid4().hex[:6]}" for _ in range(5)]
     ids: list[str] = []
-    jobs: list[tuple[str, str, list[str]]]
+    jobs: list[tuple[str, str, list[str], int]]
     if told == "name":
-        jobs = [(server_image, server, [])] + [(client_image, c, [f"SERVER_PRIVATE={server}"]) for c in clients]
+        jobs = [(server_image, server, [], 1)] + [(client_image, c, [f"SERVER_PRIVATE={server}"], 1) for c in clients]
+    elif told == "replicas":
+        jobs = [(server_image, server, [], 1), (client_image, clients[0], [f"SERVER_PRIVATE={server}"], 5)]
     else:
         ids.append(make(server_image, server, []))
         address = wait_for(lambda: (t := placed_task(manager, ids[0])) and task_address(t, net.name), 60, 0.01)
-        jobs = [(client_image, c, [f"SERVER_PRIVATE={address}"]) for c in clients]
+        jobs = [(client_image, c, [f"SERVER_PRIVATE={address}"], 1) for c in clients]
     threads = [threading.Thread(target=lambda j=j: ids.append(make(*j))) for j in jobs]
     for t in threads:
         t.start()
@@ -471,7 +478,7 @@ def main() -> int:
     results: dict[str, Any] = {
         "deploy": {"popvim (hostname)": [], "popvim (address)": [], "stack deploy": []},
         "scale": {"popvim": [], "service scale": []},
-        "floor": {"address told": [], "name told": []},
+        "floor": {"address told": [], "name told": [], "2 services": []},
     }
     try:
         if own_lab:
@@ -511,9 +518,10 @@ def main() -> int:
                         results["scale"]["service scale"].append(
                             stack_scale(manager, workdir, f"10.191.{r}.0/24", settings)
                         )
-                for told in ("address", "name") if r % 2 == 0 else ("name", "address"):
-                    subnet = f"10.192.{r * 2 + (told == 'name')}.0/24"
-                    results["floor"][f"{told} told"].append(raw_deploy(manager, subnet, told))
+                floors = ["address", "name", "replicas"]
+                for n, told in enumerate(floors[r % 3 :] + floors[: r % 3]):
+                    took = raw_deploy(manager, f"10.192.{r * 3 + n}.0/24", told)
+                    results["floor"]["2 services" if told == "replicas" else f"{told} told"].append(took)
                 print(
                     f"round {r + 1}: "
                     + json.dumps(
@@ -544,13 +552,15 @@ def _lab_name(host: docker.DockerClient) -> str:
 def report(results: dict[str, Any]) -> None:
     print()
     print(f"{'phase':<22}{'popvim ms (median)':>20}{'swarm ms (median)':>20}{'ratio':>8}")
-    for phase, key, (a, b) in (
-        ("deploy, hostname", "deploy", ("popvim (hostname)", "stack deploy")),
-        ("deploy, address", "deploy", ("popvim (address)", "stack deploy")),
-        ("scale 1 to 10", "scale", ("popvim", "service scale")),
-        ("floor (SDK, no popvim)", "floor", ("address told", "name told")),
+    for phase, (ka, a), (kb, b) in (
+        ("deploy, hostname", ("deploy", "popvim (hostname)"), ("deploy", "stack deploy")),
+        ("deploy, address", ("deploy", "popvim (address)"), ("deploy", "stack deploy")),
+        ("scale 1 to 10", ("scale", "popvim"), ("scale", "service scale")),
+        ("floor: address/name", ("floor", "address told"), ("floor", "name told")),
+        ("floor: 6 vs 2 services", ("floor", "name told"), ("floor", "2 services")),
+        ("hostname vs 6 services", ("deploy", "popvim (hostname)"), ("floor", "name told")),
     ):
-        pa, pb = statistics.median(results[key][a]), statistics.median(results[key][b])
+        pa, pb = statistics.median(results[ka][a]), statistics.median(results[kb][b])
         print(f"{phase:<22}{pa:>20.0f}{pb:>20.0f}{pa / pb:>7.2f}x")
     for side, start in (
         ("popvim, hostname", "instantiate"),
@@ -560,8 +570,8 @@ def report(results: dict[str, Any]) -> None:
         steps = results.get(f"deploy timeline ({side})")
         if steps:
             print(f"{side} deploy, ms after {start} (median over rounds):")
-            for key in steps[0]:
-                median = statistics.median(s.get(key, -1) for s in steps)
+            for key in steps[0]:  # a step the watch had no time to see (-1) is left out
+                median = statistics.median([s[key] for s in steps if s.get(key, -1) >= 0] or [-1])
                 print(f"  {key:<30}{median:>8.2f}" if key.endswith("cpu s") else f"  {key:<30}{median:>8.0f}")
     death = results.get("node death")
     if death:
