@@ -134,11 +134,11 @@ def test_clients_told_the_servers_hostname_call_it_by_that_name(daemon: Daemon, 
         client = vnf(api.get(url).json(), "sipp-client")["vnfcs"][0]
         env = env_of(api, client["popContainerId"])
         assert env["SERVER_HOSTNAME"] == "sipp-server-0" and "SERVER_PRIVATE" not in env
-        wait_for(
-            lambda: completed_calls(api, client["popContainerId"], "sipp-server-0") >= 3,
-            timeout=30,
-            what="calls to the server by its name",
-        )
+        try:
+            wait_for(lambda: completed_calls(api, client["popContainerId"], "sipp-server-0") >= 3, timeout=30)
+        except AssertionError as exc:  # with what the client said
+            logs = api.get(f"/v1/containers/{client['popContainerId']}/logs").json()["logs"]
+            raise AssertionError(f"no 3 calls to the server by its name: {exc}; client logs:\n{logs[-3000:]}") from None
         end = api.post(f"{url}/terminate")
         assert wait_op(api, end.headers["Location"])["operationState"] == "COMPLETED"
         assert not engine.containers.list(all=True, filters={"label": f"io.popvim.nfv.ns={instance['id']}"})

@@ -40,6 +40,8 @@ class FakePop:
         self.starting: list[str] = []  # container names, in the order their start was asked
         self.failing_starts: set[str] = set()  # container names whose start fails (after ``gate``)
         self.created: list[str] = []  # container names, in the order they were asked for
+        self.hosts: dict[str, str] = {}  # container name -> the text an Exec last wrote to its /etc/hosts
+        self.exec_holds: dict[str, threading.Event] = {}  # container name -> holds its next Exec
         self.started: list[str] = []  # container names, in the order they started
         self._next_address: dict[str, Any] = {}
         self._ids = itertools.count(1)
@@ -151,6 +153,18 @@ class FakePop:
             self.containers_by_id[found.id] = started
             self.started.append(found.name)
             return started
+
+    def exec(self, ref: str, command: list[str]) -> models.ExecResult:
+        """Only the names' write (nfv/discovery.py ``WRITE``: its text is the last argument)."""
+        self._reach()
+        with self._lock:
+            name = self._one(ref).name
+        hold = self.exec_holds.pop(name, None)
+        if hold is not None:
+            assert hold.wait(30), f"the Exec in {name} was held for ever"
+        with self._lock:
+            self.hosts[name] = command[-1]
+        return models.ExecResult(0, "", "")
 
     def set_metadata(self, ref: str, entries: dict[str, str]) -> None:
         self._reach()

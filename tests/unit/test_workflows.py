@@ -11,6 +11,7 @@ import pytest
 from support.daemon import wait_for
 from support.fake_pop import FakePop, FakePops
 
+from popvim.client.models import Event
 from popvim.nfv import naming
 from popvim.nfv.errors import Conflict, NotFound
 from popvim.nfv.orchestrator import Orchestrator
@@ -209,6 +210,37 @@ def test_a_target_told_the_address_of_a_vnf_told_only_names_waits_for_it(
     (client,) = vnfcs(orchestrator, op.ns_instance_id, "app-client")
     assert pop.started.index(client.name) > pop.started.index(relay_record.name)
     assert pop.by_name(client.name).metadata["RELAY_PRIVATE"] == relay_record.addresses["private"]
+
+
+def test_two_rewrites_of_the_names_at_once_leave_the_newer_names(orchestrator: Orchestrator, pop: FakePop) -> None:
+    """A server and its client starting together set two rewrites of the service's names going:
+    the one that read the server not running yet must not land last, or the client keeps no
+    name for its server until some later event."""
+    descriptor = nsd()
+    descriptor["vnf_dependency"][0]["parameters"] = ["hostname"]
+    instance, op = deploy(orchestrator, descriptor)
+    assert op.operation_state == "COMPLETED", op
+    (server,) = vnfcs(orchestrator, instance.id, "app-server")
+    (client,) = vnfcs(orchestrator, instance.id, "app-client")
+    balancers = orchestrator.balancers
+
+    def state(record: VnfcRecord, value: str) -> None:
+        assert record.pop_container_id is not None
+        balancers._on_event(pop.name, Event("container.state", record.pop_container_id, 0.0, {"state": value}))
+
+    state(server, "STARTING")
+    hold = pop.exec_holds[client.name] = threading.Event()
+    older = threading.Thread(target=balancers.sync_names, args=(instance.id,))
+    older.start()
+    try:
+        wait_for(lambda: client.name not in pop.exec_holds, WAIT)  # its write to the client is held
+        state(server, "RUNNING")
+        balancers.sync_names(instance.id)
+    finally:
+        hold.set()
+        older.join(WAIT)
+    assert "app-server-0" in pop.hosts[client.name]
+    assert "app-client-0" in pop.hosts[server.name]
 
 
 def test_a_target_told_an_address_and_a_hostname_waits_for_the_address(

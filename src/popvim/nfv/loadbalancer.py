@@ -165,6 +165,7 @@ class LoadBalancers:
         # Pop container id -> (its events so far, the /etc/hosts text written to it after the last of them)
         self._names: dict[str, tuple[int, str]] = {}
         self._events: dict[str, int] = {}  # Pop container id -> how many of its events were heard
+        self._naming: dict[str, bool] = {}  # NS instance id -> its names are being written (True: go again)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stop = threading.Event()
@@ -458,7 +459,32 @@ class LoadBalancers:
         return reports
 
     def sync_names(self, ns_id: str) -> int:
-        """Rewrite the names (``/etc/hosts``) of every RUNNING VNFC of the instance; how many were written."""
+        """Rewrite the names (``/etc/hosts``) of every RUNNING VNFC of the instance; how many were written.
+
+        One instance's names are written by one call at a time: two at once (a server and its
+        client starting together) could land the one that read the older states last, and leave a
+        VNFC without a name until its next event. A call that finds another one writing asks it
+        to go again, from the states as they are then, and returns at once."""
+        with self._lock:
+            if ns_id in self._naming:
+                self._naming[ns_id] = True
+                return 0
+            self._naming[ns_id] = False
+        written = 0
+        try:
+            while True:
+                written += self._write_names(ns_id)
+                with self._lock:
+                    if not self._naming[ns_id]:
+                        del self._naming[ns_id]
+                        return written
+                    self._naming[ns_id] = False
+        except BaseException:
+            with self._lock:
+                self._naming.pop(ns_id, None)
+            raise
+
+    def _write_names(self, ns_id: str) -> int:
         nsd = self._descriptor_of(ns_id)
         with self._store.session() as session:
             ns = session.get(NsInstanceRow, ns_id)
