@@ -115,8 +115,9 @@ class _Later:
         self._lock = threading.Lock()
 
         def create(job: Job) -> str:
-            vnfc = ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=job[0].name in resolved)
-            if job[0].name in resolved:
+            told_all = job[0].name in resolved
+            vnfc = ctx.vnfcs.create(ns_id, nsd, job[0], job[1], job[2], resolve=told_all)
+            if told_all:
                 with self._lock:
                     self._started[vnfc] = (job[0].name, ctx.pool.submit(ctx.vnfcs.start, vnfc))
             return vnfc
